@@ -69,6 +69,8 @@ separate verifier, never by the host itself.`,
 	root.SetOut(stdio.Out)
 	root.SetErr(stdio.Err)
 	// The one list of subcommands; each lives in its own file.
-	root.AddCommand()
+	root.AddCommand(newVerifierCmd(stdio), newAgentCmd(stdio), newHostCmd(stdio), newDemoCmd(stdio),
+		newHostsCmd(stdio), newReportCmd(stdio), newTokenCmd(stdio), newPolicyCmd(stdio),
+		newBundleCmd(stdio), newEvidenceCmd(stdio), newEventlogCmd(stdio))
 	return root
 }

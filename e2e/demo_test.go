@@ -1,0 +1,94 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bootproof/bootproof/internal/api"
+	"github.com/bootproof/bootproof/internal/client"
+)
+
+// wantStatus is what the demo must show for each profile, with the reason
+// code that must come first for failed hosts.
+var wantStatus = map[string]struct{ status, code string }{
+	"good":             {"Passed", ""},
+	"secureboot-off":   {"Failed", "secureboot.disabled"},
+	"tampered-kernel":  {"Failed", "reference.kernel"},
+	"rogue-bootloader": {"Failed", "reference.bootloader"},
+	"unsigned-bundle":  {"Failed", "bundle.signature"},
+	"old-kernel":       {"Failed", "reference.kernel"},
+	"community-bundle": {"Failed", "bundle.acceptance"},
+	"tpm12":            {"N/A", "tpm.not_tpm20"},
+	"no-tpm":           {"N/A", "tpm.not_tpm20"},
+}
+
+var exportRE = regexp.MustCompile(`export BOOTPROOF_URL=(\S+) BOOTPROOF_TOKEN=(\S+) BOOTPROOF_CA=(\S+)`)
+
+// TestDemo runs the README's first command and checks every profile's
+// verdict through the API within 60 s, then restarts the demo on the same
+// data and checks that the hosts come back with their identities.
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e: skipped with -short")
+	}
+	data := filepath.Join(t.TempDir(), "demo")
+	addr := freePort(t)
+	began := time.Now()
+	d := start(t, "demo", "--hosts", "12", "--listen", addr, "--data", data)
+	m := d.waitOutput(t, exportRE, 30*time.Second)
+	c, err := client.New(client.Settings{URL: m[1], Token: m[2], CAFile: m[3]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func() string {
+		hosts := hostsByName(t, c)
+		if len(hosts) != 12 {
+			return fmt.Sprintf("%d hosts enrolled, want 12", len(hosts))
+		}
+		for name, h := range hosts {
+			profile := name[len("esx-NN-"):]
+			want := wantStatus[profile]
+			if h.Status != want.status || h.ReasonCode != want.code {
+				return fmt.Sprintf("%s: %s %q (%s), want %s %q", name, h.Status, h.ReasonCode, h.Reason, want.status, want.code)
+			}
+		}
+		return ""
+	}
+	eventually(t, 60*time.Second-time.Since(began), check)
+	t.Logf("every profile had its verdict %s after the demo started", time.Since(began).Round(time.Millisecond))
+
+	before := hostsByName(t, c)
+	d.stop()
+	if !strings.Contains(d.output(), "Stopping") {
+		t.Errorf("demo did not say it was stopping:\n%s", d.output())
+	}
+	d2 := start(t, "demo", "--hosts", "12", "--listen", addr, "--data", data)
+	d2.waitOutput(t, regexp.MustCompile(`already learned`), 30*time.Second)
+	eventually(t, 60*time.Second, func() string {
+		hosts := hostsByName(t, c)
+		for name, h := range hosts {
+			b := before[name]
+			if h.EKSHA256 != b.EKSHA256 || !h.EnrolledAt.Equal(b.EnrolledAt) {
+				return fmt.Sprintf("%s came back with another identity", name)
+			}
+			if h.LastAttested == nil || !h.LastAttested.After(*b.LastAttested) {
+				return fmt.Sprintf("%s has not attested again", name)
+			}
+		}
+		return check()
+	})
+	var hist struct {
+		Items []api.HistoryEntry `json:"items"`
+	}
+	if err := c.Do(context.Background(), "GET", "/api/v1/hosts/esx-03-secureboot-off/history", nil, &hist); err != nil {
+		t.Fatal(err)
+	}
+	if len(hist.Items) == 0 || hist.Items[len(hist.Items)-1].To != "Failed" && hist.Items[0].To != "Failed" {
+		t.Errorf("history of esx-03-secureboot-off = %+v, want its change to Failed kept", hist.Items)
+	}
+}

@@ -1,0 +1,76 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/bootproof/bootproof/internal/wire"
+)
+
+// TPM is what the agent needs of its TPM (internal/tpm's Device).
+type TPM interface {
+	EK() (pub, cert []byte, err error)
+	CreateAK() (AK, error)
+	LoadAK(blob []byte) (AK, error)
+	Quote(ak AK, nonce []byte, bank string) (attest, sig []byte, pcrs map[int][]byte, err error)
+	ActivateCredential(ak AK, credentialBlob, encryptedSecret []byte) ([]byte, error)
+	Banks() ([]string, error)
+}
+
+// AK is an attestation key loaded in the TPM.
+type AK interface {
+	Public() []byte
+	Blob() []byte
+}
+
+// attestOnce fetches a nonce and answers it with fresh evidence.
+func (a *Agent) attestOnce(ctx context.Context) (wire.EvidenceResult, error) {
+	var n wire.NonceResponse
+	if err := a.api.do(ctx, "GET", "/agent/v1/nonce", nil, &n); err != nil {
+		return wire.EvidenceResult{}, err
+	}
+	ev, err := a.gather(n.Nonce)
+	if err != nil {
+		return wire.EvidenceResult{}, err
+	}
+	var res wire.EvidenceResult
+	if err := a.api.do(ctx, "POST", "/agent/v1/evidence", ev, &res); err != nil {
+		return wire.EvidenceResult{}, err
+	}
+	a.log.Info("attested", "status", res.Status, "reason", res.Reason)
+	if a.cfg.OnResult != nil {
+		a.cfg.OnResult(res)
+	}
+	return res, nil
+}
+
+// gather collects the evidence for one nonce: a quote per active bank, the
+// event log and the bundle inventory.
+func (a *Agent) gather(nonce []byte) (*wire.Evidence, error) {
+	ev := &wire.Evidence{Nonce: nonce, TPMFamily: a.cfg.Family}
+	if a.cfg.Family != wire.FamilyTPM20 {
+		return ev, nil
+	}
+	banks, err := a.cfg.TPM.Banks()
+	if err != nil {
+		return nil, fmt.Errorf("list PCR banks: %w", err)
+	}
+	for _, bank := range banks {
+		att, sig, pcrs, err := a.cfg.TPM.Quote(a.ak, nonce, bank)
+		if err != nil {
+			return nil, fmt.Errorf("quote %s bank: %w", bank, err)
+		}
+		ev.Quotes = append(ev.Quotes, wire.Quote{Bank: bank, Attest: att, Signature: sig, PCRs: pcrs})
+	}
+	if a.cfg.EventLog != nil {
+		if ev.EventLog, err = a.cfg.EventLog(); err != nil {
+			return nil, fmt.Errorf("read event log: %w", err)
+		}
+	}
+	if a.cfg.Bundles != nil {
+		if ev.Bundles, err = a.cfg.Bundles(); err != nil {
+			return nil, fmt.Errorf("read bundle inventory: %w", err)
+		}
+	}
+	return ev, nil
+}

@@ -1,0 +1,59 @@
+package agent
+
+import (
+	"fmt"
+
+	"github.com/bootproof/bootproof/internal/eventlog"
+	"github.com/bootproof/bootproof/internal/tpm"
+)
+
+// DeviceTPM adapts a tpm.Device (real, simulated or swtpm) to the agent.
+type DeviceTPM struct{ Dev *tpm.Device }
+
+var _ TPM = DeviceTPM{}
+
+// EK returns the EK public area and certificate.
+func (d DeviceTPM) EK() (pub, cert []byte, err error) { return d.Dev.EK() }
+
+// CreateAK makes a new AK under the storage root.
+func (d DeviceTPM) CreateAK() (AK, error) { return d.Dev.CreateAK() }
+
+// LoadAK loads a persisted AK.
+func (d DeviceTPM) LoadAK(blob []byte) (AK, error) { return d.Dev.LoadAK(blob) }
+
+// Quote quotes every PCR of bank.
+func (d DeviceTPM) Quote(ak AK, nonce []byte, bank string) ([]byte, []byte, map[int][]byte, error) {
+	a, err := eventlog.ParseAlg(bank)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	k, ok := ak.(*tpm.AK)
+	if !ok {
+		return nil, nil, nil, fmt.Errorf("AK of type %T is not a TPM key", ak)
+	}
+	return d.Dev.Quote(k, nonce, a)
+}
+
+// ActivateCredential answers the verifier's enrolment challenge.
+func (d DeviceTPM) ActivateCredential(ak AK, blob, secret []byte) ([]byte, error) {
+	k, ok := ak.(*tpm.AK)
+	if !ok {
+		return nil, fmt.Errorf("AK of type %T is not a TPM key", ak)
+	}
+	return d.Dev.ActivateCredential(k, blob, secret)
+}
+
+// Banks lists the active PCR banks Go can hash (SM3 banks are skipped).
+func (d DeviceTPM) Banks() ([]string, error) {
+	algs, err := d.Dev.Banks()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, a := range algs {
+		if _, ok := a.Hash(); ok {
+			out = append(out, a.String())
+		}
+	}
+	return out, nil
+}

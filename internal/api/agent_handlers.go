@@ -1,0 +1,78 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/bootproof/bootproof/internal/wire"
+)
+
+func (s *server) agentEnroll(w http.ResponseWriter, r *http.Request) error {
+	var req wire.EnrollRequest
+	if err := decode(w, r, 256<<10, &req); err != nil {
+		return err
+	}
+	ans, err := s.v.Enroll(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ans)
+	return nil
+}
+
+func (s *server) agentActivate(w http.ResponseWriter, r *http.Request) error {
+	var req wire.ActivateRequest
+	if err := decode(w, r, 64<<10, &req); err != nil {
+		return err
+	}
+	res, err := s.v.Activate(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (s *server) agentNonce(w http.ResponseWriter, r *http.Request) error {
+	n, err := s.v.Nonce(r.Context(), agentHost(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, n)
+	return nil
+}
+
+func (s *server) agentEvidence(w http.ResponseWriter, r *http.Request) error {
+	var ev wire.Evidence
+	if err := decode(w, r, wire.MaxBodyBytes, &ev); err != nil {
+		return err
+	}
+	res, err := s.v.Submit(r.Context(), agentHost(r), &ev)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (s *server) agentWait(w http.ResponseWriter, r *http.Request) error {
+	timeout := s.cfg.MaxWait
+	if ms, err := strconv.Atoi(r.URL.Query().Get("timeout")); err == nil && ms > 0 {
+		timeout = min(time.Duration(ms)*time.Millisecond, s.cfg.MaxWait)
+	}
+	attest := s.v.Wait(r.Context(), agentHost(r), timeout)
+	writeJSON(w, http.StatusOK, map[string]bool{"attest": attest})
+	return nil
+}
+
+func (s *server) tokenKeys(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/x-pem-file")
+	_, err := w.Write(s.cfg.TokenKeysPEM)
+	return err
+}
+
+func (s *server) healthz(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}

@@ -1,0 +1,112 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/bootproof/bootproof/internal/auth"
+	"github.com/bootproof/bootproof/internal/verifier"
+)
+
+// Config wires the API.
+type Config struct {
+	Verifier *verifier.Verifier
+	Auth     *auth.Authenticator
+	Log      *slog.Logger
+	// TokenKeysPEM is the trust-token verification key, published at
+	// /.well-known/bootproof/trust-token-keys.pem.
+	TokenKeysPEM []byte
+	// MaxWait bounds an agent's long poll.
+	MaxWait time.Duration
+}
+
+// route is one entry of the route table.
+type route struct {
+	Method, Path string
+	// Role is the least role that may call it; 0 means no API token
+	// (agent routes authenticate with their client certificate instead).
+	Role    auth.Role
+	Agent   bool // needs an enrolled agent's client certificate
+	handler func(*server, http.ResponseWriter, *http.Request) error
+}
+
+// routes is the one route table. openapi.yaml describes the /api/v1 part.
+var routes = []route{
+	{"GET", "/api/v1/version", 0, false, (*server).version},
+	{"GET", "/api/v1/hosts", auth.Viewer, false, (*server).listHosts},
+	{"GET", "/api/v1/hosts/{name}", auth.Viewer, false, (*server).getHost},
+	{"DELETE", "/api/v1/hosts/{name}", auth.Admin, false, (*server).deleteHost},
+	{"POST", "/api/v1/hosts/{name}/attest", auth.Operator, false, (*server).attestHost},
+	{"POST", "/api/v1/hosts/{name}/move", auth.Operator, false, (*server).moveHost},
+	{"POST", "/api/v1/hosts/{name}/approve-ek", auth.Admin, false, (*server).approveEK},
+	{"GET", "/api/v1/hosts/{name}/verdict", auth.Viewer, false, (*server).hostVerdict},
+	{"GET", "/api/v1/hosts/{name}/history", auth.Viewer, false, (*server).hostHistory},
+	{"GET", "/api/v1/hosts/{name}/placement", auth.Viewer, false, (*server).hostPlacement},
+	{"POST", "/api/v1/hosts/{name}/trust-token", auth.Viewer, false, (*server).trustToken},
+	{"POST", "/api/v1/attest", auth.Operator, false, (*server).attestMany},
+	{"GET", "/api/v1/groups", auth.Viewer, false, (*server).listGroups},
+	{"GET", "/api/v1/groups/{name}/policy", auth.Viewer, false, (*server).getPolicy},
+	{"PUT", "/api/v1/groups/{name}/policy", auth.Admin, false, (*server).putPolicy},
+	{"POST", "/api/v1/groups/{name}/learn", auth.Operator, false, (*server).learnPolicy},
+	{"GET", "/api/v1/join-tokens", auth.Operator, false, (*server).listJoinTokens},
+	{"POST", "/api/v1/join-tokens", auth.Operator, false, (*server).createJoinToken},
+	{"GET", "/api/v1/api-tokens", auth.Admin, false, (*server).listAPITokens},
+	{"POST", "/api/v1/api-tokens", auth.Admin, false, (*server).createAPIToken},
+	{"DELETE", "/api/v1/api-tokens/{id}", auth.Admin, false, (*server).revokeAPIToken},
+	{"GET", "/api/v1/report", auth.Viewer, false, (*server).report},
+	{"GET", "/api/v1/audit", auth.Operator, false, (*server).audit},
+
+	{"POST", "/agent/v1/enroll", 0, false, (*server).agentEnroll},
+	{"POST", "/agent/v1/activate", 0, false, (*server).agentActivate},
+	{"GET", "/agent/v1/nonce", 0, true, (*server).agentNonce},
+	{"POST", "/agent/v1/evidence", 0, true, (*server).agentEvidence},
+	{"GET", "/agent/v1/wait", 0, true, (*server).agentWait},
+
+	{"GET", "/.well-known/bootproof/trust-token-keys.pem", 0, false, (*server).tokenKeys},
+	{"GET", "/healthz", 0, false, (*server).healthz},
+}
+
+type server struct {
+	cfg Config
+	v   *verifier.Verifier
+	log *slog.Logger
+}
+
+// Register adds every route to mux.
+func Register(mux *http.ServeMux, cfg Config) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxWait == 0 {
+		cfg.MaxWait = 30 * time.Second
+	}
+	s := &server{cfg: cfg, v: cfg.Verifier, log: cfg.Log}
+	for _, rt := range routes {
+		mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
+	}
+}
+
+func (s *server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		idb := make([]byte, 6)
+		_, _ = rand.Read(idb)
+		r = r.WithContext(context.WithValue(r.Context(), ctxRequestID{}, hex.EncodeToString(idb)))
+		var err error
+		switch {
+		case rt.Agent:
+			r, err = s.agentIdentity(r)
+		case rt.Role != 0:
+			r, err = s.authenticate(r, rt.Role)
+		}
+		if err == nil {
+			err = rt.handler(s, w, r)
+		}
+		if err != nil {
+			writeError(w, r, s.log, err)
+		}
+	})
+}

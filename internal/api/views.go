@@ -1,0 +1,97 @@
+package api
+
+import (
+	"time"
+
+	"github.com/bootproof/bootproof/internal/store"
+)
+
+// Host is a host as the API shows it.
+type Host struct {
+	Name         string     `json:"name"`
+	Group        string     `json:"group"`
+	TPMFamily    string     `json:"tpm_family"`
+	Status       string     `json:"status"`
+	StatusSince  time.Time  `json:"status_since"`
+	LastAttested *time.Time `json:"last_attested,omitempty"`
+	ReasonCode   string     `json:"reason_code,omitempty"`
+	Reason       string     `json:"reason,omitempty"`
+	EnrolledAt   time.Time  `json:"enrolled_at"`
+	EKSHA256     string     `json:"ek_sha256,omitempty"`
+	PendingEK    bool       `json:"pending_ek_change,omitempty"`
+}
+
+// HostFrom converts a stored host.
+func HostFrom(h store.Host) Host {
+	return Host{Name: h.Name, Group: h.Group, TPMFamily: h.TPMFamily, Status: h.Status, StatusSince: h.StatusSince,
+		LastAttested: h.LastAttested, ReasonCode: h.ReasonCode, Reason: h.Reason, EnrolledAt: h.EnrolledAt,
+		EKSHA256: h.EKDigest, PendingEK: len(h.PendingEKPublic) > 0}
+}
+
+// Page is a page of a list.
+type Page[T any] struct {
+	Items  []T `json:"items"`
+	Total  int `json:"total"`
+	Limit  int `json:"limit"`
+	Offset int `json:"offset"`
+}
+
+// HistoryEntry is one status change.
+type HistoryEntry struct {
+	At         time.Time `json:"at"`
+	From       string    `json:"from"`
+	To         string    `json:"to"`
+	ReasonCode string    `json:"reason_code,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
+}
+
+// JoinTokenRequest asks for a join token.
+type JoinTokenRequest struct {
+	Group string `json:"group"`
+	Host  string `json:"host,omitempty"`
+	// TTL is a Go duration ("1h"); default 24h.
+	TTL string `json:"ttl,omitempty"`
+}
+
+// JoinTokenResponse carries a join token, shown once.
+type JoinTokenResponse struct {
+	Token     string    `json:"token"`
+	ID        string    `json:"id"`
+	Group     string    `json:"group"`
+	Host      string    `json:"host,omitempty"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// APITokenRequest asks for an API token.
+type APITokenRequest struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
+// APITokenResponse carries an API token, shown once.
+type APITokenResponse struct {
+	Token string `json:"token,omitempty"`
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Role  string `json:"role"`
+	// Revoked is set for revoked tokens in lists.
+	Revoked bool `json:"revoked,omitempty"`
+}
+
+// AttestRequest selects hosts to attest now.
+type AttestRequest struct {
+	Group string `json:"group,omitempty"`
+	All   bool   `json:"all,omitempty"`
+}
+
+// ReportRow is one host in a report export.
+type ReportRow struct {
+	Name         string     `json:"name"`
+	Group        string     `json:"group"`
+	TPMFamily    string     `json:"tpm_family"`
+	Status       string     `json:"status"`
+	StatusSince  time.Time  `json:"status_since"`
+	LastAttested *time.Time `json:"last_attested,omitempty"`
+	Reasons      []string   `json:"reasons"`
+	ReasonCodes  []string   `json:"reason_codes"`
+}

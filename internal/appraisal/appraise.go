@@ -1,0 +1,324 @@
+package appraisal
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/bootproof/bootproof/internal/eventlog"
+	"github.com/bootproof/bootproof/internal/wire"
+)
+
+// alwaysQuoted are the PCRs every quote must cover, whatever the log says:
+// firmware, its configuration, option ROMs, boot manager code and
+// configuration, GPT, and Secure Boot policy (TCG PC Client PFP §3.3.4).
+const alwaysQuoted = 8 // PCR 0-7
+
+// appraisal holds the state of one Appraise call.
+type appraisal struct {
+	in Input
+	v  *Verdict
+	// replayed are the banks whose quote the log replayed to.
+	replayed []eventlog.Alg
+}
+
+// fail records a failed check.
+func (a *appraisal) fail(c Check) {
+	c.Passed = false
+	a.v.Checks = append(a.v.Checks, c)
+	a.v.Status = Failed
+}
+
+// pass records a passed check unless the code already failed.
+func (a *appraisal) pass(code, msg string) {
+	for _, c := range a.v.Checks {
+		if c.Code == code && !c.Passed {
+			return
+		}
+	}
+	a.v.Checks = append(a.v.Checks, Check{Code: code, Passed: true, Message: msg})
+}
+
+// Appraise judges one host's evidence. The checklist, in order:
+//
+//  1. a TPM 2.0: any other family is N/A (tpm.not_tpm20);
+//  2. each quote: a TPMS_ATTEST of type quote, signed by the enrolled AK,
+//     over the issued nonce, whose pcrDigest is the digest of the PCR values
+//     sent; one quote per bank;
+//  3. the quotes' TPM clock is not older than Last;
+//  4. every bank the log declares is quoted, and a bank of SHA-256 or
+//     better is among them (no bank downgrade);
+//  5. each quote covers PCR 0-7 and every PCR the log has events for,
+//     except the policy's ignored PCRs (go-attestation CVE-2022-0317);
+//  6. the log replays to the quoted PCRs in every quoted bank, each bank on
+//     its own;
+//  7. from the events the strongest bank proved: Secure Boot on and its
+//     variables as the policy wants; firmware, boot loader, kernel, boot
+//     options and modules among the reference values;
+//  8. the bundles: signed to a trusted root, at the minimum acceptance,
+//     covering every measured module, with every payload measured.
+//
+// A failed check makes the verdict Failed; later checks still run as far as
+// what they need was proven, so the report shows every reason.
+func Appraise(in Input) (*Verdict, error) {
+	if in.Evidence == nil {
+		return nil, errors.New("appraise: no evidence")
+	}
+	if in.Policy == nil {
+		return nil, errors.New("appraise: no policy")
+	}
+	if err := in.Policy.Validate(); err != nil {
+		return nil, fmt.Errorf("appraise: invalid policy: %w", err)
+	}
+	a := &appraisal{in: in, v: &Verdict{Status: Passed}}
+	if in.Evidence.TPMFamily != wire.FamilyTPM20 {
+		fam := in.Evidence.TPMFamily
+		if fam == "" {
+			fam = "unknown"
+		}
+		a.v.Status = NA
+		a.v.Checks = append(a.v.Checks, Check{Code: CodeNotTPM20, Passed: false, Found: fam,
+			Message: fmt.Sprintf("The host has no TPM 2.0 (TPM family %s), so it cannot attest its boot.", fam)})
+		return a.v, nil
+	}
+	if len(in.Nonce) == 0 {
+		return nil, errors.New("appraise: no issued nonce")
+	}
+	ak, err := akKey(in.AKPublic)
+	if err != nil {
+		return nil, fmt.Errorf("appraise: %w", err)
+	}
+
+	quotes := a.checkQuotes(ak)
+	if len(quotes) == 0 {
+		if len(a.v.Checks) == 0 {
+			a.fail(Check{Code: CodeQuoteMissingBank, Message: "The host sent no quote."})
+		}
+		return a.v, nil
+	}
+	log, err := eventlog.Parse(in.Evidence.EventLog)
+	if err != nil {
+		c := Check{Code: CodeEventLogParse, Message: fmt.Sprintf("The event log cannot be read: %v.", err)}
+		var pe *eventlog.ParseError
+		if errors.As(err, &pe) {
+			c.EventIndex = intp(pe.Index)
+		}
+		a.fail(c)
+		return a.v, nil
+	}
+	a.pass(CodeEventLogParse, fmt.Sprintf("The event log was read: %d events, format %s.", len(log.Events), log.Format))
+
+	best := a.checkBanks(log, quotes)
+	a.checkSelection(log, quotes)
+	verified := a.replay(log, quotes, best)
+	if best == nil || verified == nil {
+		// Nothing the decisions need was proven.
+		return a.v, nil
+	}
+	a.v.Bank = best.bank.String()
+	a.checkSecureBoot(verified)
+	a.v.Components = extractComponents(verified, a.provenIn(log, quotes))
+	a.checkReferences()
+	a.checkBundles()
+	return a.v, nil
+}
+
+// checkQuotes verifies every quote and the clock, and returns the quotes
+// that hold, by bank.
+func (a *appraisal) checkQuotes(ak any) map[eventlog.Alg]*quote {
+	ev := a.in.Evidence
+	out := map[eventlog.Alg]*quote{}
+	var first *ClockInfo
+	for _, wq := range ev.Quotes {
+		q, c := checkQuote(wq, ak, a.in.Nonce)
+		if c != nil {
+			a.fail(*c)
+			continue
+		}
+		if _, dup := out[q.bank]; dup {
+			a.fail(Check{Code: CodeQuotePCRSelection, Bank: wq.Bank, Message: fmt.Sprintf("The host sent two quotes for bank %s.", wq.Bank)})
+			continue
+		}
+		if c := checkClock(wq.Bank, q.clock, a.in.Last); c != nil {
+			a.fail(*c)
+			continue
+		}
+		if first != nil && (first.ResetCount != q.clock.ResetCount || first.RestartCount != q.clock.RestartCount) {
+			a.fail(Check{Code: CodeQuoteReset, Bank: wq.Bank,
+				Message:  fmt.Sprintf("The %s quote comes from another TPM boot than the other quotes.", wq.Bank),
+				Expected: []string{fmt.Sprintf("reset_count %d, restart_count %d", first.ResetCount, first.RestartCount)},
+				Found:    fmt.Sprintf("reset_count %d, restart_count %d", q.clock.ResetCount, q.clock.RestartCount)})
+			continue
+		}
+		if first == nil || q.clock.Clock > first.Clock {
+			c := q.clock
+			first = &c
+		}
+		out[q.bank] = q
+		if a.v.PCRs == nil {
+			a.v.PCRs = map[string]map[int]string{}
+		}
+		m := make(map[int]string, len(q.pcrs))
+		for pcr, val := range q.pcrs {
+			m[pcr] = hex.EncodeToString(val)
+		}
+		a.v.PCRs[q.bank.String()] = m
+	}
+	if len(out) > 0 {
+		a.v.Clock = first
+		a.pass(CodeQuoteSignature, "Every quote is signed by the host's enrolled AK.")
+		a.pass(CodeQuoteNonce, "Every quote carries the nonce the verifier issued.")
+		a.pass(CodeQuotePCRDigest, "The PCR values sent are the values the TPM quoted.")
+		a.pass(CodeQuoteClock, "The quotes are newer than the last one accepted.")
+		a.pass(CodeQuoteReset, "The TPM reset and restart counts did not go back.")
+	}
+	return out
+}
+
+// checkBanks requires a quote for every bank the log declares and returns
+// the strongest quoted bank of SHA-256 or better that the log also has.
+func (a *appraisal) checkBanks(log *eventlog.Log, quotes map[eventlog.Alg]*quote) *quote {
+	for _, bank := range log.Banks {
+		if _, ok := bank.Hash(); !ok {
+			continue // a bank nobody can replay (SM3) proves nothing either way
+		}
+		if quotes[bank] == nil {
+			a.fail(Check{Code: CodeQuoteMissingBank, Bank: bank.String(),
+				Message: fmt.Sprintf("The event log declares the %s bank but no valid %s quote was sent.", bank, bank)})
+		}
+	}
+	var best *quote
+	for _, bank := range []eventlog.Alg{eventlog.SHA512, eventlog.SHA384, eventlog.SHA256} {
+		if q := quotes[bank]; q != nil && slices.Contains(log.Banks, bank) {
+			best = q
+			break
+		}
+	}
+	if best == nil {
+		a.fail(Check{Code: CodeQuoteMissingBank,
+			Message: "No bank of SHA-256 or better is both quoted and in the event log; SHA-1 alone cannot prove a boot."})
+		return nil
+	}
+	a.pass(CodeQuoteMissingBank, fmt.Sprintf("Every bank the event log declares is quoted; decisions use %s.", best.bank))
+	return best
+}
+
+// requiredPCRs are the PCRs a quote must cover: 0-7 and every PCR the log
+// has measured events for, less the PCRs the policy ignores.
+func (a *appraisal) requiredPCRs(log *eventlog.Log) []int {
+	var need [eventlog.NumPCRs]bool
+	for i := 0; i < alwaysQuoted; i++ {
+		need[i] = true
+	}
+	for i := range log.Events {
+		e := &log.Events[i]
+		if e.Type != eventlog.EvNoAction && e.PCR >= 0 && e.PCR < eventlog.NumPCRs {
+			need[e.PCR] = true
+		}
+	}
+	var out []int
+	for pcr, n := range need {
+		if n && !a.in.Policy.Ignored(pcr) {
+			out = append(out, pcr)
+		}
+	}
+	return out
+}
+
+// checkSelection fails every quote that leaves out a PCR the appraisal
+// relies on, so that no unquoted PCR's events are read as proven.
+func (a *appraisal) checkSelection(log *eventlog.Log, quotes map[eventlog.Alg]*quote) {
+	need := a.requiredPCRs(log)
+	ok := true
+	for _, bank := range eventlog.Algs {
+		q := quotes[bank]
+		if q == nil {
+			continue
+		}
+		for _, pcr := range need {
+			if _, covered := q.pcrs[pcr]; !covered {
+				ok = false
+				a.fail(Check{Code: CodeQuotePCRSelection, Bank: bank.String(), PCR: intp(pcr),
+					Message: fmt.Sprintf("The %s quote does not cover PCR %d, which the event log measures into or the policy relies on.", bank, pcr)})
+			}
+		}
+	}
+	if ok {
+		a.pass(CodeQuotePCRSelection, "The quotes cover PCR 0-7 and every PCR the event log measures into.")
+	}
+}
+
+// quotedForReplay returns a quote's PCRs less the ignored ones.
+func (a *appraisal) quotedForReplay(q *quote) map[int][]byte {
+	out := make(map[int][]byte, len(q.pcrs))
+	for pcr, v := range q.pcrs {
+		if !a.in.Policy.Ignored(pcr) {
+			out[pcr] = v
+		}
+	}
+	return out
+}
+
+// replay verifies the log in every quoted bank the log has, each bank on
+// its own, and returns the events the best bank proves (nil if it does not).
+func (a *appraisal) replay(log *eventlog.Log, quotes map[eventlog.Alg]*quote, best *quote) []eventlog.Event {
+	var verified []eventlog.Event
+	ok := true
+	for _, bank := range eventlog.Algs {
+		q := quotes[bank]
+		if q == nil || !slices.Contains(log.Banks, bank) {
+			continue
+		}
+		evs, err := log.Verified(bank, a.quotedForReplay(q))
+		if err != nil {
+			ok = false
+			a.failReplay(bank, err)
+			continue
+		}
+		a.replayed = append(a.replayed, bank)
+		if q == best {
+			verified = evs
+		}
+	}
+	if ok && len(quotes) > 0 {
+		a.pass(CodeEventLogReplay, "The event log replays to the quoted PCRs in every quoted bank.")
+	}
+	return verified
+}
+
+func (a *appraisal) failReplay(bank eventlog.Alg, err error) {
+	var re *eventlog.ReplayError
+	if errors.As(err, &re) {
+		a.fail(Check{Code: CodeEventLogReplay, Bank: bank.String(), PCR: intp(re.PCR),
+			Message:  fmt.Sprintf("The event log's %s events for PCR %d do not replay to the quoted value: the log was altered or is incomplete.", bank, re.PCR),
+			Expected: []string{hex.EncodeToString(re.Want)}, Found: hex.EncodeToString(re.Got)})
+		return
+	}
+	a.fail(Check{Code: CodeEventLogReplay, Bank: bank.String(),
+		Message: fmt.Sprintf("The event log cannot be replayed in %s: %v.", bank, err)})
+}
+
+// provenIn returns, for each event index, the banks whose quote proves it
+// (the quote covers its PCR and the log replayed to it), so components
+// carry a digest only in banks that proved it.
+func (a *appraisal) provenIn(log *eventlog.Log, quotes map[eventlog.Alg]*quote) func(idx int) []eventlog.Alg {
+	var proven [eventlog.NumPCRs][]eventlog.Alg
+	for _, bank := range a.replayed {
+		q := quotes[bank]
+		for pcr := range q.pcrs {
+			if !a.in.Policy.Ignored(pcr) {
+				proven[pcr] = append(proven[pcr], bank)
+			}
+		}
+	}
+	return func(idx int) []eventlog.Alg {
+		if idx < 0 || idx >= len(log.Events) {
+			return nil
+		}
+		if pcr := log.Events[idx].PCR; pcr >= 0 && pcr < eventlog.NumPCRs {
+			return proven[pcr]
+		}
+		return nil
+	}
+}

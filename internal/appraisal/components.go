@@ -1,0 +1,228 @@
+package appraisal
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"path"
+	"strings"
+	"unicode/utf16"
+
+	"github.com/bootproof/bootproof/internal/eventlog"
+	"github.com/bootproof/bootproof/internal/policy"
+)
+
+// maxNameLen bounds a component name taken from event data.
+const maxNameLen = 256
+
+// extractComponents classifies the proven events into components. Only the
+// digests are proven; names come from event data and are labels only. The
+// rules are those of real firmware, shim and GRUB and of the emulated boot
+// chain (classifyEmulated):
+//
+//   - firmware: PCR 0 measurements other than separators (CRTM version and
+//     contents, firmware blobs, POST code);
+//   - boot loader: PCR 4 EV_EFI_BOOT_SERVICES_APPLICATION (shim, GRUB, the
+//     kernel's EFI stub loaded through LoadImage, vmkboot);
+//   - kernel: files GRUB reads into PCR 9 named vmlinuz*, vmlinux*, bzImage*;
+//   - boot options: GRUB's "kernel_cmdline:" strings in PCR 8, the command
+//     line systemd-stub measures into PCR 12;
+//   - modules: initrd*/initramfs* files in PCR 9.
+func extractComponents(events []eventlog.Event, proven func(idx int) []eventlog.Alg) policy.Components {
+	var out policy.Components
+	for i := range events {
+		e := &events[i]
+		class, name := classifyEmulated(e)
+		if class == "" {
+			class, name = classify(e)
+		}
+		if class == "" {
+			continue
+		}
+		c := policy.Component{Class: class, Name: name, PCR: e.PCR, EventIndex: e.Index, Digests: map[string]string{}}
+		for _, bank := range proven(e.Index) {
+			if d, ok := e.Digest(bank); ok {
+				c.Digests[bank.String()] = hex.EncodeToString(d)
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// classify applies the rules of real firmware, shim and GRUB.
+func classify(e *eventlog.Event) (class, name string) {
+	switch {
+	case e.PCR == 0 && e.Type != eventlog.EvSeparator:
+		return policy.ClassFirmware, firmwareName(e)
+	case e.PCR == 4 && e.Type == eventlog.EvEFIBootServicesApplication:
+		return policy.ClassBootloader, imagePath(e.Data)
+	case e.PCR == 8 && e.Type == eventlog.EvIPL && strings.HasPrefix(string(e.Data), "kernel_cmdline: "):
+		return policy.ClassBootOptions, text(e.Data)
+	case e.PCR == 12 && e.Type == eventlog.EvIPL:
+		return policy.ClassBootOptions, utf16Text(e.Data)
+	case e.PCR == 9 && e.Type == eventlog.EvIPL:
+		p := text(e.Data)
+		base := path.Base(p)
+		switch {
+		case hasAnyPrefix(base, "vmlinuz", "vmlinux", "bzImage"):
+			return policy.ClassKernel, p
+		case hasAnyPrefix(base, "initrd", "initramfs"):
+			return policy.ClassModules, p
+		}
+	}
+	return "", ""
+}
+
+func hasAnyPrefix(s string, prefixes ...string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// firmwareName names a PCR 0 event by its type and, where its data is text
+// (CRTM version in UTF-16, blob descriptions), that text.
+func firmwareName(e *eventlog.Event) string {
+	n := e.Type.String()
+	var t string
+	switch e.Type {
+	case eventlog.EvSCRTMVersion:
+		t = utf16Text(e.Data)
+	case eventlog.EvEFIPlatformFirmwareBlob2:
+		// UEFI_PLATFORM_FIRMWARE_BLOB2: BlobDescriptionSize (1) then text.
+		if len(e.Data) > 0 && int(e.Data[0]) < len(e.Data) {
+			t = text(e.Data[1 : 1+int(e.Data[0])])
+		}
+	case eventlog.EvPostCode, eventlog.EvSCRTMContents, eventlog.EvEventTag, eventlog.EvIPL:
+		if printable(e.Data) {
+			t = text(e.Data)
+		}
+	}
+	if t != "" {
+		return n + " " + t
+	}
+	return n
+}
+
+// imagePath reads the file path of a UEFI_IMAGE_LOAD_EVENT (PFP §10.2.3):
+// four UINT64s (location, length, link-time address, device path length)
+// then the device path, whose media file path nodes (type 4, subtype 4) hold
+// the path in UTF-16. It returns "" when there is none.
+func imagePath(d []byte) string {
+	if len(d) < 32 {
+		return ""
+	}
+	n := binary.LittleEndian.Uint64(d[24:32])
+	dp := d[32:]
+	if n < uint64(len(dp)) {
+		dp = dp[:n]
+	}
+	var parts []string
+	for len(dp) >= 4 {
+		typ, sub, l := dp[0], dp[1], int(binary.LittleEndian.Uint16(dp[2:4]))
+		if l < 4 || l > len(dp) {
+			break
+		}
+		if typ == 0x7f { // end of device path
+			break
+		}
+		if typ == 4 && sub == 4 {
+			parts = append(parts, utf16Text(dp[4:l]))
+		}
+		dp = dp[l:]
+	}
+	return clip(strings.Join(parts, ""))
+}
+
+// text makes event data a printable label.
+func text(b []byte) string {
+	s := strings.TrimRight(string(b), "\x00")
+	return clip(strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == 0xfffd {
+			return '?'
+		}
+		return r
+	}, s))
+}
+
+func printable(b []byte) bool {
+	b = []byte(strings.TrimRight(string(b), "\x00"))
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// utf16Text reads little-endian UTF-16 up to its NUL.
+func utf16Text(b []byte) string {
+	u := make([]uint16, 0, len(b)/2)
+	for i := 0; i+1 < len(b); i += 2 {
+		c := binary.LittleEndian.Uint16(b[i:])
+		if c == 0 {
+			break
+		}
+		u = append(u, c)
+	}
+	return text([]byte(string(utf16.Decode(u))))
+}
+
+func clip(s string) string {
+	if len(s) > maxNameLen {
+		return s[:maxNameLen] + "…"
+	}
+	return s
+}
+
+// checkReferences compares every component with its class's reference
+// values. A class without reference values is not constrained.
+func (a *appraisal) checkReferences() {
+	p := a.in.Policy
+	for _, class := range policy.Classes {
+		code := referenceCodes[class]
+		refs := p.References.Class(class)
+		comps := a.v.Components.Class(class)
+		if len(refs) == 0 {
+			a.pass(code, "The policy sets no "+classNoun(class)+" reference values.")
+			continue
+		}
+		for _, c := range comps {
+			if _, ok, _ := p.Match(c); ok {
+				continue
+			}
+			want := make([]string, len(refs))
+			for i, r := range refs {
+				want[i] = r.String()
+			}
+			a.fail(Check{Code: code, Bank: a.v.Bank, PCR: intp(c.PCR), EventIndex: intp(c.EventIndex), Component: c.Name,
+				Message:  "The " + classNoun(class) + " " + quoteName(c.Name) + " is not among the policy's reference values.",
+				Expected: want, Found: c.Digests[a.v.Bank]})
+		}
+		a.pass(code, "Every "+classNoun(class)+" measured is among the policy's reference values.")
+	}
+}
+
+func classNoun(class string) string {
+	switch class {
+	case policy.ClassBootloader:
+		return "boot loader"
+	case policy.ClassBootOptions:
+		return "boot options"
+	case policy.ClassModules:
+		return "module"
+	}
+	return class
+}
+
+func quoteName(n string) string {
+	if n == "" {
+		return "(unnamed)"
+	}
+	return "\"" + n + "\""
+}

@@ -1,0 +1,10 @@
+package appraisal
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+)
+
+func sha(b []byte) []byte { s := sha256.Sum256(b); return s[:] }
+
+func hexs(b []byte) string { return hex.EncodeToString(b) }

@@ -1,0 +1,109 @@
+package appraisal
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+
+	"github.com/bootproof/bootproof/internal/eventlog"
+	"github.com/bootproof/bootproof/internal/uefi"
+)
+
+// checkSecureBoot reads the Secure Boot state from the proven PCR 7 events
+// and holds it against the policy.
+func (a *appraisal) checkSecureBoot(verified []eventlog.Event) {
+	p := a.in.Policy
+	sb, err := uefi.SecureBootState(verified)
+	if err != nil {
+		a.fail(Check{Code: CodeSecureBootVariables, Bank: a.v.Bank, PCR: intp(7),
+			Message: fmt.Sprintf("The Secure Boot events in PCR 7 are not what honest firmware logs: %v.", err)})
+		return
+	}
+	a.v.SecureBoot = summarise(sb)
+	switch {
+	case sb.DebugMode:
+		a.fail(Check{Code: CodeSecureBootDisabled, Bank: a.v.Bank, PCR: intp(7),
+			Message: "The firmware ran in UEFI debug mode, so Secure Boot enforced nothing."})
+	case !sb.Measured && p.SecureBootRequired:
+		a.fail(Check{Code: CodeSecureBootDisabled, Bank: a.v.Bank, PCR: intp(7), Expected: []string{"enabled"}, Found: "not measured",
+			Message: "The boot did not measure the SecureBoot variable, so nothing shows Secure Boot was on."})
+	case !sb.Enabled && p.SecureBootRequired:
+		a.fail(Check{Code: CodeSecureBootDisabled, Bank: a.v.Bank, PCR: intp(7), Expected: []string{"enabled"}, Found: "disabled",
+			Message: "Secure Boot was disabled at boot."})
+	case sb.Enabled:
+		a.pass(CodeSecureBootDisabled, "Secure Boot was enabled at boot.")
+	default:
+		a.pass(CodeSecureBootDisabled, "Secure Boot was disabled at boot; the policy does not require it.")
+	}
+
+	want := p.SecureBootVariables
+	ok := true
+	for _, v := range []struct {
+		name    string
+		allowed []string
+		got     []string
+	}{{"PK", want.PK, a.v.SecureBoot.PK}, {"KEK", want.KEK, a.v.SecureBoot.KEK}, {"db", want.DB, a.v.SecureBoot.DB}} {
+		if len(v.allowed) == 0 {
+			continue
+		}
+		for _, fp := range v.got {
+			if !slices.Contains(v.allowed, fp) {
+				ok = false
+				a.fail(Check{Code: CodeSecureBootVariables, Bank: a.v.Bank, PCR: intp(7), Component: v.name,
+					Message:  fmt.Sprintf("The %s variable holds a certificate the policy does not allow.", v.name),
+					Expected: v.allowed, Found: fp})
+			}
+		}
+	}
+	if len(want.DBXContains) > 0 {
+		have := map[string]bool{}
+		if sb.DBX != nil {
+			for _, h := range sb.DBX.Hashes {
+				have[hex.EncodeToString(h.Value)] = true
+			}
+		}
+		for _, h := range want.DBXContains {
+			if !have[h] {
+				ok = false
+				a.fail(Check{Code: CodeSecureBootVariables, Bank: a.v.Bank, PCR: intp(7), Component: "dbx",
+					Message:  "The dbx variable lacks a revocation the policy requires.",
+					Expected: []string{h}})
+			}
+		}
+	}
+	if ok {
+		a.pass(CodeSecureBootVariables, "The Secure Boot variables are as the policy wants.")
+	}
+}
+
+func summarise(sb *uefi.SecureBoot) *SecureBoot {
+	s := &SecureBoot{Enabled: sb.Enabled, PK: fingerprints(sb.PK), KEK: fingerprints(sb.KEK), DB: fingerprints(sb.DB)}
+	if sb.DBX != nil {
+		s.DBX = len(sb.DBX.Certs) + len(sb.DBX.Hashes) + len(sb.DBX.Other)
+	}
+	for _, au := range sb.Authorities {
+		if au.Cert != nil {
+			s.Authorities = append(s.Authorities, fingerprint(au.Cert.DER))
+		} else {
+			s.Authorities = append(s.Authorities, au.Variable)
+		}
+	}
+	return s
+}
+
+func fingerprints(db *uefi.SignatureDB) []string {
+	if db == nil {
+		return nil
+	}
+	out := make([]string, 0, len(db.Certs))
+	for _, c := range db.Certs {
+		out = append(out, fingerprint(c.DER))
+	}
+	return out
+}
+
+func fingerprint(der []byte) string {
+	s := sha256.Sum256(der)
+	return hex.EncodeToString(s[:])
+}

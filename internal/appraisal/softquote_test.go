@@ -1,0 +1,150 @@
+package appraisal
+
+// Quotes signed by a software key marshalled into go-tpm structures, for
+// real corpus logs whose PCR values come from pcrs.json rather than from the
+// simulator. The structures are the TPM's; only the signer is software.
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/google/go-tpm/tpm2"
+
+	"github.com/bootproof/bootproof/internal/eventlog"
+	"github.com/bootproof/bootproof/internal/wire"
+)
+
+// softwareAK is an ECDSA P-256 key standing in for a TPM's AK.
+type softwareAK struct {
+	key *ecdsa.PrivateKey
+}
+
+func newSoftwareAK(t testing.TB) *softwareAK {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &softwareAK{key: k}
+}
+
+// public is the key as a TPMT_PUBLIC, as enrolment would store it.
+func (ak *softwareAK) public() []byte {
+	pub := akTemplate(akECC)
+	x, y := ak.key.PublicKey.X.FillBytes(make([]byte, 32)), ak.key.PublicKey.Y.FillBytes(make([]byte, 32))
+	pub.Unique = tpm2.NewTPMUPublicID(tpm2.TPMAlgECC, &tpm2.TPMSECCPoint{
+		X: tpm2.TPM2BECCParameter{Buffer: x}, Y: tpm2.TPM2BECCParameter{Buffer: y}})
+	return tpm2.Marshal(pub)
+}
+
+// quote builds and signs a TPMS_ATTEST over the given PCR values of one bank.
+func (ak *softwareAK) quote(t testing.TB, bank eventlog.Alg, pcrs map[int][]byte, nonce []byte, clock ClockInfo) wire.Quote {
+	t.Helper()
+	var idx []uint
+	for p := range pcrs {
+		idx = append(idx, uint(p))
+	}
+	sort.Slice(idx, func(i, j int) bool { return idx[i] < idx[j] })
+	h := sha256.New()
+	for _, p := range idx {
+		h.Write(pcrs[int(p)])
+	}
+	att := tpm2.TPMSAttest{
+		Magic:           tpm2.TPMGeneratedValue,
+		Type:            tpm2.TPMSTAttestQuote,
+		QualifiedSigner: tpm2.TPM2BName{Buffer: []byte("software AK")},
+		ExtraData:       tpm2.TPM2BData{Buffer: nonce},
+		ClockInfo: tpm2.TPMSClockInfo{Clock: clock.Clock, ResetCount: clock.ResetCount,
+			RestartCount: clock.RestartCount, Safe: tpm2.TPMIYesNo(clock.Safe)},
+		Attested: tpm2.NewTPMUAttest(tpm2.TPMSTAttestQuote, &tpm2.TPMSQuoteInfo{
+			PCRSelect: tpm2.TPMLPCRSelection{PCRSelections: []tpm2.TPMSPCRSelection{
+				{Hash: tpm2.TPMIAlgHash(bank), PCRSelect: tpm2.PCClientCompatible.PCRs(idx...)}}},
+			PCRDigest: tpm2.TPM2BDigest{Buffer: h.Sum(nil)},
+		}),
+	}
+	b := tpm2.Marshal(&att)
+	d := sha256.Sum256(b)
+	r, s, err := ecdsa.Sign(rand.Reader, ak.key, d[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := tpm2.TPMTSignature{SigAlg: tpm2.TPMAlgECDSA, Signature: tpm2.NewTPMUSignature(tpm2.TPMAlgECDSA, &tpm2.TPMSSignatureECC{
+		Hash: tpm2.TPMAlgSHA256, SignatureR: tpm2.TPM2BECCParameter{Buffer: r.Bytes()}, SignatureS: tpm2.TPM2BECCParameter{Buffer: s.Bytes()}})}
+	return wire.Quote{Bank: bank.String(), Attest: b, Signature: tpm2.Marshal(&sig), PCRs: pcrs}
+}
+
+// corpusCase is one case of ../shared/testdata/eventlogs (its README.md).
+type corpusCase struct {
+	Name string
+	Log  []byte
+	PCRs eventlog.PCRValues
+	Meta struct {
+		Format             *string `json:"format"`
+		SecureBoot         *bool   `json:"secure_boot"`
+		Expect             string  `json:"expect"`
+		PCRsOutsideLog     []int   `json:"pcrs_outside_log"`
+		RequiresWorkaround string  `json:"requires_workaround"`
+	}
+}
+
+// corpusRoot finds ../shared/testdata/eventlogs beside the repository root.
+func corpusRoot(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			root := filepath.Join(filepath.Dir(dir), "shared", "testdata", "eventlogs")
+			if _, err := os.Stat(root); err != nil {
+				tb.Skip("no ../shared/testdata/eventlogs beside the repository: corpus tests skipped")
+			}
+			return root
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Skip("repository root not found: corpus tests skipped")
+		}
+		dir = parent
+	}
+}
+
+// loadCorpusCase reads one case with its pcrs.json.
+func loadCorpusCase(tb testing.TB, root, name string) corpusCase {
+	tb.Helper()
+	c := corpusCase{Name: name}
+	dir := filepath.Join(root, filepath.FromSlash(name))
+	var err error
+	if c.Log, err = os.ReadFile(filepath.Join(dir, "eventlog.bin")); err != nil {
+		tb.Fatal(err)
+	}
+	meta, err := os.ReadFile(filepath.Join(dir, "case.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := json.Unmarshal(meta, &c.Meta); err != nil {
+		tb.Fatalf("%s: case.json: %v", name, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "pcrs.json")); err == nil {
+		if c.PCRs, err = eventlog.ParsePCRValues(b); err != nil {
+			tb.Fatalf("%s: pcrs.json: %v", name, err)
+		}
+	}
+	return c
+}
+
+// corpusEvidence quotes every bank of the case's pcrs.json with a software AK.
+func corpusEvidence(tb testing.TB, c corpusCase, ak *softwareAK) *wire.Evidence {
+	ev := &wire.Evidence{Nonce: testNonce, TPMFamily: wire.FamilyTPM20, EventLog: c.Log}
+	for _, bank := range c.PCRs.Banks() {
+		ev.Quotes = append(ev.Quotes, ak.quote(tb, bank, c.PCRs[bank], testNonce, ClockInfo{Clock: 1000, ResetCount: 3}))
+	}
+	return ev
+}

@@ -1,0 +1,160 @@
+package appraisal
+
+import (
+	"time"
+
+	"github.com/bootproof/bootproof/internal/policy"
+	"github.com/bootproof/bootproof/internal/wire"
+)
+
+// Status is a host's appraised status.
+type Status string
+
+// The statuses an appraisal gives. Unreachable and Pending are the
+// verifier's, never the appraisal's.
+const (
+	Passed Status = "Passed"
+	Failed Status = "Failed"
+	NA     Status = "N/A"
+)
+
+// Check codes. They are stable: reports, webhooks and API clients match on
+// them.
+const (
+	CodeQuoteSignature      = "quote.signature"
+	CodeQuoteNonce          = "quote.nonce"
+	CodeQuotePCRDigest      = "quote.pcr_digest"
+	CodeQuoteClock          = "quote.clock"
+	CodeQuoteReset          = "quote.reset"
+	CodeQuoteMissingBank    = "quote.missing_bank"
+	CodeQuotePCRSelection   = "quote.pcr_selection"
+	CodeEventLogParse       = "eventlog.parse"
+	CodeEventLogReplay      = "eventlog.replay"
+	CodeSecureBootDisabled  = "secureboot.disabled"
+	CodeSecureBootVariables = "secureboot.variables"
+	CodeRefFirmware         = "reference.firmware"
+	CodeRefBootloader       = "reference.bootloader"
+	CodeRefKernel           = "reference.kernel"
+	CodeRefBootOptions      = "reference.boot_options"
+	CodeRefModule           = "reference.module"
+	CodeBundleUnmeasured    = "bundle.unmeasured_module"
+	CodeBundleDigest        = "bundle.digest"
+	CodeBundleSignature     = "bundle.signature"
+	CodeBundleAcceptance    = "bundle.acceptance"
+	CodeBundleNotMeasured   = "bundle.not_measured"
+	CodeNotTPM20            = "tpm.not_tpm20"
+)
+
+// referenceCodes maps a component class to its check code.
+var referenceCodes = map[string]string{
+	policy.ClassFirmware:    CodeRefFirmware,
+	policy.ClassBootloader:  CodeRefBootloader,
+	policy.ClassKernel:      CodeRefKernel,
+	policy.ClassBootOptions: CodeRefBootOptions,
+	policy.ClassModules:     CodeRefModule,
+}
+
+// Input is everything one appraisal needs. Evidence is untrusted; the rest
+// is the verifier's own record.
+type Input struct {
+	Evidence *wire.Evidence
+	// AKPublic is the host's enrolled AK, a TPMT_PUBLIC.
+	AKPublic []byte
+	// Nonce is the nonce the verifier issued for this attestation.
+	Nonce []byte
+	// Last is the TPM clock of the last accepted quote, or nil for the
+	// first attestation.
+	Last *ClockInfo
+	// Policy is the host group's policy.
+	Policy *policy.Policy
+	// Now is the time of the appraisal, for certificate validity.
+	Now time.Time
+}
+
+// ClockInfo is a quote's TPMS_CLOCK_INFO (TPM 2.0 Part 2 §10.11.1): the
+// TPM's clock and its reset and restart counts. Compared with the last
+// accepted one it tells a fresh quote from a replayed one.
+type ClockInfo struct {
+	Clock        uint64 `json:"clock"`
+	ResetCount   uint32 `json:"reset_count"`
+	RestartCount uint32 `json:"restart_count"`
+	Safe         bool   `json:"safe"`
+}
+
+// Check is one judgement. A failed check names what failed and shows the
+// evidence: the bank, PCR and event it is about, and what was expected and
+// found (hex digests, or values such as counters).
+type Check struct {
+	Code    string `json:"code"`
+	Passed  bool   `json:"passed"`
+	Message string `json:"message"`
+	Bank    string `json:"bank,omitempty"`
+	// PCR and EventIndex are nil when the check is not about one.
+	PCR        *int     `json:"pcr,omitempty"`
+	EventIndex *int     `json:"event_index,omitempty"`
+	Component  string   `json:"component,omitempty"`
+	Expected   []string `json:"expected,omitempty"`
+	Found      string   `json:"found,omitempty"`
+}
+
+// Verdict is the outcome of one appraisal.
+type Verdict struct {
+	Status Status `json:"status"`
+	// Checks are every judgement made, passed and failed, in the order
+	// made.
+	Checks []Check `json:"checks"`
+	// Clock is the clock of the quotes when they were signed by the AK,
+	// carried the nonce and were not older than Last: the caller stores it
+	// as the next Last. Nil when no quote was accepted.
+	Clock *ClockInfo `json:"clock,omitempty"`
+	// Bank is the bank decisions rest on: the strongest quoted bank
+	// (SHA-256 or better).
+	Bank string `json:"bank,omitempty"`
+	// SecureBoot is the Secure Boot state the verified PCR 7 events show.
+	SecureBoot *SecureBoot `json:"secure_boot,omitempty"`
+	// Components are what the verified events measured, for the report
+	// and for policy.Learn.
+	Components policy.Components `json:"components,omitempty"`
+	// PCRs are the quoted PCR values, hex by bank name and PCR index, of
+	// quotes whose signature, nonce and digest held.
+	PCRs map[string]map[int]string `json:"pcrs,omitempty"`
+	// Bundles are the host's bundles as judged.
+	Bundles []Bundle `json:"bundles,omitempty"`
+}
+
+// Failures returns the failed checks.
+func (v *Verdict) Failures() []Check {
+	var out []Check
+	for _, c := range v.Checks {
+		if !c.Passed {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// SecureBoot summarises the Secure Boot state for the report.
+type SecureBoot struct {
+	Enabled bool `json:"enabled"`
+	// PK, KEK and DB are SHA-256 fingerprints of the certificates in the
+	// variables as measured; DBX counts the revocations.
+	PK  []string `json:"pk,omitempty"`
+	KEK []string `json:"kek,omitempty"`
+	DB  []string `json:"db,omitempty"`
+	DBX int      `json:"dbx"`
+	// Authorities are fingerprints (or hashes) of the db entries that
+	// authorised loaded images.
+	Authorities []string `json:"authorities,omitempty"`
+}
+
+// Bundle is one bundle of the host's inventory as judged.
+type Bundle struct {
+	Name       string `json:"name"`
+	Version    string `json:"version"`
+	Vendor     string `json:"vendor"`
+	Acceptance string `json:"acceptance"`
+	// Signature is "valid", or why not.
+	Signature string `json:"signature"`
+}
+
+func intp(i int) *int { return &i }

@@ -1,0 +1,71 @@
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds the verifier's collectors on their own registry.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	HostsByStatus   *prometheus.GaugeVec
+	Attestations    *prometheus.CounterVec
+	AppraisalTime   prometheus.Histogram
+	AttestationTime prometheus.Histogram
+	Failures        *prometheus.CounterVec
+	StoreTime       *prometheus.HistogramVec
+	Enrolments      *prometheus.CounterVec
+	PlacementDenied *prometheus.CounterVec
+	PlacementWarn   prometheus.Counter
+	WebhookSent     *prometheus.CounterVec
+	StatusChanges   *prometheus.CounterVec
+}
+
+// New registers the collectors, with Go and process metrics beside them.
+func New() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		reg: reg,
+		HostsByStatus: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "bootproof_hosts", Help: "Hosts by current status."}, []string{"status"}),
+		Attestations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bootproof_attestations_total", Help: "Attestations appraised, by resulting status."}, []string{"status"}),
+		AppraisalTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "bootproof_appraisal_seconds", Help: "Time to appraise one piece of evidence (CPU work only).",
+			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 14)}),
+		AttestationTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "bootproof_attestation_seconds", Help: "Time to handle one evidence submission, store included.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
+		Failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bootproof_attestation_failures_total", Help: "Failed checks, by reason code."}, []string{"code"}),
+		StoreTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "bootproof_store_seconds", Help: "Store operation latency.",
+			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16)}, []string{"op"}),
+		Enrolments: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bootproof_enrolments_total", Help: "Enrolment attempts, by outcome code."}, []string{"outcome"}),
+		PlacementDenied: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bootproof_placement_denied_total", Help: "Placement decisions that denied a host, by status."}, []string{"status"}),
+		PlacementWarn: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bootproof_placement_warnings_total", Help: "Placements allowed only because the group is in warn mode."}),
+		WebhookSent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bootproof_webhook_deliveries_total", Help: "Webhook delivery attempts, by outcome."}, []string{"outcome"}),
+		StatusChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bootproof_status_changes_total", Help: "Host status changes, by new status."}, []string{"to"}),
+	}
+	reg.MustRegister(m.HostsByStatus, m.Attestations, m.AppraisalTime, m.AttestationTime, m.Failures,
+		m.StoreTime, m.Enrolments, m.PlacementDenied, m.PlacementWarn, m.WebhookSent, m.StatusChanges,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Registry exposes the registry to tests.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }

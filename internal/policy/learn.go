@@ -1,0 +1,107 @@
+package policy
+
+// Component is one measured part of a boot, taken from events a quote
+// proved. Name comes from the event's data and is a label only: decisions
+// compare digests, which replay covers, never names.
+type Component struct {
+	// Class is one of Classes.
+	Class string `json:"class"`
+	// Name is what the event's data calls the component (a path, a
+	// command line, a firmware volume), for people.
+	Name string `json:"name,omitempty"`
+	// PCR and EventIndex locate the event in the log.
+	PCR        int `json:"pcr"`
+	EventIndex int `json:"event_index"`
+	// Digests are the event's digests, lowercase hex by bank name
+	// ("sha256"), in every bank whose quote proved the event.
+	Digests map[string]string `json:"digests"`
+}
+
+// Components are what a verified boot measured, in log order.
+type Components []Component
+
+// Class returns the components of one class, in log order.
+func (cs Components) Class(class string) Components {
+	var out Components
+	for _, c := range cs {
+		if c.Class == class {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Matches reports whether a measured component is this reference: every
+// bank both carry agrees, and they share a bank of SHA-256 or stronger.
+func (r Reference) Matches(c Component) bool {
+	if d, ok := c.Digests["sha1"]; ok && r.SHA1 != "" && d != r.SHA1 {
+		return false
+	}
+	shared := 0
+	for _, bank := range strongBanks {
+		want := r.Digest(bank)
+		got, ok := c.Digests[bank]
+		if want == "" || !ok {
+			continue
+		}
+		if got != want {
+			return false
+		}
+		shared++
+	}
+	return shared > 0
+}
+
+// Match returns the first reference of the component's class that matches
+// it. constrained is false when the class has no reference values, in which
+// case any component is accepted.
+func (p *Policy) Match(c Component) (ref Reference, ok, constrained bool) {
+	refs := p.References.Class(c.Class)
+	for _, r := range refs {
+		if r.Matches(c) {
+			return r, true, true
+		}
+	}
+	return Reference{}, false, len(refs) > 0
+}
+
+// Learn takes reference values from a known-good host's verified boot (a
+// golden host): it returns a copy of base (Default when nil) whose reference
+// lists also allow every component given, labelled with its name.
+// Components already allowed are not added twice, so learning from several
+// golden hosts gives the union of their boots. Components without a SHA-256
+// or stronger digest are skipped: they could never match. To replace rather
+// than extend, pass a base with empty References.
+func Learn(components Components, base *Policy) *Policy {
+	var p *Policy
+	if base == nil {
+		p = Default()
+	} else {
+		p = base.Clone()
+	}
+	for _, c := range components {
+		list := p.References.classPtr(c.Class)
+		if list == nil {
+			continue
+		}
+		ref := Reference{
+			SHA1: c.Digests["sha1"], SHA256: c.Digests["sha256"],
+			SHA384: c.Digests["sha384"], SHA512: c.Digests["sha512"],
+			Label: c.Name,
+		}
+		if ref.SHA256 == "" && ref.SHA384 == "" && ref.SHA512 == "" {
+			continue
+		}
+		dup := false
+		for _, r := range *list {
+			if r.Matches(c) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			*list = append(*list, ref)
+		}
+	}
+	return p
+}

@@ -1,0 +1,105 @@
+package policy
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/bootproof/bootproof/internal/bundle"
+)
+
+// Validate checks that a policy is well formed and returns every problem at
+// once (errors.Join), each naming the key at fault.
+func (p *Policy) Validate() error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+
+	if p.Interval <= 0 {
+		add("interval: %v, must be positive", p.Interval)
+	}
+	if p.UnreachableAfter < 1 {
+		add("unreachable_after: %d, must be at least 1 missed interval", p.UnreachableAfter)
+	}
+	if p.VerdictMaxAge <= 0 {
+		add("verdict_max_age: %v, must be positive", p.VerdictMaxAge)
+	}
+	switch p.Enforcement {
+	case EnforceOn, EnforceWarn, EnforceOff:
+	default:
+		add("enforcement: %q, want enforce, warn or off", p.Enforcement)
+	}
+	if _, err := bundle.ParseAcceptance(p.Bundles.MinAcceptance); err != nil {
+		add("bundles.min_acceptance: %w", err)
+	}
+	if _, err := p.TrustedRootCerts(); err != nil {
+		errs = append(errs, err)
+	}
+	seen := map[int]bool{}
+	for i, pcr := range p.PCRsIgnore {
+		switch {
+		case pcr < 0 || pcr > 23:
+			add("pcrs_ignore[%d]: PCR %d, want 8-23", i, pcr)
+		case pcr < 8:
+			add("pcrs_ignore[%d]: PCR %d cannot be ignored: PCR 0-7 hold the firmware, boot loader and Secure Boot state", i, pcr)
+		case seen[pcr]:
+			add("pcrs_ignore[%d]: PCR %d listed twice", i, pcr)
+		}
+		seen[pcr] = true
+	}
+	for _, class := range Classes {
+		for i, r := range p.References.Class(class) {
+			errs = append(errs, r.validate(fmt.Sprintf("references.%s[%d]", class, i))...)
+		}
+	}
+	sb := p.SecureBootVariables
+	for name, list := range map[string][]string{"pk": sb.PK, "kek": sb.KEK, "db": sb.DB, "dbx_contains": sb.DBXContains} {
+		for i, h := range list {
+			if err := checkHex(h, 32); err != nil {
+				add("secure_boot_variables.%s[%d]: %w", name, i, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// strongBanks are the banks a decision may rest on: SHA-1 collides.
+var strongBanks = []string{"sha256", "sha384", "sha512"}
+
+var bankSizes = map[string]int{"sha1": 20, "sha256": 32, "sha384": 48, "sha512": 64}
+
+func (r Reference) validate(where string) []error {
+	var errs []error
+	strong := false
+	for _, bank := range []string{"sha1", "sha256", "sha384", "sha512"} {
+		d := r.Digest(bank)
+		if d == "" {
+			continue
+		}
+		if err := checkHex(d, bankSizes[bank]); err != nil {
+			errs = append(errs, fmt.Errorf("%s.%s: %w", where, bank, err))
+			continue
+		}
+		if bank != "sha1" {
+			strong = true
+		}
+	}
+	if !strong {
+		errs = append(errs, fmt.Errorf("%s: needs a sha256, sha384 or sha512 digest (SHA-1 alone is not accepted)", where))
+	}
+	return errs
+}
+
+func checkHex(s string, size int) error {
+	if s != strings.ToLower(s) {
+		return fmt.Errorf("%q: want lowercase hex", s)
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return fmt.Errorf("%q: not hex", s)
+	}
+	if len(b) != size {
+		return fmt.Errorf("%q: %d bytes, want %d", s, len(b), size)
+	}
+	return nil
+}

@@ -1,0 +1,279 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/bootproof/bootproof/internal/api"
+	"github.com/bootproof/bootproof/internal/auth"
+	"github.com/bootproof/bootproof/internal/enroll"
+	"github.com/bootproof/bootproof/internal/metrics"
+	"github.com/bootproof/bootproof/internal/pki"
+	"github.com/bootproof/bootproof/internal/store"
+	"github.com/bootproof/bootproof/internal/store/sqlstore"
+	"github.com/bootproof/bootproof/internal/trusttoken"
+	"github.com/bootproof/bootproof/internal/verifier"
+	"github.com/bootproof/bootproof/internal/webhook"
+)
+
+// Config is the verifier service's configuration, already validated.
+type Config struct {
+	// Listen is the TLS address (default ":8443").
+	Listen string
+	// DB is a SQLite file path or a postgres:// URL.
+	DB string
+	// DataDir receives ca.pem for clients (and the SQLite file by default).
+	DataDir string
+	// ServerNames are the DNS names and IPs in the server certificate.
+	ServerNames []string
+	// CertFile and KeyFile bring your own server certificate.
+	CertFile, KeyFile string
+	// EKRoots are folders of TPM maker CA certificates (PEM or DER).
+	EKRoots []string
+	// PinnedEKs are hex SHA-256 digests of trusted EK public areas.
+	PinnedEKs []string
+	// Webhooks receive status changes.
+	Webhooks []webhook.Target
+	// ReportAuthDisabled lets anyone read the report (demo only).
+	ReportAuthDisabled bool
+	// Issuer names the fleet in trust tokens.
+	Issuer string
+	Log    *slog.Logger
+	// Ready, if set, receives the bound address once the listener is up.
+	Ready func(addr string)
+	// Sweep is the sweeper period (default 5 s).
+	Sweep time.Duration
+}
+
+// Server is a running verifier.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	Verifier *verifier.Verifier
+	Store    store.Store
+	CA       *pki.CA
+	Metrics  *metrics.Metrics
+	Tokens   *trusttoken.Signer
+	replica  string
+}
+
+// Open prepares everything but does not listen yet.
+func Open(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = ":8443"
+	}
+	if cfg.DataDir != "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("data directory %s is not writable: %w", cfg.DataDir, err)
+		}
+	}
+	if cfg.DB == "" {
+		cfg.DB = filepath.Join(cfg.DataDir, "bootproof.db")
+	}
+	st, err := sqlstore.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s := &Server{cfg: cfg, log: cfg.Log, Store: st, Metrics: metrics.New(), replica: replicaID()}
+	if err := s.loadSecrets(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	trust, err := enroll.LoadTrustStore(cfg.EKRoots...)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("load TPM maker CAs: %w", err)
+	}
+	pinned := map[string]bool{}
+	for _, p := range cfg.PinnedEKs {
+		pinned[p] = true
+	}
+	s.Verifier, err = verifier.New(verifier.Config{Store: st, CA: s.CA, Tokens: s.Tokens, Metrics: s.Metrics,
+		Log: cfg.Log.With("subsystem", "verifier"), EKTrust: trust, PinnedEKs: pinned, Issuer: cfg.Issuer,
+		ReplicaID: s.replica})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func replicaID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+// loadSecrets loads the CA and the token key from the store, making them on
+// first start. PutKVIfAbsent makes replicas starting together agree.
+func (s *Server) loadSecrets(ctx context.Context) error {
+	caCert, err := s.kvOnce(ctx, "ca.cert+key", func() ([]byte, error) {
+		c, k, err := pki.NewCA("bootproof verifier CA", time.Now())
+		return append(append(c, '\n'), k...), err
+	})
+	if err != nil {
+		return err
+	}
+	s.CA, err = pki.LoadCA(caCert, caCert)
+	if err != nil {
+		return err
+	}
+	tokKey, err := s.kvOnce(ctx, "trust-token.key", trusttoken.NewKey)
+	if err != nil {
+		return err
+	}
+	s.Tokens, err = trusttoken.NewSigner(tokKey)
+	if err != nil {
+		return err
+	}
+	if s.cfg.DataDir != "" {
+		if err := os.WriteFile(filepath.Join(s.cfg.DataDir, "ca.pem"), s.CA.CertPEM(), 0o644); err != nil {
+			return fmt.Errorf("write CA certificate: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Server) kvOnce(ctx context.Context, key string, make func() ([]byte, error)) ([]byte, error) {
+	v, err := s.Store.GetKV(ctx, key)
+	if err == nil {
+		return v, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("load %s: %w", key, err)
+	}
+	fresh, err := make()
+	if err != nil {
+		return nil, err
+	}
+	v, err = s.Store.PutKVIfAbsent(ctx, key, fresh)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", key, err)
+	}
+	return v, nil
+}
+
+// Close releases the store.
+func (s *Server) Close() error { return s.Store.Close() }
+
+// Handler returns the verifier's HTTP handler.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	a := auth.New(func(ctx context.Context, id string) (auth.Record, error) {
+		t, err := s.Store.GetAPIToken(ctx, id)
+		if err != nil {
+			return auth.Record{}, err
+		}
+		return auth.Record{Name: t.Name, SecretHash: t.SecretHash, Role: t.Role, Revoked: t.RevokedAt != nil}, nil
+	})
+	api.Register(mux, api.Config{Verifier: s.Verifier, Auth: a, Log: s.log.With("subsystem", "api"),
+		TokenKeysPEM: s.Tokens.PublicPEM()})
+	registerReport(mux, s, a)
+	mux.Handle("GET /metrics", s.Metrics.Handler())
+	return mux
+}
+
+// TLSConfig is the listener's TLS: the server certificate, and client
+// certificates verified against the verifier's CA when an agent sends one.
+func (s *Server) TLSConfig() (*tls.Config, error) {
+	var cert tls.Certificate
+	var err error
+	if s.cfg.CertFile != "" {
+		cert, err = tls.LoadX509KeyPair(s.cfg.CertFile, s.cfg.KeyFile)
+	} else {
+		names := s.cfg.ServerNames
+		if len(names) == 0 {
+			names = []string{"localhost", "127.0.0.1", "::1"}
+			if h, err := os.Hostname(); err == nil {
+				names = append(names, h)
+			}
+		}
+		cert, err = s.CA.ServerCert(names, time.Now())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("server certificate: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.VerifyClientCertIfGiven,
+		ClientCAs: s.CA.Pool(), MinVersion: tls.VersionTLS12}, nil
+}
+
+// Run serves until ctx ends or a task fails.
+func (s *Server) Run(ctx context.Context) error {
+	tc, err := s.TLSConfig()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (is another process using the port? choose another with --listen): %w", s.cfg.Listen, err)
+	}
+	if s.cfg.Ready != nil {
+		s.cfg.Ready(ln.Addr().String())
+	}
+	srv := &http.Server{Handler: s.Handler(), TLSConfig: tc, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	wh := webhook.New(webhook.Config{Outbox: s.Store, Targets: s.cfg.Webhooks, Owner: s.replica,
+		Log: s.log.With("subsystem", "webhook"),
+		OnResult: func(o string) { s.Metrics.WebhookSent.WithLabelValues(o).Inc() }})
+	s.log.Info("verifier listening", "addr", ln.Addr().String(), "replica", s.replica)
+	return runTasks(ctx,
+		func(ctx context.Context) error {
+			go func() {
+				<-ctx.Done()
+				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = srv.Shutdown(sctx)
+			}()
+			if err := srv.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+		func(ctx context.Context) error { return s.Verifier.RunSweeper(ctx, s.cfg.Sweep) },
+		s.Verifier.RunAttestRequests,
+		wh.Run,
+	)
+}
+
+// runTasks runs every task until ctx ends; the first to fail (or to return
+// while ctx is live) cancels the rest, so no task dies silently while the
+// others keep serving.
+func runTasks(ctx context.Context, tasks ...func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var once sync.Once
+	var first error
+	var wg sync.WaitGroup
+	for _, t := range tasks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := t(ctx)
+			if ctx.Err() == nil && err == nil {
+				err = errors.New("a verifier task stopped unexpectedly")
+			}
+			if err != nil && ctx.Err() == nil {
+				once.Do(func() { first = err })
+			}
+			cancel()
+		}()
+	}
+	wg.Wait()
+	return first
+}

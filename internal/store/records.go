@@ -1,0 +1,250 @@
+package store
+
+import (
+	"fmt"
+	"time"
+)
+
+// Host statuses, as shown in the security report.
+const (
+	StatusPending     = "Pending"     // enrolled, not yet attested
+	StatusPassed      = "Passed"      // the latest evidence is fresh and every check held
+	StatusFailed      = "Failed"      // at least one check failed
+	StatusNA          = "N/A"         // no TPM 2.0: the host cannot attest
+	StatusUnreachable = "Unreachable" // missed attestations for longer than policy allows
+)
+
+// Statuses lists every valid status, in report order.
+var Statuses = []string{StatusPassed, StatusFailed, StatusNA, StatusUnreachable, StatusPending}
+
+// ValidStatus reports whether s is one of Statuses.
+func ValidStatus(s string) bool {
+	for _, v := range Statuses {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TPM families a host may report.
+const (
+	TPMFamily20   = "2.0"
+	TPMFamily12   = "1.2"
+	TPMFamilyNone = "none"
+)
+
+// API token roles, weakest first.
+const (
+	RoleViewer   = "viewer"
+	RoleOperator = "operator"
+	RoleAdmin    = "admin"
+)
+
+// ReasonUnreachable is the reason code MarkUnreachable records.
+const ReasonUnreachable = "host.unreachable"
+
+// Group is a set of hosts sharing one policy (a cluster).
+type Group struct {
+	Name      string
+	Policy    []byte // the group's policy as YAML; the store does not parse it
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ClockInfo is the TPM clock state of the last accepted quote (TPMS_CLOCK_INFO
+// minus the safe flag), kept so that an older quote can be refused as a replay.
+type ClockInfo struct {
+	Clock        uint64
+	ResetCount   uint32
+	RestartCount uint32
+}
+
+// Host is one enrolled machine and its latest judgement.
+type Host struct {
+	Name      string // unique key
+	Group     string
+	TPMFamily string // TPMFamily20, TPMFamily12 or TPMFamilyNone
+
+	EKPublic         []byte // the endorsement key's public area, as enrolled
+	EKDigest         string // hex SHA-256 of EKPublic, indexed for GetHostByEK
+	EKCert           []byte // DER, may be empty when the operator pinned the key
+	AKPublic         []byte // the attestation key's public area
+	ClientCertSHA256 string // hex SHA-256 of the agent's TLS client certificate
+	EnrolledAt       time.Time
+
+	Status       string // one of Statuses
+	StatusSince  time.Time
+	LastAttested *time.Time // nil: never attested
+	LastSeen     *time.Time // last agent contact, nil: never
+	ReasonCode   string     // first failing reason of the latest verdict
+	Reason       string
+	LastClock    ClockInfo
+
+	// An EK change waiting for operator approval; empty when none.
+	PendingEKPublic []byte
+	PendingEKCert   []byte
+	PendingEKAt     *time.Time
+
+	AttestRequestedAt *time.Time // an operator asked for attestation now; nil: no request
+}
+
+// HostQuery selects, sorts and pages hosts for ListHosts. Empty fields do
+// not filter.
+type HostQuery struct {
+	Status string
+	Group  string
+	Search string // case-insensitive substring of the host name
+	Sort   string // one of HostSortColumns; "" sorts by name
+	Desc   bool
+	Limit  int // <= 0: no limit
+	Offset int
+}
+
+// HostSortColumns are the values HostQuery.Sort accepts.
+var HostSortColumns = []string{"name", "group", "tpm_family", "status", "status_since",
+	"last_attested", "last_seen", "enrolled_at", "reason_code"}
+
+// AttestSelector picks the hosts RequestAttest marks: one host, one group, or
+// all. Exactly one must be set.
+type AttestSelector struct {
+	Host  string
+	Group string
+	All   bool
+}
+
+// Validate reports a selector that names none or more than one target.
+func (s AttestSelector) Validate() error {
+	n := 0
+	if s.Host != "" {
+		n++
+	}
+	if s.Group != "" {
+		n++
+	}
+	if s.All {
+		n++
+	}
+	if n != 1 {
+		return fmt.Errorf("attest selector: set exactly one of host, group or all (got %d)", n)
+	}
+	return nil
+}
+
+// AttestationRecord is the outcome of one appraisal, recorded atomically by
+// RecordAttestation.
+type AttestationRecord struct {
+	Host       string
+	At         time.Time
+	Status     string
+	ReasonCode string
+	Reason     string
+	// Clock, when set, replaces the host's LastClock.
+	Clock          *ClockInfo
+	Evidence       []byte // JSON, opaque
+	Verdict        []byte // JSON, opaque
+	DurationMicros int64
+	// Webhook is inserted into the outbox only when the status changed. The
+	// caller fills Event and Payload; the store sets the rest.
+	Webhook *WebhookDelivery
+}
+
+// LatestEvidence is the most recent evidence and verdict of a host; one per
+// host, replaced by every attestation.
+type LatestEvidence struct {
+	Host     string
+	At       time.Time
+	Evidence []byte
+	Verdict  []byte
+}
+
+// StatusChange is one change of a host's status, with the evidence that
+// caused it. History grows with changes, not with time, and is kept for as
+// long as the host exists.
+type StatusChange struct {
+	ID         int64
+	Host       string
+	From, To   string
+	At         time.Time
+	ReasonCode string
+	Reason     string
+	Verdict    []byte
+	Evidence   []byte
+}
+
+// AttestationSummary is a small row per attestation, for rates and trends;
+// removed by PruneSummaries after the retention period.
+type AttestationSummary struct {
+	Host           string
+	At             time.Time
+	Status         string
+	ReasonCode     string
+	DurationMicros int64
+}
+
+// JoinToken lets one new host enrol into a group. It is single use and
+// expires. Only a hash of its secret is stored.
+type JoinToken struct {
+	ID         string
+	SecretHash []byte
+	Group      string
+	Host       string // optional: the only host name this token may enrol
+	CreatedBy  string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	UsedAt     *time.Time
+	UsedBy     string
+}
+
+// APIToken authenticates an API client. Only a hash of its secret is stored.
+type APIToken struct {
+	ID         string
+	Name       string
+	SecretHash []byte
+	Role       string // RoleViewer, RoleOperator or RoleAdmin
+	CreatedAt  time.Time
+	RevokedAt  *time.Time
+}
+
+// AuditEntry records who did what to which object.
+type AuditEntry struct {
+	ID     int64 // assigned by the store
+	At     time.Time
+	Actor  string
+	Action string
+	Target string
+	Detail string
+}
+
+// Nonce is a fresh value the verifier issued for one host's quote. It is
+// single use.
+type Nonce struct {
+	Value     []byte // unique
+	Host      string
+	ExpiresAt time.Time
+}
+
+// Challenge is an enrolment credential-activation challenge waiting for the
+// host's answer. It is single use.
+type Challenge struct {
+	ID         string
+	Host       string
+	Group      string
+	Request    []byte // the enrol request JSON, opaque
+	SecretHash []byte
+	ExpiresAt  time.Time
+}
+
+// WebhookDelivery is one event in the webhook outbox.
+type WebhookDelivery struct {
+	ID            int64 // assigned by the store
+	Event         string
+	Payload       []byte
+	CreatedAt     time.Time
+	Attempts      int // claims so far
+	NextAttemptAt time.Time
+	DeliveredAt   *time.Time
+	LastError     string
+	LeaseOwner    string
+	LeaseUntil    *time.Time
+}

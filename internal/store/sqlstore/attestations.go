@@ -1,0 +1,272 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bootproof/bootproof/internal/store"
+)
+
+const (
+	qHostStatus = `SELECT status FROM hosts WHERE name = ?`
+	// qRecordHost updates what every attestation changes. status_since moves
+	// only with the status; an attest request made at or before this
+	// attestation is answered by it and cleared.
+	qRecordHost = `UPDATE hosts SET
+		status_since = CASE WHEN status = ? THEN status_since ELSE ? END,
+		status = ?, last_attested = ?, last_seen = ?, reason_code = ?, reason = ?,
+		attest_requested_at = CASE WHEN attest_requested_at <= ? THEN NULL ELSE attest_requested_at END
+		WHERE name = ?`
+	qRecordClock = `UPDATE hosts SET clock = ?, reset_count = ?, restart_count = ? WHERE name = ?`
+	qPutLatest   = `INSERT INTO latest_evidence (host, at, evidence, verdict) VALUES (?, ?, ?, ?)
+		ON CONFLICT (host) DO UPDATE SET at = excluded.at, evidence = excluded.evidence, verdict = excluded.verdict`
+	qInsertSummary = `INSERT INTO attestation_summaries (host, at, status, reason_code, duration_micros)
+		VALUES (?, ?, ?, ?, ?)`
+	qInsertChange = `INSERT INTO status_changes (host, from_status, to_status, at, reason_code, reason, verdict, evidence)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	qInsertDelivery = `INSERT INTO webhook_deliveries (event, payload, created_at, attempts, next_attempt_at,
+		last_error, lease_owner) VALUES (?, ?, ?, 0, ?, '', '')`
+	qLatestEvidence = `SELECT host, at, evidence, verdict FROM latest_evidence WHERE host = ?`
+	qHistory        = `SELECT id, host, from_status, to_status, at, reason_code, reason, verdict, evidence
+		FROM status_changes WHERE host = ? ORDER BY at DESC, id DESC LIMIT ? OFFSET ?`
+	qSummaries = `SELECT host, at, status, reason_code, duration_micros FROM attestation_summaries
+		WHERE host = ? AND at >= ? ORDER BY at DESC, id DESC LIMIT ?`
+	qPruneSummaries = `DELETE FROM attestation_summaries WHERE at < ?`
+	// qUnreachableCandidates narrows the sweep to hosts silent since before
+	// the latest cutoff; the per-group cutoff is applied in Go.
+	qUnreachableCandidates = `SELECT ` + hostColumns + ` FROM hosts WHERE status <> ?
+		AND (last_seen IS NULL OR last_seen < ?) AND (last_attested IS NULL OR last_attested < ?)
+		AND (last_seen IS NOT NULL OR last_attested IS NOT NULL OR enrolled_at < ?)
+		ORDER BY name`
+	qMarkUnreachable = `UPDATE hosts SET status = ?, status_since = ?, reason_code = ?, reason = ?
+		WHERE name = ? AND status = ?`
+)
+
+// RecordAttestation records an appraisal's outcome in one short transaction.
+func (s *Store) RecordAttestation(ctx context.Context, r store.AttestationRecord) (bool, error) {
+	if !store.ValidStatus(r.Status) {
+		return false, fmt.Errorf("record attestation of host %q: unknown status %q", r.Host, r.Status)
+	}
+	at := micros(r.At)
+	var changed bool
+	err := s.withTx(ctx, func(c conn) error {
+		var old string
+		err := c.queryRow(ctx, qHostStatus+s.d.forUpdate, r.Host).Scan(&old)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("record attestation: host %q: %w", r.Host, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("record attestation of host %q: %w", r.Host, err)
+		}
+		changed = old != r.Status
+		if _, err := c.exec(ctx, qRecordHost, r.Status, at, r.Status, at, at, r.ReasonCode, r.Reason, at, r.Host); err != nil {
+			return fmt.Errorf("record attestation of host %q: update host: %w", r.Host, err)
+		}
+		if r.Clock != nil {
+			if _, err := c.exec(ctx, qRecordClock, int64(r.Clock.Clock), int64(r.Clock.ResetCount),
+				int64(r.Clock.RestartCount), r.Host); err != nil {
+				return fmt.Errorf("record attestation of host %q: update clock: %w", r.Host, err)
+			}
+		}
+		if _, err := c.exec(ctx, qPutLatest, r.Host, at, blob(r.Evidence), blob(r.Verdict)); err != nil {
+			return fmt.Errorf("record attestation of host %q: latest evidence: %w", r.Host, err)
+		}
+		if _, err := c.exec(ctx, qInsertSummary, r.Host, at, r.Status, r.ReasonCode, r.DurationMicros); err != nil {
+			return fmt.Errorf("record attestation of host %q: summary: %w", r.Host, err)
+		}
+		if !changed {
+			return nil
+		}
+		if _, err := c.exec(ctx, qInsertChange, r.Host, old, r.Status, at, r.ReasonCode, r.Reason,
+			blob(r.Verdict), blob(r.Evidence)); err != nil {
+			return fmt.Errorf("record attestation of host %q: status change: %w", r.Host, err)
+		}
+		if r.Webhook != nil {
+			if err := insertDelivery(ctx, c, r.Webhook, r.At); err != nil {
+				return fmt.Errorf("record attestation of host %q: %w", r.Host, err)
+			}
+		}
+		return nil
+	})
+	return changed, err
+}
+
+// insertDelivery adds a delivery to the outbox, due at once.
+func insertDelivery(ctx context.Context, c conn, d *store.WebhookDelivery, at time.Time) error {
+	next := d.NextAttemptAt
+	if next.IsZero() {
+		next = at
+	}
+	if _, err := c.exec(ctx, qInsertDelivery, d.Event, blob(d.Payload), micros(at), micros(next)); err != nil {
+		return fmt.Errorf("queue webhook %q: %w", d.Event, err)
+	}
+	return nil
+}
+
+// MarkUnreachable moves silent hosts to Unreachable.
+func (s *Store) MarkUnreachable(ctx context.Context, cutoffByGroup map[string]time.Time, defaultCutoff, now time.Time,
+	webhookPayload func(store.Host) []byte) ([]string, error) {
+	latest := defaultCutoff
+	for _, c := range cutoffByGroup {
+		if c.After(latest) {
+			latest = c
+		}
+	}
+	var marked []string
+	err := s.withTx(ctx, func(c conn) error {
+		marked = marked[:0]
+		l := micros(latest)
+		rows, err := c.query(ctx, qUnreachableCandidates+s.d.skipLocked, store.StatusUnreachable, l, l, l)
+		if err != nil {
+			return fmt.Errorf("mark unreachable: %w", err)
+		}
+		var silent []store.Host
+		for rows.Next() {
+			h, err := scanHost(rows)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("mark unreachable: %w", err)
+			}
+			cutoff, ok := cutoffByGroup[h.Group]
+			if !ok {
+				cutoff = defaultCutoff
+			}
+			if lastContact(h).Before(truncate(cutoff)) {
+				silent = append(silent, h)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("mark unreachable: %w", err)
+		}
+		for _, h := range silent {
+			reason := "no contact since " + lastContact(h).Format(time.RFC3339)
+			if _, err := c.exec(ctx, qMarkUnreachable, store.StatusUnreachable, micros(now),
+				store.ReasonUnreachable, reason, h.Name, h.Status); err != nil {
+				return fmt.Errorf("mark host %q unreachable: %w", h.Name, err)
+			}
+			if _, err := c.exec(ctx, qInsertChange, h.Name, h.Status, store.StatusUnreachable, micros(now),
+				store.ReasonUnreachable, reason, nil, nil); err != nil {
+				return fmt.Errorf("mark host %q unreachable: status change: %w", h.Name, err)
+			}
+			h.Status, h.StatusSince, h.ReasonCode, h.Reason = store.StatusUnreachable, truncate(now), store.ReasonUnreachable, reason
+			if webhookPayload != nil {
+				if p := webhookPayload(h); p != nil {
+					d := &store.WebhookDelivery{Event: "host.status_changed", Payload: p}
+					if err := insertDelivery(ctx, c, d, now); err != nil {
+						return fmt.Errorf("mark host %q unreachable: %w", h.Name, err)
+					}
+				}
+			}
+			marked = append(marked, h.Name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return marked, nil
+}
+
+// lastContact is when the host was last heard from: the later of LastSeen
+// and LastAttested, or EnrolledAt when neither is set.
+func lastContact(h store.Host) time.Time {
+	t := h.EnrolledAt
+	if h.LastSeen != nil || h.LastAttested != nil {
+		t = time.Time{}
+	}
+	if h.LastSeen != nil && h.LastSeen.After(t) {
+		t = *h.LastSeen
+	}
+	if h.LastAttested != nil && h.LastAttested.After(t) {
+		t = *h.LastAttested
+	}
+	return t
+}
+
+// LatestEvidence returns a host's most recent evidence and verdict.
+func (s *Store) LatestEvidence(ctx context.Context, host string) (store.LatestEvidence, error) {
+	var e store.LatestEvidence
+	var at int64
+	var ev, vd []byte
+	err := s.read().queryRow(ctx, qLatestEvidence, host).Scan(&e.Host, &at, &ev, &vd)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.LatestEvidence{}, fmt.Errorf("latest evidence of host %q: %w", host, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.LatestEvidence{}, fmt.Errorf("latest evidence of host %q: %w", host, err)
+	}
+	e.At, e.Evidence, e.Verdict = fromMicros(at), fromBlob(ev), fromBlob(vd)
+	return e, nil
+}
+
+// History returns a host's status changes, newest first.
+func (s *Store) History(ctx context.Context, host string, limit, offset int) ([]store.StatusChange, error) {
+	rows, err := s.read().query(ctx, qHistory, host, pageLimit(limit), int64(max(offset, 0)))
+	if err != nil {
+		return nil, fmt.Errorf("history of host %q: %w", host, err)
+	}
+	defer rows.Close()
+	var out []store.StatusChange
+	for rows.Next() {
+		var sc store.StatusChange
+		var at int64
+		var vd, ev []byte
+		if err := rows.Scan(&sc.ID, &sc.Host, &sc.From, &sc.To, &at, &sc.ReasonCode, &sc.Reason, &vd, &ev); err != nil {
+			return nil, fmt.Errorf("history of host %q: %w", host, err)
+		}
+		sc.At, sc.Verdict, sc.Evidence = fromMicros(at), fromBlob(vd), fromBlob(ev)
+		out = append(out, sc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("history of host %q: %w", host, err)
+	}
+	return out, nil
+}
+
+// Summaries returns a host's attestation summaries since a time, newest first.
+func (s *Store) Summaries(ctx context.Context, host string, since time.Time, limit int) ([]store.AttestationSummary, error) {
+	rows, err := s.read().query(ctx, qSummaries, host, micros(since), pageLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("summaries of host %q: %w", host, err)
+	}
+	defer rows.Close()
+	var out []store.AttestationSummary
+	for rows.Next() {
+		var a store.AttestationSummary
+		var at int64
+		if err := rows.Scan(&a.Host, &at, &a.Status, &a.ReasonCode, &a.DurationMicros); err != nil {
+			return nil, fmt.Errorf("summaries of host %q: %w", host, err)
+		}
+		a.At = fromMicros(at)
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("summaries of host %q: %w", host, err)
+	}
+	return out, nil
+}
+
+// PruneSummaries deletes summaries older than before.
+func (s *Store) PruneSummaries(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.write().exec(ctx, qPruneSummaries, micros(before))
+	if err != nil {
+		return 0, fmt.Errorf("prune summaries before %s: %w", before.Format(time.RFC3339), err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("prune summaries: rows affected: %w", err)
+	}
+	return n, nil
+}
+
+// pageLimit turns "no limit" (<= 0) into a LIMIT both dialects accept.
+func pageLimit(limit int) int64 {
+	if limit <= 0 {
+		return 1<<63 - 1
+	}
+	return int64(limit)
+}

@@ -1,0 +1,135 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
+	_ "modernc.org/sqlite"             // driver "sqlite"
+
+	"github.com/bootproof/bootproof/internal/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Store is a store.Store on SQLite or PostgreSQL.
+type Store struct {
+	d dialect
+	// w runs every write. On SQLite it holds exactly one connection, so
+	// writers queue in Go instead of failing with SQLITE_BUSY.
+	w *sql.DB
+	// r runs reads. On SQLite it is a separate pool of query-only
+	// connections that WAL lets read beside the writer; on PostgreSQL it is w.
+	r *sql.DB
+}
+
+// Open opens the store named by dsn and brings its schema up to date.
+//
+// A dsn starting with "postgres://" or "postgresql://" is a PostgreSQL
+// connection URL (pgx syntax). Anything else is a SQLite database: a file path
+// or a "file:" URI, which is created when absent. SQLite is opened in WAL
+// mode with a busy timeout, foreign keys on and synchronous=NORMAL.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	if dsn == "" {
+		return nil, errors.New("open store: empty data source name")
+	}
+	var s *Store
+	var err error
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		s, err = openPostgres(ctx, dsn)
+	} else {
+		s, err = openSQLite(ctx, dsn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", redact(dsn), err)
+	}
+	return s, nil
+}
+
+func openPostgres(ctx context.Context, dsn string) (*Store, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres %s: %w", redact(dsn), err)
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(16)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to postgres %s: %w", redact(dsn), err)
+	}
+	return &Store{d: postgres, w: db, r: db}, nil
+}
+
+// sqlitePragmas are set on every SQLite connection. busy_timeout still
+// matters with a single writer: another process (a second verifier on the
+// same file, the sqlite3 shell) may hold the lock.
+const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+
+func openSQLite(ctx context.Context, dsn string) (*Store, error) {
+	if !strings.HasPrefix(dsn, "file:") && strings.ContainsAny(dsn, "?#") {
+		return nil, fmt.Errorf("open sqlite %q: a path may not contain '?' or '#'; use a file: URI", dsn)
+	}
+	if strings.Contains(dsn, ":memory:") || strings.Contains(dsn, "mode=memory") {
+		// Each pooled connection would get its own empty database.
+		return nil, fmt.Errorf("open sqlite %q: in-memory databases are not supported; use a file", dsn)
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	// The writer begins IMMEDIATE so that a read-then-write transaction takes
+	// the write lock up front and cannot fail to upgrade later.
+	w, err := sql.Open("sqlite", dsn+sep+sqlitePragmas+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
+	}
+	r, err := sql.Open("sqlite", dsn+sep+sqlitePragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %s for reading: %w", dsn, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	return &Store{d: sqlite, w: w, r: r}, nil
+}
+
+// Close closes the database connections.
+func (s *Store) Close() error {
+	err := s.w.Close()
+	if s.r != s.w {
+		err = errors.Join(err, s.r.Close())
+	}
+	return err
+}
+
+// Dialect names the database behind the store: "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.d.name }
+
+// redact hides a password in a connection URL, for error messages.
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}

@@ -1,0 +1,113 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Store is everything the verifier keeps. Implementations are safe for
+// concurrent use, and several verifier replicas may share one PostgreSQL
+// store: every method that must be atomic across replicas says so.
+type Store interface {
+	Close() error
+
+	// PutGroup creates the group or replaces its policy (CreatedAt is kept
+	// from the first put).
+	PutGroup(ctx context.Context, g Group) error
+	GetGroup(ctx context.Context, name string) (Group, error) // ErrNotFound
+	ListGroups(ctx context.Context) ([]Group, error)          // by name
+	// DeleteGroup removes an empty group: ErrConflict while hosts remain in
+	// it, ErrNotFound when absent.
+	DeleteGroup(ctx context.Context, name string) error
+
+	CreateHost(ctx context.Context, h Host) error                   // ErrConflict if the name exists
+	GetHost(ctx context.Context, name string) (Host, error)         // ErrNotFound
+	GetHostByEK(ctx context.Context, ekDigest string) (Host, error) // ErrNotFound
+	// UpdateHost reads the host, lets fn change it and writes it back in one
+	// transaction (the row is locked on PostgreSQL). fn may not rename the
+	// host. If fn returns an error nothing is written and that error is
+	// returned.
+	UpdateHost(ctx context.Context, name string, fn func(*Host) error) (Host, error)
+	// DeleteHost removes the host with its evidence, history and summaries.
+	DeleteHost(ctx context.Context, name string) error
+	// ListHosts returns one page of the hosts q selects and how many it
+	// selects in all.
+	ListHosts(ctx context.Context, q HostQuery) ([]Host, int, error)
+	// CountByStatus counts hosts per status, in one group or ("") in all.
+	// Every status in Statuses is present, with 0 when no host has it.
+	CountByStatus(ctx context.Context, group string) (map[string]int, error)
+
+	// RecordAttestation records an appraisal in one transaction: it updates
+	// the host (status, and StatusSince when it changed; LastAttested and
+	// LastSeen = At; reasons; LastClock when given; it clears an attest
+	// request made at or before At), replaces the latest evidence, inserts a
+	// summary and, only when the status changed, a StatusChange and the
+	// webhook delivery. It reports whether the status changed.
+	RecordAttestation(ctx context.Context, r AttestationRecord) (changed bool, err error)
+	// MarkUnreachable moves to Unreachable every host not yet Unreachable
+	// whose last contact (the later of LastSeen and LastAttested, or
+	// EnrolledAt when it has had none) is before its group's cutoff
+	// (cutoffByGroup, else defaultCutoff). Each move writes a StatusChange
+	// and, when webhookPayload is non-nil and returns a payload, a
+	// "host.status_changed" webhook delivery. It returns the names moved.
+	MarkUnreachable(ctx context.Context, cutoffByGroup map[string]time.Time, defaultCutoff, now time.Time,
+		webhookPayload func(Host) []byte) ([]string, error)
+	LatestEvidence(ctx context.Context, host string) (LatestEvidence, error) // ErrNotFound
+	// History returns a host's status changes, newest first.
+	History(ctx context.Context, host string, limit, offset int) ([]StatusChange, error)
+	// Summaries returns a host's summaries at or after since, newest first.
+	Summaries(ctx context.Context, host string, since time.Time, limit int) ([]AttestationSummary, error)
+	// PruneSummaries deletes summaries older than before; it returns how many.
+	PruneSummaries(ctx context.Context, before time.Time) (int64, error)
+
+	// RequestAttest marks the selected hosts for attestation now and returns
+	// how many it marked (ErrNotFound for a named host that does not exist).
+	RequestAttest(ctx context.Context, sel AttestSelector, at time.Time) (int, error)
+	// AttestRequestedSince lists hosts with an open attest request made at
+	// or after since, by name.
+	AttestRequestedSince(ctx context.Context, since time.Time) ([]string, error)
+
+	// PutNonce stores a nonce (ErrConflict if the value exists). TakeNonce
+	// deletes and returns it; exactly one caller wins. ErrNotFound when it
+	// is absent, taken or expired at now.
+	PutNonce(ctx context.Context, n Nonce) error
+	TakeNonce(ctx context.Context, value []byte, now time.Time) (Nonce, error)
+	// PutChallenge and TakeChallenge are the same for enrolment challenges.
+	PutChallenge(ctx context.Context, c Challenge) error
+	TakeChallenge(ctx context.Context, id string, now time.Time) (Challenge, error)
+
+	CreateJoinToken(ctx context.Context, t JoinToken) error // ErrConflict
+	// UseJoinToken marks the token used by usedBy; exactly one caller wins.
+	// ErrNotFound, ErrExpired (at now) or ErrUsed otherwise.
+	UseJoinToken(ctx context.Context, id, usedBy string, now time.Time) (JoinToken, error)
+	ListJoinTokens(ctx context.Context) ([]JoinToken, error) // newest first
+
+	CreateAPIToken(ctx context.Context, t APIToken) error         // ErrConflict
+	GetAPIToken(ctx context.Context, id string) (APIToken, error) // ErrNotFound
+	ListAPITokens(ctx context.Context) ([]APIToken, error)        // oldest first
+	// RevokeAPIToken sets RevokedAt unless already revoked (ErrNotFound).
+	RevokeAPIToken(ctx context.Context, id string, at time.Time) error
+
+	AppendAudit(ctx context.Context, e AuditEntry) error
+	// ListAudit returns one page of entries, newest first, and the total.
+	ListAudit(ctx context.Context, limit, offset int) ([]AuditEntry, int, error)
+
+	// ClaimDeliveries leases up to limit undelivered deliveries that are due
+	// at now and not leased by anyone, to owner until now+lease, counting an
+	// attempt for each. A delivery is never leased to two owners at once.
+	ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]WebhookDelivery, error)
+	// CompleteDelivery marks a delivery delivered and releases its lease.
+	CompleteDelivery(ctx context.Context, id int64, at time.Time) error
+	// FailDelivery records the error, schedules the next attempt and
+	// releases the lease.
+	FailDelivery(ctx context.Context, id int64, errMsg string, next time.Time) error
+
+	// AcquireLease gives the named lease to owner until until, if it is free
+	// at now or owner already holds it; it reports whether owner holds it.
+	AcquireLease(ctx context.Context, name, owner string, now, until time.Time) (bool, error)
+
+	GetKV(ctx context.Context, key string) ([]byte, error) // ErrNotFound
+	// PutKVIfAbsent stores value unless key has one, and returns the value
+	// stored (the first writer's, across replicas).
+	PutKVIfAbsent(ctx context.Context, key string, value []byte) (stored []byte, err error)
+}

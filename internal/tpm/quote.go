@@ -1,0 +1,151 @@
+package tpm
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/bootproof/bootproof/internal/eventlog"
+	"github.com/google/go-tpm/tpm2"
+	"github.com/google/go-tpm/tpm2/transport"
+)
+
+// MaxNonce is the longest nonce a quote carries: a TPM2B_DATA holds at most
+// a TPMT_HA, whose largest digest (SHA-512) is 64 bytes.
+const MaxNonce = 64
+
+// quoteAttempts bounds the retries when a PCR changes between the quote and
+// the reads (another process extending at that moment).
+const quoteAttempts = 3
+
+// Quote signs, with the AK, all 24 PCRs of a bank with nonce as
+// qualifyingData (TPM2_Quote, TPM 2.0 Part 3 §18.4). It returns the
+// TPMS_ATTEST the TPM made (the contents of the TPM2B_ATTEST), its
+// TPMT_SIGNATURE marshalled, and the PCR values that the quote covers.
+//
+// The values come from TPM2_PCR_Read after the quote; they belong to the
+// quote only if no PCR moved in between. Quote checks that, rather than
+// trusting timing: it hashes the values read (in PCR order, with the AK's
+// scheme hash) and compares with the quote's pcrDigest, and also requires
+// the PCR update counter to be unchanged across the reads; on a mismatch it
+// quotes again, up to quoteAttempts times. The verifier repeats the digest
+// check: nothing here is taken on trust there.
+func (d *Device) Quote(ak *AK, nonce []byte, bank eventlog.Alg) (attest, sig []byte, pcrs map[int][]byte, err error) {
+	if len(nonce) > MaxNonce {
+		return nil, nil, nil, fmt.Errorf("quote: nonce of %d bytes, at most %d", len(nonce), MaxNonce)
+	}
+	if ak == nil || ak.dev != d {
+		return nil, nil, nil, fmt.Errorf("quote: ak is not loaded in tpm %s", d.desc)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t, err := d.transport()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	all := make([]uint, NumPCRs)
+	for i := range all {
+		all[i] = uint(i)
+	}
+	for range quoteAttempts {
+		rsp, err := tpm2.Quote{
+			SignHandle:     tpm2.AuthHandle{Handle: ak.handle, Name: ak.name, Auth: tpm2.PasswordAuth(nil)},
+			QualifyingData: tpm2.TPM2BData{Buffer: nonce},
+			InScheme:       tpm2.TPMTSigScheme{Scheme: tpm2.TPMAlgNull},
+			PCRSelect:      selection(bank, all),
+		}.Execute(t)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("quote %v pcrs: %w", bank, err)
+		}
+		pcrs, _, err := readPCRs(t, bank)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("quote %v pcrs: %w", bank, err)
+		}
+		attest = rsp.Quoted.Bytes()
+		ok, err := quoteMatches(attest, pcrs)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("quote %v pcrs: %w", bank, err)
+		}
+		if ok {
+			return attest, tpm2.Marshal(rsp.Signature), pcrs, nil
+		}
+	}
+	return nil, nil, nil, fmt.Errorf("quote %v pcrs: pcrs kept changing during %d attempts", bank, quoteAttempts)
+}
+
+// quoteMatches reports whether the pcrDigest of a TPMS_ATTEST quote equals
+// the digest of pcrs (PCRs 0..23 concatenated), hashed with the digest's
+// own length's algorithm (the AK's scheme hash, SHA-256 for AKTemplate).
+func quoteMatches(attest []byte, pcrs map[int][]byte) (bool, error) {
+	a, err := tpm2.Unmarshal[tpm2.TPMSAttest](attest)
+	if err != nil {
+		return false, fmt.Errorf("parse attest: %w", err)
+	}
+	q, err := a.Attested.Quote()
+	if err != nil {
+		return false, fmt.Errorf("attest is not a quote: %w", err)
+	}
+	var h eventlog.Alg
+	switch len(q.PCRDigest.Buffer) {
+	case 32:
+		h = eventlog.SHA256
+	case 48:
+		h = eventlog.SHA384
+	case 64:
+		h = eventlog.SHA512
+	default:
+		return false, fmt.Errorf("quote pcr digest of %d bytes", len(q.PCRDigest.Buffer))
+	}
+	var cat []byte
+	for i := 0; i < NumPCRs; i++ {
+		cat = append(cat, pcrs[i]...)
+	}
+	return bytes.Equal(h.Sum(cat), q.PCRDigest.Buffer), nil
+}
+
+// ActivateCredential answers the verifier's enrolment challenge
+// (TPM2_ActivateCredential, TPM 2.0 Part 3 §12.5): the TPM decrypts
+// encryptedSecret with the EK, checks that credentialBlob was made for the
+// name of the AK, and only then returns the secret. A verifier that gets the
+// secret back knows the AK lives in the same TPM as the EK. The EK's auth
+// policy is PolicySecret(TPM_RH_ENDORSEMENT), satisfied in a policy session
+// with the (empty) endorsement password.
+func (d *Device) ActivateCredential(ak *AK, credentialBlob, encryptedSecret []byte) ([]byte, error) {
+	if ak == nil || ak.dev != d {
+		return nil, fmt.Errorf("activate credential: ak is not loaded in tpm %s", d.desc)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t, err := d.transport()
+	if err != nil {
+		return nil, err
+	}
+	ek, err := createEK(t)
+	if err != nil {
+		return nil, fmt.Errorf("activate credential: %w", err)
+	}
+	defer flush(t, ek.ObjectHandle)
+	rsp, err := tpm2.ActivateCredential{
+		ActivateHandle: tpm2.AuthHandle{Handle: ak.handle, Name: ak.name, Auth: tpm2.PasswordAuth(nil)},
+		KeyHandle: tpm2.AuthHandle{
+			Handle: ek.ObjectHandle,
+			Name:   ek.Name,
+			Auth:   tpm2.Policy(tpm2.TPMAlgSHA256, 16, ekPolicy),
+		},
+		CredentialBlob: tpm2.TPM2BIDObject{Buffer: credentialBlob},
+		Secret:         tpm2.TPM2BEncryptedSecret{Buffer: encryptedSecret},
+	}.Execute(t)
+	if err != nil {
+		return nil, fmt.Errorf("activate credential: %w", err)
+	}
+	return rsp.CertInfo.Buffer, nil
+}
+
+// ekPolicy satisfies the default EK's policy, PolicySecret(TPM_RH_ENDORSEMENT).
+func ekPolicy(t transport.TPM, handle tpm2.TPMISHPolicy, nonceTPM tpm2.TPM2BNonce) error {
+	_, err := tpm2.PolicySecret{
+		AuthHandle:    tpm2.TPMRHEndorsement,
+		PolicySession: handle,
+		NonceTPM:      nonceTPM,
+	}.Execute(t)
+	return err
+}

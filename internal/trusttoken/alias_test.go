@@ -1,0 +1,5 @@
+package trusttoken
+
+import "crypto/ecdsa"
+
+type ecdsaKey = ecdsa.PublicKey

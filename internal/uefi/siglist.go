@@ -1,0 +1,176 @@
+package uefi
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/binary"
+	"fmt"
+)
+
+// maxSignatures bounds the entries of one signature database; a dbx of
+// 2024 has about 430.
+const maxSignatures = 1 << 16
+
+// Cert is an X.509 certificate from a signature list or an authority event.
+type Cert struct {
+	Owner   GUID // the SignatureOwner, zero for a bare certificate
+	DER     []byte
+	SHA256  [32]byte // fingerprint: SHA-256 of DER
+	Subject string   // RFC 2253 form; empty when unreadable
+	Issuer  string
+	// ParseErr is set when Go's x509 parser refuses the certificate (negative
+	// serial numbers and duplicate extensions occur in real PKs and dbs);
+	// Subject and Issuer then come from a lenient read of the TBS, if any.
+	ParseErr string
+}
+
+// Hash is a hash entry of a signature list (EFI_CERT_SHA256 etc.).
+type Hash struct {
+	Owner GUID
+	Alg   string // "sha256", "sha1", "sha384", "sha512"
+	Value []byte
+}
+
+// Signature is an entry of a type bootproof does not interpret (RSA-2048
+// keys, X509 hashes): kept raw so nothing is silently dropped.
+type Signature struct {
+	Type  GUID
+	Owner GUID
+	Data  []byte
+}
+
+// SignatureDB is a parsed signature database variable (PK, KEK, db, dbx): a
+// sequence of EFI_SIGNATURE_LISTs.
+type SignatureDB struct {
+	Certs  []Cert
+	Hashes []Hash
+	Other  []Signature
+}
+
+var hashTypes = map[GUID]struct {
+	name string
+	size int
+}{
+	CertSHA256: {"sha256", 32}, CertSHA1: {"sha1", 20},
+	CertSHA384: {"sha384", 48}, CertSHA512: {"sha512", 64},
+}
+
+// ParseSignatureLists reads a signature database: EFI_SIGNATURE_LISTs
+// (UEFI 2.10 §32.4.1) back to back, each a SignatureType GUID,
+// SignatureListSize, SignatureHeaderSize, SignatureSize, a header, then
+// EFI_SIGNATURE_DATA entries (owner GUID and data) of SignatureSize bytes.
+// Data slices alias b.
+func ParseSignatureLists(b []byte) (*SignatureDB, error) {
+	db := &SignatureDB{}
+	n := 0
+	for off := 0; off < len(b); {
+		const hdr = 16 + 4 + 4 + 4
+		if len(b)-off < hdr {
+			return nil, fmt.Errorf("parse signature list at offset %d: %d bytes, header needs %d", off, len(b)-off, hdr)
+		}
+		var typ GUID
+		copy(typ[:], b[off:])
+		listSize := uint64(binary.LittleEndian.Uint32(b[off+16:]))
+		headerSize := uint64(binary.LittleEndian.Uint32(b[off+20:]))
+		sigSize := uint64(binary.LittleEndian.Uint32(b[off+24:]))
+		if listSize < hdr || listSize > uint64(len(b)-off) {
+			return nil, fmt.Errorf("parse signature list at offset %d: list size %d, %d bytes left", off, listSize, len(b)-off)
+		}
+		if headerSize > listSize-hdr {
+			return nil, fmt.Errorf("parse signature list at offset %d: header size %d exceeds list size %d", off, headerSize, listSize)
+		}
+		body := listSize - hdr - headerSize
+		if sigSize < 16 || body%sigSize != 0 {
+			return nil, fmt.Errorf("parse signature list at offset %d: %d bytes of signatures is not a multiple of signature size %d (minimum 16)", off, body, sigSize)
+		}
+		at := uint64(off) + hdr + headerSize
+		for i := uint64(0); i < body/sigSize; i++ {
+			if n++; n > maxSignatures {
+				return nil, fmt.Errorf("parse signature list at offset %d: more than %d signatures", off, maxSignatures)
+			}
+			entry := b[at : at+sigSize : at+sigSize]
+			var owner GUID
+			copy(owner[:], entry)
+			data := entry[16:]
+			if typ == CertX509 {
+				db.Certs = append(db.Certs, parseCert(owner, data))
+			} else if ht, ok := hashTypes[typ]; ok {
+				if len(data) != ht.size {
+					return nil, fmt.Errorf("parse signature list at offset %d: %s entry %d has %d bytes, want %d", off, ht.name, i, len(data), ht.size)
+				}
+				db.Hashes = append(db.Hashes, Hash{Owner: owner, Alg: ht.name, Value: data})
+			} else {
+				db.Other = append(db.Other, Signature{Type: typ, Owner: owner, Data: data})
+			}
+			at += sigSize
+		}
+		off += int(listSize)
+	}
+	return db, nil
+}
+
+// parseCert fingerprints a certificate and reads its names. It never fails:
+// an unreadable certificate is still an entry of the database.
+func parseCert(owner GUID, der []byte) Cert {
+	c := Cert{Owner: owner, DER: der, SHA256: sha256.Sum256(der)}
+	cert, err := x509.ParseCertificate(der)
+	if err == nil {
+		c.Subject, c.Issuer = cert.Subject.String(), cert.Issuer.String()
+		return c
+	}
+	c.ParseErr = err.Error()
+	c.Subject, c.Issuer = lenientNames(der)
+	return c
+}
+
+// lenientNames reads subject and issuer from the TBSCertificate without the
+// checks x509.ParseCertificate makes (RFC 5280 §4.1).
+func lenientNames(der []byte) (subject, issuer string) {
+	var cert struct {
+		TBS asn1.RawValue
+	}
+	if _, err := asn1.Unmarshal(der, &cert); err != nil {
+		return "", ""
+	}
+	var tbs struct {
+		Version  asn1.RawValue `asn1:"optional,explicit,tag:0"`
+		Serial   asn1.RawValue
+		SigAlg   asn1.RawValue
+		Issuer   asn1.RawValue
+		Validity asn1.RawValue
+		Subject  asn1.RawValue
+	}
+	if _, err := asn1.UnmarshalWithParams(cert.TBS.FullBytes, &tbs, ""); err != nil {
+		return "", ""
+	}
+	name := func(raw []byte) string {
+		var rdn pkix.RDNSequence
+		if _, err := asn1.Unmarshal(raw, &rdn); err != nil {
+			return ""
+		}
+		var n pkix.Name
+		n.FillFromRDNSequence(&rdn)
+		return n.String()
+	}
+	return name(tbs.Subject.FullBytes), name(tbs.Issuer.FullBytes)
+}
+
+// EncodeSignatureList builds a signature database holding the given DER
+// certificates: one EFI_CERT_X509 list per certificate (a list's entries
+// share one size), each owned by BootproofOwner. The result is the value of
+// a PK, KEK or db variable as firmware measures it.
+func EncodeSignatureList(certs ...[]byte) []byte {
+	var out []byte
+	for _, der := range certs {
+		sigSize := 16 + len(der)
+		out = append(out, CertX509[:]...)
+		out = binary.LittleEndian.AppendUint32(out, uint32(28+sigSize))
+		out = binary.LittleEndian.AppendUint32(out, 0)
+		out = binary.LittleEndian.AppendUint32(out, uint32(sigSize))
+		out = append(out, BootproofOwner[:]...)
+		out = append(out, der...)
+	}
+	return out
+}

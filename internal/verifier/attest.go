@@ -1,0 +1,179 @@
+package verifier
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bootproof/bootproof/internal/appraisal"
+	"github.com/bootproof/bootproof/internal/store"
+	"github.com/bootproof/bootproof/internal/wire"
+)
+
+// AgentHost returns the enrolled host an agent's client certificate names.
+// A certificate that is not the host's current one (replaced at a
+// re-enrolment, or the host was removed) is refused.
+func (v *Verifier) AgentHost(ctx context.Context, name, certFingerprint string) (store.Host, error) {
+	h, err := v.st.GetHost(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return h, refuse(KindForbidden, "host_unknown", "host %q is not enrolled", name)
+	}
+	if err != nil {
+		return h, fmt.Errorf("look up host %s: %w", name, err)
+	}
+	if subtle.ConstantTimeCompare([]byte(h.ClientCertSHA256), []byte(certFingerprint)) != 1 {
+		return h, refuse(KindForbidden, "agent.credential_replaced", "this client certificate is no longer valid for host %q", name)
+	}
+	return h, nil
+}
+
+// Nonce issues a fresh, single-use nonce for host.
+func (v *Verifier) Nonce(ctx context.Context, h store.Host) (wire.NonceResponse, error) {
+	n := make([]byte, 32)
+	if _, err := v.cfg.Rand.Read(n); err != nil {
+		return wire.NonceResponse{}, fmt.Errorf("nonce: %w", err)
+	}
+	if err := v.st.PutNonce(ctx, store.Nonce{Value: n, Host: h.Name, ExpiresAt: v.now().Add(v.cfg.NonceTTL)}); err != nil {
+		return wire.NonceResponse{}, fmt.Errorf("store nonce: %w", err)
+	}
+	p, err := v.policies.get(ctx, h.Group)
+	if err != nil {
+		return wire.NonceResponse{}, err
+	}
+	return wire.NonceResponse{Nonce: n, IntervalSeconds: int(p.Interval / time.Second)}, nil
+}
+
+// Submit appraises evidence answering a nonce this verifier (or a replica)
+// issued to the same host, and records the verdict.
+func (v *Verifier) Submit(ctx context.Context, h store.Host, ev *wire.Evidence) (wire.EvidenceResult, error) {
+	start := time.Now()
+	n, err := v.st.TakeNonce(ctx, ev.Nonce, v.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return wire.EvidenceResult{}, refuse(KindConflict, "nonce.unknown", "the nonce was not issued, has expired or was already used; fetch a new one")
+	}
+	if err != nil {
+		return wire.EvidenceResult{}, fmt.Errorf("take nonce: %w", err)
+	}
+	if n.Host != h.Name {
+		return wire.EvidenceResult{}, refuse(KindForbidden, "nonce.other_host", "the nonce was issued to another host")
+	}
+	p, err := v.policies.get(ctx, h.Group)
+	if err != nil {
+		return wire.EvidenceResult{}, err
+	}
+	in := appraisal.Input{Evidence: ev, AKPublic: h.AKPublic, Nonce: n.Value, Policy: p, Now: v.now()}
+	if h.TPMFamily != store.TPMFamily20 {
+		// The enrolled family decides; a host enrolled without a TPM 2.0
+		// cannot earn a Passed by sending quotes now.
+		in.Evidence = &wire.Evidence{Nonce: ev.Nonce, TPMFamily: h.TPMFamily}
+	}
+	if last := h.LastClock; last != (store.ClockInfo{}) {
+		in.Last = &appraisal.ClockInfo{Clock: last.Clock, ResetCount: last.ResetCount, RestartCount: last.RestartCount}
+	}
+	t0 := time.Now()
+	verdict, aerr := appraisal.Appraise(in)
+	v.metrics.AppraisalTime.Observe(time.Since(t0).Seconds())
+	if aerr != nil {
+		verdict = unjudgeable(aerr)
+	}
+	rec, err := v.record(ctx, h, ev, verdict, time.Since(start))
+	if err != nil {
+		return wire.EvidenceResult{}, err
+	}
+	v.metrics.AttestationTime.Observe(time.Since(start).Seconds())
+	return wire.EvidenceResult{Status: rec.Status, Reason: rec.Reason, IntervalSeconds: int(p.Interval / time.Second)}, nil
+}
+
+func (v *Verifier) record(ctx context.Context, h store.Host, ev *wire.Evidence, verdict *appraisal.Verdict, took time.Duration) (store.AttestationRecord, error) {
+	evJSON, err := json.Marshal(ev)
+	if err != nil {
+		return store.AttestationRecord{}, err
+	}
+	vJSON, err := json.Marshal(verdict)
+	if err != nil {
+		return store.AttestationRecord{}, err
+	}
+	at := v.now()
+	rec := store.AttestationRecord{Host: h.Name, At: at, Status: string(verdict.Status), Evidence: evJSON, Verdict: vJSON,
+		DurationMicros: took.Microseconds()}
+	if c := firstFailure(verdict); c != nil {
+		rec.ReasonCode, rec.Reason = c.Code, c.Message
+	}
+	if verdict.Clock != nil {
+		rec.Clock = &store.ClockInfo{Clock: verdict.Clock.Clock, ResetCount: verdict.Clock.ResetCount, RestartCount: verdict.Clock.RestartCount}
+	}
+	rec.Webhook = &store.WebhookDelivery{Event: "host.status_changed", CreatedAt: at, NextAttemptAt: at,
+		Payload: statusPayload(h, rec)}
+	t0 := time.Now()
+	changed, err := v.st.RecordAttestation(ctx, rec)
+	v.metrics.StoreTime.WithLabelValues("record_attestation").Observe(time.Since(t0).Seconds())
+	if err != nil {
+		return rec, fmt.Errorf("record attestation of %s: %w", h.Name, err)
+	}
+	v.metrics.Attestations.WithLabelValues(rec.Status).Inc()
+	for _, c := range verdict.Checks {
+		if !c.Passed {
+			v.metrics.Failures.WithLabelValues(c.Code).Inc()
+		}
+	}
+	if changed {
+		v.metrics.StatusChanges.WithLabelValues(rec.Status).Inc()
+		v.log.Info("host status changed", "host", h.Name, "from", h.Status, "to", rec.Status, "code", rec.ReasonCode)
+		v.waiters.changed()
+	}
+	return rec, nil
+}
+
+// StatusEvent is the webhook payload of a status change.
+type StatusEvent struct {
+	Event      string    `json:"event"`
+	Host       string    `json:"host"`
+	Group      string    `json:"group"`
+	From       string    `json:"from"`
+	To         string    `json:"to"`
+	At         time.Time `json:"at"`
+	ReasonCode string    `json:"reason_code,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
+}
+
+func statusPayload(h store.Host, rec store.AttestationRecord) []byte {
+	b, _ := json.Marshal(StatusEvent{Event: "host.status_changed", Host: h.Name, Group: h.Group, From: h.Status,
+		To: rec.Status, At: rec.At, ReasonCode: rec.ReasonCode, Reason: rec.Reason})
+	return b
+}
+
+// Wait blocks until host should attest now (an operator asked) or timeout.
+func (v *Verifier) Wait(ctx context.Context, h store.Host, timeout time.Duration) bool {
+	if requested(h) {
+		return true
+	}
+	ch := v.waiters.add(h.Name)
+	defer v.waiters.remove(h.Name, ch)
+	// Look again after registering, so a request made in between is not missed.
+	if cur, err := v.st.GetHost(ctx, h.Name); err == nil && requested(cur) {
+		return true
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		select {
+		case <-ch:
+			// Wake-ups may repeat; only a request newer than the last
+			// attestation counts.
+			if cur, err := v.st.GetHost(ctx, h.Name); err == nil && requested(cur) {
+				return true
+			}
+		case <-t.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+func requested(h store.Host) bool {
+	return h.AttestRequestedAt != nil && (h.LastAttested == nil || h.AttestRequestedAt.After(*h.LastAttested))
+}

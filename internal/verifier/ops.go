@@ -1,0 +1,226 @@
+package verifier
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bootproof/bootproof/internal/appraisal"
+	"github.com/bootproof/bootproof/internal/auth"
+	"github.com/bootproof/bootproof/internal/policy"
+	"github.com/bootproof/bootproof/internal/store"
+)
+
+// AttestNow asks hosts to attest at once: one host, a group, or all.
+func (v *Verifier) AttestNow(ctx context.Context, actor string, sel store.AttestSelector) (int, error) {
+	if err := sel.Validate(); err != nil {
+		return 0, refuse(KindInvalid, "attest.selector", "%v", err)
+	}
+	if sel.Host != "" {
+		if _, err := v.host(ctx, sel.Host); err != nil {
+			return 0, err
+		}
+	}
+	n, err := v.st.RequestAttest(ctx, sel, v.now())
+	if err != nil {
+		return 0, fmt.Errorf("request attestation: %w", err)
+	}
+	v.audit(ctx, actor, "host.attest_now", selectorString(sel), fmt.Sprintf("%d hosts", n))
+	return n, nil
+}
+
+func selectorString(s store.AttestSelector) string {
+	switch {
+	case s.Host != "":
+		return s.Host
+	case s.Group != "":
+		return "group:" + s.Group
+	}
+	return "all"
+}
+
+func (v *Verifier) host(ctx context.Context, name string) (store.Host, error) {
+	h, err := v.st.GetHost(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return h, refuse(KindNotFound, "host.not_found", "no host named %q", name)
+	}
+	return h, err
+}
+
+// LatestVerdict returns the host's latest verdict, decoded.
+func (v *Verifier) LatestVerdict(ctx context.Context, name string) (*appraisal.Verdict, store.LatestEvidence, error) {
+	le, err := v.st.LatestEvidence(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, le, refuse(KindNotFound, "host.no_evidence", "host %q has not attested yet", name)
+	}
+	if err != nil {
+		return nil, le, err
+	}
+	var vd appraisal.Verdict
+	if err := json.Unmarshal(le.Verdict, &vd); err != nil {
+		return nil, le, fmt.Errorf("decode verdict of %s: %w", name, err)
+	}
+	return &vd, le, nil
+}
+
+// LearnReference takes a host's latest verified boot as its group's
+// reference values, as an operator does with a golden host. The evidence
+// must be authentic (quote and replay held); other failures are what the
+// operator chooses to accept.
+func (v *Verifier) LearnReference(ctx context.Context, actor, name string) (*policy.Policy, error) {
+	h, err := v.host(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	vd, _, err := v.LatestVerdict(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if !authentic(vd) {
+		return nil, refuse(KindConflict, "policy.learn_unverified", "host %q's latest evidence is not authentic (quote or event log replay failed); it cannot be a reference", name)
+	}
+	cur, err := v.policies.get(ctx, h.Group)
+	if err != nil {
+		return nil, err
+	}
+	learned := policy.Learn(vd.Components, cur)
+	if err := v.PutPolicy(ctx, actor, h.Group, learned); err != nil {
+		return nil, err
+	}
+	v.audit(ctx, actor, "policy.learn", h.Group, "reference values learned from host "+name)
+	return learned, nil
+}
+
+// PutPolicy validates and stores a group's policy (creating the group).
+func (v *Verifier) PutPolicy(ctx context.Context, actor, group string, p *policy.Policy) error {
+	if err := p.Validate(); err != nil {
+		return refuse(KindInvalid, "policy.invalid", "%v", err)
+	}
+	b, err := p.Marshal()
+	if err != nil {
+		return err
+	}
+	now := v.now()
+	g := store.Group{Name: group, Policy: b, CreatedAt: now, UpdatedAt: now}
+	if old, err := v.st.GetGroup(ctx, group); err == nil {
+		g.CreatedAt = old.CreatedAt
+	}
+	if err := v.st.PutGroup(ctx, g); err != nil {
+		return fmt.Errorf("store policy of %s: %w", group, err)
+	}
+	v.policies.invalidate(group)
+	v.audit(ctx, actor, "policy.put", group, "")
+	return nil
+}
+
+// CreateJoinToken makes a single-use join token for group (and optionally
+// only for host). The token is returned once; only its hash is stored.
+func (v *Verifier) CreateJoinToken(ctx context.Context, actor, group, host string, ttl time.Duration) (string, store.JoinToken, error) {
+	if group == "" {
+		group = v.cfg.DefaultGroup
+	}
+	if host != "" && !ValidHostName(host) {
+		return "", store.JoinToken{}, refuse(KindInvalid, "token.host_name", "host name %q is not valid", host)
+	}
+	if ttl <= 0 || ttl > 30*24*time.Hour {
+		return "", store.JoinToken{}, refuse(KindInvalid, "token.ttl", "a join token lives between 1s and 30 days, not %s", ttl)
+	}
+	if err := v.EnsureGroup(ctx, group); err != nil {
+		return "", store.JoinToken{}, err
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", store.JoinToken{}, err
+	}
+	secret := base64.RawURLEncoding.EncodeToString(b)
+	sum := sha256.Sum256([]byte(secret))
+	now := v.now()
+	jt := store.JoinToken{ID: joinTokenID(secret), SecretHash: sum[:], Group: group, Host: host,
+		CreatedBy: actor, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	if err := v.st.CreateJoinToken(ctx, jt); err != nil {
+		return "", jt, fmt.Errorf("store join token: %w", err)
+	}
+	v.audit(ctx, actor, "join_token.create", jt.ID, "group "+group+" host "+host)
+	return joinTokenPrefix + secret, jt, nil
+}
+
+// CreateAPIToken makes an API token with a role. It is returned once.
+func (v *Verifier) CreateAPIToken(ctx context.Context, actor, name string, role auth.Role) (string, store.APIToken, error) {
+	id, full, hash, err := auth.NewToken()
+	if err != nil {
+		return "", store.APIToken{}, err
+	}
+	t := store.APIToken{ID: id, Name: name, SecretHash: hash, Role: role.String(), CreatedAt: v.now()}
+	if err := v.st.CreateAPIToken(ctx, t); err != nil {
+		return "", t, fmt.Errorf("store API token: %w", err)
+	}
+	v.audit(ctx, actor, "api_token.create", id, name+" ("+role.String()+")")
+	return full, t, nil
+}
+
+// ApproveEK accepts a host's pending EK change; the host must enrol again.
+func (v *Verifier) ApproveEK(ctx context.Context, actor, name string) error {
+	var newEK string
+	_, err := v.st.UpdateHost(ctx, name, func(h *store.Host) error {
+		if len(h.PendingEKPublic) == 0 {
+			return refuse(KindConflict, "host.no_pending_ek", "host %q has no EK change waiting", name)
+		}
+		h.EKPublic, h.EKCert = h.PendingEKPublic, h.PendingEKCert
+		h.EKDigest = EKDigest(h.EKPublic)
+		h.PendingEKPublic, h.PendingEKCert, h.PendingEKAt = nil, nil, nil
+		// The old AK and credential belonged to the old TPM.
+		h.AKPublic, h.ClientCertSHA256 = nil, ""
+		h.LastClock = store.ClockInfo{}
+		newEK = h.EKDigest
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return refuse(KindNotFound, "host.not_found", "no host named %q", name)
+	}
+	if err != nil {
+		return err
+	}
+	v.audit(ctx, actor, "host.approve_ek", name, "EK sha256 "+newEK)
+	return nil
+}
+
+// RemoveHost deletes a host; its agent's credential stops working.
+func (v *Verifier) RemoveHost(ctx context.Context, actor, name string) error {
+	err := v.st.DeleteHost(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return refuse(KindNotFound, "host.not_found", "no host named %q", name)
+	}
+	if err != nil {
+		return err
+	}
+	v.audit(ctx, actor, "host.remove", name, "")
+	return nil
+}
+
+// MoveHost puts a host in another group.
+func (v *Verifier) MoveHost(ctx context.Context, actor, name, group string) error {
+	if err := v.EnsureGroup(ctx, group); err != nil {
+		return err
+	}
+	_, err := v.st.UpdateHost(ctx, name, func(h *store.Host) error { h.Group = group; return nil })
+	if errors.Is(err, store.ErrNotFound) {
+		return refuse(KindNotFound, "host.not_found", "no host named %q", name)
+	}
+	if err != nil {
+		return err
+	}
+	v.audit(ctx, actor, "host.move", name, "to group "+group)
+	return nil
+}
+
+// PolicyHash identifies a policy version in trust tokens.
+func PolicyHash(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,86 @@
+package verifier
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/bootproof/bootproof/internal/store"
+)
+
+// RunSweeper marks hosts Unreachable when they miss their group's
+// attestations, prunes old summaries, and refreshes the status gauges. With
+// several replicas, one holds the sweeper lease at a time; if it dies, the
+// lease runs out and another takes over.
+func (v *Verifier) RunSweeper(ctx context.Context, every time.Duration) error {
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		v.sweepOnce(ctx, every)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func (v *Verifier) sweepOnce(ctx context.Context, every time.Duration) {
+	now := v.now()
+	ok, err := v.st.AcquireLease(ctx, "sweeper", v.cfg.ReplicaID, now, now.Add(3*every))
+	if err != nil {
+		v.log.Warn("acquire sweeper lease", "err", err)
+		return
+	}
+	if counts, err := v.st.CountByStatus(ctx, ""); err == nil {
+		for _, s := range store.Statuses {
+			v.metrics.HostsByStatus.WithLabelValues(s).Set(float64(counts[s]))
+		}
+	}
+	if !ok {
+		return
+	}
+	if err := v.markUnreachable(ctx, now); err != nil {
+		v.log.Warn("mark unreachable hosts", "err", err)
+	}
+	if _, err := v.st.PruneSummaries(ctx, now.Add(-v.cfg.SummaryRetention)); err != nil {
+		v.log.Warn("prune attestation summaries", "err", err)
+	}
+}
+
+func (v *Verifier) markUnreachable(ctx context.Context, now time.Time) error {
+	groups, err := v.st.ListGroups(ctx)
+	if err != nil {
+		return err
+	}
+	cutoffs := make(map[string]time.Time, len(groups))
+	for _, g := range groups {
+		p, err := v.policies.get(ctx, g.Name)
+		if err != nil {
+			v.log.Warn("policy for unreachable sweep", "group", g.Name, "err", err)
+			continue
+		}
+		cutoffs[g.Name] = now.Add(-p.Interval * time.Duration(p.UnreachableAfter))
+	}
+	def := now.Add(-15 * time.Minute)
+	names, err := v.st.MarkUnreachable(ctx, cutoffs, def, now, func(h store.Host) []byte {
+		b, _ := json.Marshal(StatusEvent{Event: "host.status_changed", Host: h.Name, Group: h.Group, From: h.Status,
+			To: store.StatusUnreachable, At: now, ReasonCode: store.ReasonUnreachable,
+			Reason: "no evidence from the host for longer than its group allows"})
+		return b
+	})
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		v.log.Warn("host unreachable", "host", n)
+		v.metrics.StatusChanges.WithLabelValues(store.StatusUnreachable).Inc()
+	}
+	if len(names) > 0 {
+		v.waiters.changed()
+	}
+	return nil
+}
