@@ -71,6 +71,9 @@ func Appraise(in Input) (*Verdict, error) {
 	if err := in.Policy.Validate(); err != nil {
 		return nil, fmt.Errorf("appraise: invalid policy: %w", err)
 	}
+	if in.Now.IsZero() {
+		return nil, errors.New("appraise: no time given (Input.Now)")
+	}
 	a := &appraisal{in: in, v: &Verdict{Status: Passed}}
 	if in.Evidence.TPMFamily != wire.FamilyTPM20 {
 		fam := in.Evidence.TPMFamily
@@ -233,8 +236,8 @@ func (a *appraisal) checkSelection(log *eventlog.Log, quotes map[eventlog.Alg]*q
 	ok := true
 	for _, bank := range eventlog.Algs {
 		q := quotes[bank]
-		if q == nil {
-			continue
+		if q == nil || !slices.Contains(log.Banks, bank) {
+			continue // a bank the log lacks feeds no decision
 		}
 		for _, pcr := range need {
 			if _, covered := q.pcrs[pcr]; !covered {
@@ -273,7 +276,7 @@ func (a *appraisal) replay(log *eventlog.Log, quotes map[eventlog.Alg]*quote, be
 		evs, err := log.Verified(bank, a.quotedForReplay(q))
 		if err != nil {
 			ok = false
-			a.failReplay(bank, err)
+			a.failReplay(log, bank, err)
 			continue
 		}
 		a.replayed = append(a.replayed, bank)
@@ -287,11 +290,15 @@ func (a *appraisal) replay(log *eventlog.Log, quotes map[eventlog.Alg]*quote, be
 	return verified
 }
 
-func (a *appraisal) failReplay(bank eventlog.Alg, err error) {
+func (a *appraisal) failReplay(log *eventlog.Log, bank eventlog.Alg, err error) {
 	var re *eventlog.ReplayError
 	if errors.As(err, &re) {
+		msg := fmt.Sprintf("The event log's %s events for PCR %d do not replay to the quoted value: the log was altered or is incomplete.", bank, re.PCR)
+		if !slices.ContainsFunc(log.Events, func(e eventlog.Event) bool { return e.PCR == re.PCR && e.Type != eventlog.EvNoAction }) {
+			msg = fmt.Sprintf("PCR %d holds a value in %s but the event log has no events for it: something extended it without logging (if that is expected, the policy can ignore it with pcrs_ignore).", re.PCR, bank)
+		}
 		a.fail(Check{Code: CodeEventLogReplay, Bank: bank.String(), PCR: intp(re.PCR),
-			Message:  fmt.Sprintf("The event log's %s events for PCR %d do not replay to the quoted value: the log was altered or is incomplete.", bank, re.PCR),
+			Message:  msg,
 			Expected: []string{hex.EncodeToString(re.Want)}, Found: hex.EncodeToString(re.Got)})
 		return
 	}

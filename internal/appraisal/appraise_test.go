@@ -295,7 +295,9 @@ func TestAppraiseReferences(t *testing.T) {
 				p.References.Kernel = append(p.References.Kernel, policy.Reference{SHA256: hexs(sha(otherKernel)), Label: "6.6.6"})
 			}},
 		{name: "boot loader not in the reference values", boot: sb, want: Failed, wantFailed: []string{CodeRefBootloader},
-			policy: func(p *policy.Policy) { p.References.Bootloader = []policy.Reference{{SHA256: hexs(sha([]byte("other")))}} }},
+			policy: func(p *policy.Policy) {
+				p.References.Bootloader = []policy.Reference{{SHA256: hexs(sha([]byte("other")))}}
+			}},
 		{name: "class without references is not constrained", boot: bootOpts{secureBoot: true, kernel: otherKernel}, want: Passed,
 			policy: func(p *policy.Policy) { p.References.Kernel = nil }},
 	})
@@ -366,9 +368,11 @@ func TestAppraiseCannotJudge(t *testing.T) {
 	}{
 		{"no evidence", Input{AKPublic: ak, Nonce: testNonce, Policy: policy.Default()}, "no evidence"},
 		{"no policy", Input{Evidence: ev, AKPublic: ak, Nonce: testNonce}, "no policy"},
-		{"invalid policy", Input{Evidence: ev, AKPublic: ak, Nonce: testNonce, Policy: bad}, "enforcement"},
-		{"no nonce issued", Input{Evidence: ev, AKPublic: ak, Policy: policy.Default()}, "nonce"},
-		{"enrolled AK unreadable", Input{Evidence: ev, AKPublic: []byte{1, 2}, Nonce: testNonce, Policy: policy.Default()}, "AK"},
+		{"invalid policy", Input{Evidence: ev, AKPublic: ak, Nonce: testNonce, Policy: bad, Now: testNow}, "enforcement"},
+		{"no nonce issued", Input{Evidence: ev, AKPublic: ak, Policy: policy.Default(), Now: testNow}, "nonce"},
+		{"enrolled AK unreadable", Input{Evidence: ev, AKPublic: []byte{1, 2}, Nonce: testNonce, Policy: policy.Default(), Now: testNow}, "AK"},
+		{"enrolled AK not restricted", Input{Evidence: ev, AKPublic: unrestrictedAK(t), Nonce: testNonce, Policy: policy.Default(), Now: testNow}, "restricted"},
+		{"no time", Input{Evidence: ev, AKPublic: ak, Nonce: testNonce, Policy: policy.Default()}, "Input.Now"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

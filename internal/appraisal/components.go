@@ -189,7 +189,7 @@ func (a *appraisal) checkReferences() {
 		refs := p.References.Class(class)
 		comps := a.v.Components.Class(class)
 		if len(refs) == 0 {
-			a.pass(code, "The policy sets no "+classNoun(class)+" reference values.")
+			a.pass(code, "The policy sets no reference values for "+classPlural[class]+".")
 			continue
 		}
 		for _, c := range comps {
@@ -201,11 +201,19 @@ func (a *appraisal) checkReferences() {
 				want[i] = r.String()
 			}
 			a.fail(Check{Code: code, Bank: a.v.Bank, PCR: intp(c.PCR), EventIndex: intp(c.EventIndex), Component: c.Name,
-				Message:  "The " + classNoun(class) + " " + quoteName(c.Name) + " is not among the policy's reference values.",
+				Message:  "The " + classNoun(class) + " " + quoteName(c.Name) + verb(class) + " not among the policy's reference values.",
 				Expected: want, Found: c.Digests[a.v.Bank]})
 		}
-		a.pass(code, "Every "+classNoun(class)+" measured is among the policy's reference values.")
+		a.pass(code, "All measured "+classPlural[class]+" are among the policy's reference values.")
 	}
+}
+
+var classPlural = map[string]string{
+	policy.ClassFirmware:    "firmware components",
+	policy.ClassBootloader:  "boot loaders",
+	policy.ClassKernel:      "kernels",
+	policy.ClassBootOptions: "boot options",
+	policy.ClassModules:     "modules",
 }
 
 func classNoun(class string) string {
@@ -218,6 +226,14 @@ func classNoun(class string) string {
 		return "module"
 	}
 	return class
+}
+
+// verb agrees with a class noun: the boot options are, the kernel is.
+func verb(class string) string {
+	if class == policy.ClassBootOptions {
+		return " are"
+	}
+	return " is"
 }
 
 func quoteName(n string) string {

@@ -10,8 +10,8 @@ import (
 // The readable EV_IPL prefixes of the emulated boot chain's loader and
 // kernel (internal/emuhost, stages.go and the table in its doc.go). They are
 // repeated here, not imported, because the verifier's core must not depend
-// on the attester's emulation; TestEmulatedPrefixes (package emutest) keeps
-// them in step.
+// on the attester's emulation; the tests of package emutest boot every
+// emulated profile and keep them in step.
 const (
 	emuBootOptionsPrefix = "boot_options: " // PCR 8: the kernel command line
 	emuKernelPrefix      = "kernel: "       // PCR 9: "<name> <version>", digest of the kernel image

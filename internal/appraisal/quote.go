@@ -62,6 +62,13 @@ func akKey(b []byte) (crypto.PublicKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse enrolled AK TPMT_PUBLIC: %w", err)
 	}
+	// Only a restricted signing key proves a quote: the TPM refuses to sign
+	// outside data that starts with TPM_GENERATED_VALUE with it (TPM 2.0
+	// Part 1 §29.2.1), while an unrestricted key signs any digest, so a host
+	// could forge a TPMS_ATTEST. Enrolment checks this too.
+	if a := pub.ObjectAttributes; !a.Restricted || !a.SignEncrypt || a.Decrypt || !a.FixedTPM {
+		return nil, errors.New("enrolled AK is not a restricted, fixedTPM signing key")
+	}
 	k, err := tpm2.Pub(*pub)
 	if err != nil {
 		return nil, fmt.Errorf("enrolled AK: %w", err)

@@ -43,6 +43,17 @@ func (ak *softwareAK) public() []byte {
 	return tpm2.Marshal(pub)
 }
 
+// unrestrictedAK is an AK whose key could sign any digest: it must be
+// refused, since with it a host can forge a quote.
+func unrestrictedAK(t testing.TB) []byte {
+	pub, err := tpm2.Unmarshal[tpm2.TPMTPublic](newSoftwareAK(t).public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub.ObjectAttributes.Restricted = false
+	return tpm2.Marshal(pub)
+}
+
 // quote builds and signs a TPMS_ATTEST over the given PCR values of one bank.
 func (ak *softwareAK) quote(t testing.TB, bank eventlog.Alg, pcrs map[int][]byte, nonce []byte, clock ClockInfo) wire.Quote {
 	t.Helper()

@@ -161,6 +161,7 @@ type replaySecureBoot struct {
 	VerifiedBy  string            `json:"verified_by"`
 	Enabled     bool              `json:"enabled"`
 	Measured    bool              `json:"measured"`
+	DebugMode   bool              `json:"debug_mode"`
 	Error       string            `json:"error,omitempty"`
 	PK          *replayDB         `json:"pk,omitempty"`
 	KEK         *replayDB         `json:"kek,omitempty"`
@@ -271,7 +272,7 @@ func replay(l *eventlog.Log, want eventlog.PCRValues) *replayOutput {
 	if err != nil {
 		sb.Error = err.Error()
 	} else {
-		sb.Enabled, sb.Measured = state.Enabled, state.Measured
+		sb.Enabled, sb.Measured, sb.DebugMode = state.Enabled, state.Measured, state.DebugMode
 		sb.PK, sb.KEK, sb.DB, sb.DBX = replayDBOf(state.PK), replayDBOf(state.KEK), replayDBOf(state.DB), replayDBOf(state.DBX)
 		for _, a := range state.Authorities {
 			ra := replayAuthority{Event: a.Event, Variable: a.Variable}
@@ -319,7 +320,7 @@ func writeReplayText(w io.Writer, out *replayOutput) {
 		}
 	}
 	sb := out.SecureBoot
-	proof := "from unverified events: no bank's PCR 7 matched"
+	proof := "unverified: no PCR 7 value given matches the log"
 	if sb.VerifiedBy != "" {
 		proof = "proven by " + sb.VerifiedBy + " PCR 7"
 	}
@@ -332,6 +333,9 @@ func writeReplayText(w io.Writer, out *replayOutput) {
 		state += " (SecureBoot variable not measured)"
 	}
 	fmt.Fprintf(w, "Secure Boot: %s (%s)\n", state, proof)
+	if sb.DebugMode {
+		fmt.Fprintln(w, "  UEFI Debug Mode: a debugger was attached during boot")
+	}
 	for _, v := range []struct {
 		name string
 		db   *replayDB

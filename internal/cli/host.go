@@ -13,6 +13,7 @@ import (
 func newHostCmd(stdio IO) *cobra.Command {
 	var name, profile, secureBoot, makerDir, verifierURL, caFile, state, joinToken, logLevel string
 	var once bool
+	var seed int64
 	cmd := &cobra.Command{
 		Use:   "host --profile P --name NAME --verifier URL --ca FILE --state DIR",
 		Short: "Run an emulated host: boot its chain into its own TPM, then run the agent",
@@ -39,7 +40,7 @@ Profiles: ` + profileList(),
 			if err != nil {
 				return fmt.Errorf("read verifier CA: %w", err)
 			}
-			return emurun.Run(cmd.Context(), emurun.Config{Name: name, Profile: p, SecureBoot: sb, MakerCADir: makerDir,
+			return emurun.Run(cmd.Context(), emurun.Config{Name: name, Profile: p, SecureBoot: sb, Seed: seed, MakerCADir: makerDir,
 				VerifierURL: verifierURL, CAPEM: ca, StateDir: state, JoinToken: joinToken, Once: once,
 				Log: newLogger(stdio, logLevel)})
 		},
@@ -54,6 +55,7 @@ Profiles: ` + profileList(),
 	f.StringVar(&state, "state", "", "agent state directory (default ./state-NAME)")
 	f.StringVar(&joinToken, "join-token", os.Getenv("BOOTPROOF_JOIN_TOKEN"), "join token for the first enrolment")
 	f.BoolVar(&once, "once", false, "attest once and exit")
+	f.Int64Var(&seed, "tpm-seed", 0, "give the emulated TPM this seed instead of the one derived from the name (another TPM)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error {
 		if state == "" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"os"
 
@@ -23,6 +22,9 @@ type Config struct {
 	Profile emuhost.Profile
 	// SecureBoot overrides the profile's default when not nil.
 	SecureBoot *bool
+	// Seed overrides the TPM seed (default emuhost.HostSeed(Name)); a test
+	// uses it to give a known host name another TPM.
+	Seed int64
 	// MakerCADir holds the emulated TPM maker CA (made on first use).
 	MakerCADir string
 	// Agent settings: where the verifier is and where to keep identity.
@@ -35,14 +37,6 @@ type Config struct {
 	OnResult    func(wire.EvidenceResult)
 }
 
-// Seed is the simulator seed of a host name: the same name gives the same
-// TPM primary seeds, hence the same EK, across runs.
-func Seed(name string) int64 {
-	h := fnv.New64a()
-	h.Write([]byte("bootproof emulated TPM " + name))
-	return int64(h.Sum64() & (1<<63 - 1))
-}
-
 // Run boots the host and runs its agent until ctx ends (or once).
 func Run(ctx context.Context, cfg Config) error {
 	if cfg.Log == nil {
@@ -52,7 +46,11 @@ func Run(ctx context.Context, cfg Config) error {
 	family := cfg.Profile.Family()
 	if family == tpm.FamilyTPM20 {
 		var err error
-		dev, err = tpm.OpenSimulator(Seed(cfg.Name))
+		seed := cfg.Seed
+		if seed == 0 {
+			seed = emuhost.HostSeed(cfg.Name)
+		}
+		dev, err = tpm.OpenSimulator(seed)
 		if err != nil {
 			return fmt.Errorf("start TPM simulator: %w", err)
 		}
@@ -116,7 +114,7 @@ func manufacture(dev *tpm.Device, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("decode EK: %w", err)
 	}
-	der, err := ca.IssueEKCert(key, fmt.Sprintf("%x", Seed(cfg.Name)))
+	der, err := ca.IssueEKCert(key, fmt.Sprintf("%x", emuhost.HostSeed(cfg.Name)))
 	if err != nil {
 		return fmt.Errorf("issue EK certificate: %w", err)
 	}

@@ -53,7 +53,8 @@ func (e *ParseError) Error() string {
 
 func (e *ParseError) Unwrap() error { return e.Err }
 
-// Log is a parsed event log. Nothing in it is trusted: see Verified.
+// Log is a parsed event log. Nothing in it is trusted: see Verified. A Log
+// is never modified after Parse, so it is safe for concurrent use.
 type Log struct {
 	// Banks are the algorithms the Spec ID event declares, in its order, or
 	// [SHA1] for a legacy log. Banks may hold algorithms Go cannot hash

@@ -1,10 +1,205 @@
 package server
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/http"
+	"sort"
+	"strings"
+	"time"
 
+	"github.com/bootproof/bootproof/internal/appraisal"
 	"github.com/bootproof/bootproof/internal/auth"
+	"github.com/bootproof/bootproof/internal/store"
+	"github.com/bootproof/bootproof/internal/verifier"
+	"github.com/bootproof/bootproof/internal/web"
 )
 
-// registerReport mounts the security report (package web) once it exists.
-func registerReport(mux *http.ServeMux, s *Server, a *auth.Authenticator) {}
+// registerReport mounts the security report (package web) over the verifier.
+func registerReport(mux *http.ServeMux, s *Server, a *auth.Authenticator) {
+	src := &reportSource{s: s}
+	err := web.Register(mux, web.Config{Source: src, Actions: src, Auth: reportAuth{a},
+		AuthDisabled: s.cfg.ReportAuthDisabled, Log: s.log.With("subsystem", "web")})
+	if err != nil {
+		s.log.Error("security report disabled", "err", err)
+	}
+}
+
+type reportAuth struct{ a *auth.Authenticator }
+
+func (r reportAuth) Authenticate(ctx context.Context, token string) (web.Principal, error) {
+	p, err := r.a.Authenticate(ctx, token)
+	if err != nil {
+		return web.Principal{}, fmt.Errorf("%w: %v", web.ErrInvalidToken, err)
+	}
+	return web.Principal{Name: p.Name, Role: p.Role.String()}, nil
+}
+
+// reportSource answers the report from the store and the verifier.
+type reportSource struct{ s *Server }
+
+var storeSort = map[string]string{web.SortName: "name", web.SortGroup: "group", web.SortTPM: "tpm_family",
+	web.SortSince: "status_since", web.SortAttested: "last_attested", web.SortReason: "reason_code"}
+
+func (r *reportSource) Fleet(ctx context.Context, q web.FleetQuery) (web.FleetPage, error) {
+	st := r.s.Store
+	var page web.FleetPage
+	groups, err := st.ListGroups(ctx)
+	if err != nil {
+		return page, err
+	}
+	for _, g := range groups {
+		page.Groups = append(page.Groups, g.Name)
+	}
+	if q.Search == "" {
+		page.Counts, err = st.CountByStatus(ctx, q.Group)
+		if err != nil {
+			return page, err
+		}
+	}
+	hq := store.HostQuery{Status: q.Status, Group: q.Group, Search: q.Search}
+	col, inStore := storeSort[q.Sort]
+	if q.Sort == "" {
+		q.Sort = web.SortStatus
+	}
+	if inStore && q.Search == "" {
+		hq.Sort, hq.Desc, hq.Limit, hq.Offset = col, q.Desc, q.PageSize, (q.Page-1)*q.PageSize
+		hosts, total, err := st.ListHosts(ctx, hq)
+		if err != nil {
+			return page, err
+		}
+		page.Total = total
+		page.Rows = r.rows(ctx, hosts)
+		return page, nil
+	}
+	// Sorts the store cannot do (status by urgency, placement) and counts
+	// under a search: read the matching hosts and work in memory.
+	all, _, err := st.ListHosts(ctx, store.HostQuery{Group: q.Group, Search: q.Search, Sort: col})
+	if err != nil {
+		return page, err
+	}
+	if page.Counts == nil {
+		page.Counts = map[string]int{}
+		for _, h := range all {
+			page.Counts[h.Status]++
+		}
+	}
+	var match []store.Host
+	for _, h := range all {
+		if q.Status == "" || h.Status == q.Status {
+			match = append(match, h)
+		}
+	}
+	page.Total = len(match)
+	rows := r.rows(ctx, match)
+	sortRows(rows, q.Sort, q.Desc)
+	lo := min(max((q.Page-1)*q.PageSize, 0), len(rows))
+	hi := min(lo+q.PageSize, len(rows))
+	page.Rows = rows[lo:hi]
+	return page, nil
+}
+
+func sortRows(rows []web.HostRow, by string, desc bool) {
+	key := func(h web.HostRow) int {
+		if by == web.SortPlacement {
+			if h.PlacementAllowed {
+				return 1
+			}
+			return 0
+		}
+		return web.StatusRank(h.Status)
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		a, b := key(rows[i]), key(rows[j])
+		if a != b {
+			return (a < b) != desc
+		}
+		return rows[i].Name < rows[j].Name
+	})
+}
+
+func (r *reportSource) rows(ctx context.Context, hosts []store.Host) []web.HostRow {
+	now := time.Now()
+	out := make([]web.HostRow, 0, len(hosts))
+	for _, h := range hosts {
+		row := web.HostRow{Name: h.Name, Group: h.Group, TPMFamily: h.TPMFamily, Status: h.Status, Since: h.StatusSince,
+			LastAttested: h.LastAttested, Reason: h.Reason}
+		if p, err := r.s.Verifier.Policy(ctx, h.Group); err == nil {
+			d := verifier.Decide(h, p, now)
+			row.PlacementAllowed, row.PlacementReason = d.Allow, d.Reason
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+func (r *reportSource) Host(ctx context.Context, name string) (web.HostDetail, error) {
+	h, err := r.s.Store.GetHost(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return web.HostDetail{}, fmt.Errorf("host %s: %w", name, web.ErrNotFound)
+	}
+	if err != nil {
+		return web.HostDetail{}, err
+	}
+	d := web.HostDetail{HostRow: r.rows(ctx, []store.Host{h})[0]}
+	if vd, _, err := r.s.Verifier.LatestVerdict(ctx, name); err == nil {
+		fillVerdict(&d, vd)
+	}
+	hist, err := r.s.Store.History(ctx, name, 200, 0)
+	if err != nil {
+		return d, err
+	}
+	for _, c := range hist {
+		d.History = append(d.History, web.HistoryEntry{At: c.At, From: c.From, To: c.To, ReasonCode: c.ReasonCode, Reason: c.Reason})
+	}
+	return d, nil
+}
+
+func fillVerdict(d *web.HostDetail, vd *appraisal.Verdict) {
+	for _, c := range vd.Checks {
+		wc := web.Check{Code: c.Code, Passed: c.Passed, Message: c.Message, Component: c.Component, Bank: c.Bank,
+			PCR: -1, EventIndex: -1, Expected: strings.Join(c.Expected, "\n"), Found: c.Found}
+		if c.PCR != nil {
+			wc.PCR = *c.PCR
+		}
+		if c.EventIndex != nil {
+			wc.EventIndex = *c.EventIndex
+		}
+		d.Checks = append(d.Checks, wc)
+	}
+	if sb := vd.SecureBoot; sb != nil {
+		d.SecureBoot = &web.SecureBootView{Enabled: sb.Enabled, PK: sb.PK, KEK: sb.KEK, DB: sb.DB,
+			DBX: []string{fmt.Sprintf("%d revoked hashes or certificates", sb.DBX)}}
+	}
+	d.PCRs = vd.PCRs
+	for _, b := range vd.Bundles {
+		d.Bundles = append(d.Bundles, web.BundleView{Name: b.Name, Version: b.Version, Vendor: b.Vendor,
+			Acceptance: b.Acceptance, Signature: b.Signature})
+	}
+}
+
+func (r *reportSource) LatestChange(ctx context.Context) (time.Time, error) {
+	hosts, _, err := r.s.Store.ListHosts(ctx, store.HostQuery{Sort: "status_since", Desc: true, Limit: 1})
+	if err != nil || len(hosts) == 0 {
+		return time.Time{}, err
+	}
+	return hosts[0].StatusSince, nil
+}
+
+func (r *reportSource) AttestNow(ctx context.Context, actor, host string) error {
+	_, err := r.s.Verifier.AttestNow(ctx, "web:"+actor, store.AttestSelector{Host: host})
+	return notFound(err)
+}
+
+func (r *reportSource) LearnReference(ctx context.Context, actor, host string) error {
+	_, err := r.s.Verifier.LearnReference(ctx, "web:"+actor, host)
+	return notFound(err)
+}
+
+func notFound(err error) error {
+	if e, ok := verifier.AsError(err); ok && e.Kind == verifier.KindNotFound {
+		return fmt.Errorf("%s: %w", e.Message, web.ErrNotFound)
+	}
+	return err
+}

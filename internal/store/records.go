@@ -44,6 +44,10 @@ const (
 // ReasonUnreachable is the reason code MarkUnreachable records.
 const ReasonUnreachable = "host.unreachable"
 
+// EventStatusChanged is the webhook event MarkUnreachable queues; callers of
+// RecordAttestation are expected to use it too.
+const EventStatusChanged = "host.status_changed"
+
 // Group is a set of hosts sharing one policy (a cluster).
 type Group struct {
 	Name      string

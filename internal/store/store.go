@@ -49,7 +49,7 @@ type Store interface {
 	// EnrolledAt when it has had none) is before its group's cutoff
 	// (cutoffByGroup, else defaultCutoff). Each move writes a StatusChange
 	// and, when webhookPayload is non-nil and returns a payload, a
-	// "host.status_changed" webhook delivery. It returns the names moved.
+	// EventStatusChanged webhook delivery. It returns the names moved.
 	MarkUnreachable(ctx context.Context, cutoffByGroup map[string]time.Time, defaultCutoff, now time.Time,
 		webhookPayload func(Host) []byte) ([]string, error)
 	LatestEvidence(ctx context.Context, host string) (LatestEvidence, error) // ErrNotFound
@@ -77,8 +77,10 @@ type Store interface {
 	TakeChallenge(ctx context.Context, id string, now time.Time) (Challenge, error)
 
 	CreateJoinToken(ctx context.Context, t JoinToken) error // ErrConflict
-	// UseJoinToken marks the token used by usedBy; exactly one caller wins.
-	// ErrNotFound, ErrExpired (at now) or ErrUsed otherwise.
+	// UseJoinToken marks the token used by usedBy, the name of the enrolling
+	// host; exactly one caller wins. Otherwise ErrNotFound, ErrUsed,
+	// ErrExpired (at now), or ErrConflict when the token is bound to another
+	// host name; a refused token stays as it was.
 	UseJoinToken(ctx context.Context, id, usedBy string, now time.Time) (JoinToken, error)
 	ListJoinTokens(ctx context.Context) ([]JoinToken, error) // newest first
 

@@ -19,6 +19,7 @@ type Device struct {
 	tpm  transport.TPMCloser
 	desc string // "simulator(seed=1)", "/dev/tpmrm0", "swtpm(127.0.0.1:2321)": for error messages
 	sim  *simulator.Simulator
+	seed int64 // the simulator's seed, for Reboot
 }
 
 // OpenSimulator starts the TCG reference TPM (Microsoft's ms-tpm-20-ref,
@@ -32,7 +33,8 @@ type Device struct {
 // closed. Close powers the simulator off and loses its state (PCRs, NV
 // indices, loaded keys); what survives a reopen with the same seed is
 // everything derived from the seeds (EK, SRK), which is why an AK blob made
-// under the SRK loads again after a reopen (see LoadAK).
+// under the SRK loads again after a reopen (see LoadAK). To emulate a host
+// reboot use Reboot, which also keeps the EK certificate.
 func OpenSimulator(seed int64) (*Device, error) {
 	sim, err := simulator.GetWithFixedSeedInsecure(seed)
 	if err != nil {
@@ -42,6 +44,7 @@ func OpenSimulator(seed int64) (*Device, error) {
 		tpm:  transport.FromReadWriteCloser(sim),
 		desc: fmt.Sprintf("simulator(seed=%d)", seed),
 		sim:  sim,
+		seed: seed,
 	}, nil
 }
 

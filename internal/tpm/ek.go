@@ -1,6 +1,7 @@
 package tpm
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -31,22 +32,53 @@ func (d *Device) EK() (pub []byte, cert []byte, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	ek, err := createEK(t)
+	ek, err := loadEK(t)
 	if err != nil {
 		return nil, nil, err
 	}
-	flush(t, ek.ObjectHandle)
+	ek.release(t)
 	cert, err = readNV(t, EKCertNVIndex)
 	if errors.Is(err, errNoIndex) {
-		return ek.OutPublic.Bytes(), nil, nil
+		return ek.pub, nil, nil
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("read ek certificate: %w", err)
 	}
-	return ek.OutPublic.Bytes(), cert, nil
+	return ek.pub, cert, nil
 }
 
-func createEK(t transport.TPM) (*tpm2.CreatePrimaryResponse, error) {
+// EKPersistentHandle is where the TCG Provisioning Guidance (§7.8) keeps
+// the RSA 2048 EK made from the default template, when the platform
+// persisted it.
+const EKPersistentHandle tpm2.TPMHandle = 0x81010001
+
+// ekObject is the EK as loaded for use: a persistent object the platform
+// made, or a transient one this package created and must flush.
+type ekObject struct {
+	handle    tpm2.TPMHandle
+	name      tpm2.TPM2BName
+	pub       []byte // TPMT_PUBLIC
+	transient bool
+}
+
+func (e *ekObject) release(t transport.TPM) {
+	if e.transient {
+		flush(t, e.handle)
+	}
+}
+
+// loadEK finds the EK. A persisted EK at EKPersistentHandle is used when it
+// has the default template's shape (RSA 2048 restricted decryption key with
+// the PolicySecret(TPM_RH_ENDORSEMENT) policy): on a real TPM that saves a
+// CreatePrimary that searches for RSA primes for seconds. Otherwise the EK is
+// created from EKTemplate; both give the same key, the one the maker
+// certified.
+func loadEK(t transport.TPM) (*ekObject, error) {
+	if rsp, err := (tpm2.ReadPublic{ObjectHandle: EKPersistentHandle}).Execute(t); err == nil {
+		if p, err := rsp.OutPublic.Contents(); err == nil && isDefaultEK(p) {
+			return &ekObject{handle: EKPersistentHandle, name: rsp.Name, pub: rsp.OutPublic.Bytes()}, nil
+		}
+	}
 	rsp, err := tpm2.CreatePrimary{
 		PrimaryHandle: tpm2.TPMRHEndorsement,
 		InPublic:      tpm2.New2B(EKTemplate),
@@ -54,7 +86,20 @@ func createEK(t transport.TPM) (*tpm2.CreatePrimaryResponse, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create ek: %w", err)
 	}
-	return rsp, nil
+	return &ekObject{handle: rsp.ObjectHandle, name: rsp.Name, pub: rsp.OutPublic.Bytes(), transient: true}, nil
+}
+
+// isDefaultEK reports whether a public area has EKTemplate's type,
+// attributes, policy and parameters (everything but the key itself).
+func isDefaultEK(p *tpm2.TPMTPublic) bool {
+	want := EKTemplate
+	if p.Type != want.Type || p.NameAlg != want.NameAlg || p.ObjectAttributes != want.ObjectAttributes ||
+		!bytes.Equal(p.AuthPolicy.Buffer, want.AuthPolicy.Buffer) {
+		return false
+	}
+	got, err1 := p.Parameters.RSADetail()
+	exp, err2 := want.Parameters.RSADetail()
+	return err1 == nil && err2 == nil && bytes.Equal(tpm2.Marshal(got), tpm2.Marshal(exp))
 }
 
 // errNoIndex reports an NV index that is not defined.
@@ -162,6 +207,10 @@ func (d *Device) ProvisionEKCert(der []byte) error {
 	if err != nil {
 		return err
 	}
+	return provisionEKCert(t, der)
+}
+
+func provisionEKCert(t transport.TPM, der []byte) error {
 	if max, err := tpmProperty(t, tpm2.TPMPTNVIndexMax); err == nil && uint32(len(der)) > max {
 		return fmt.Errorf("provision ek certificate: %d bytes, the tpm's nv indices hold at most %d", len(der), max)
 	}

@@ -93,7 +93,7 @@ func TestFamilyString(t *testing.T) {
 type fixed []byte
 
 func (f fixed) Send([]byte) ([]byte, error) { return f, nil }
-func (fixed) Close() error                 { return nil }
+func (fixed) Close() error                  { return nil }
 
 // FuzzFamily feeds arbitrary TPM responses to Family, which parses them
 // by hand: it must never panic or read out of bounds.

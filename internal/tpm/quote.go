@@ -24,10 +24,10 @@ const quoteAttempts = 3
 //
 // The values come from TPM2_PCR_Read after the quote; they belong to the
 // quote only if no PCR moved in between. Quote checks that, rather than
-// trusting timing: it hashes the values read (in PCR order, with the AK's
-// scheme hash) and compares with the quote's pcrDigest, and also requires
-// the PCR update counter to be unchanged across the reads; on a mismatch it
-// quotes again, up to quoteAttempts times. The verifier repeats the digest
+// trusting timing: the PCR update counter read before the quote must equal
+// the one every read after it returns, and the values read, hashed in PCR
+// order with the AK's scheme hash, must equal the quote's pcrDigest; on a
+// mismatch it quotes again, up to quoteAttempts times. The verifier repeats the digest
 // check: nothing here is taken on trust there.
 func (d *Device) Quote(ak *AK, nonce []byte, bank eventlog.Alg) (attest, sig []byte, pcrs map[int][]byte, err error) {
 	if len(nonce) > MaxNonce {
@@ -47,6 +47,10 @@ func (d *Device) Quote(ak *AK, nonce []byte, bank eventlog.Alg) (attest, sig []b
 		all[i] = uint(i)
 	}
 	for range quoteAttempts {
+		before, err := updateCounter(t, bank)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("quote %v pcrs: %w", bank, err)
+		}
 		rsp, err := tpm2.Quote{
 			SignHandle:     tpm2.AuthHandle{Handle: ak.handle, Name: ak.name, Auth: tpm2.PasswordAuth(nil)},
 			QualifyingData: tpm2.TPM2BData{Buffer: nonce},
@@ -56,9 +60,12 @@ func (d *Device) Quote(ak *AK, nonce []byte, bank eventlog.Alg) (attest, sig []b
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("quote %v pcrs: %w", bank, err)
 		}
-		pcrs, _, err := readPCRs(t, bank)
+		pcrs, after, err := readPCRs(t, bank)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("quote %v pcrs: %w", bank, err)
+		}
+		if after != before {
+			continue // a PCR was extended around the quote; quote again
 		}
 		attest = rsp.Quoted.Bytes()
 		ok, err := quoteMatches(attest, pcrs)
@@ -70,6 +77,15 @@ func (d *Device) Quote(ak *AK, nonce []byte, bank eventlog.Alg) (attest, sig []b
 		}
 	}
 	return nil, nil, nil, fmt.Errorf("quote %v pcrs: pcrs kept changing during %d attempts", bank, quoteAttempts)
+}
+
+// updateCounter reads the TPM's PCR update counter (with PCR 0 of bank).
+func updateCounter(t transport.TPM, bank eventlog.Alg) (uint32, error) {
+	rsp, err := tpm2.PCRRead{PCRSelectionIn: selection(bank, []uint{0})}.Execute(t)
+	if err != nil {
+		return 0, fmt.Errorf("read pcr update counter: %w", err)
+	}
+	return rsp.PCRUpdateCounter, nil
 }
 
 // quoteMatches reports whether the pcrDigest of a TPMS_ATTEST quote equals
@@ -119,16 +135,16 @@ func (d *Device) ActivateCredential(ak *AK, credentialBlob, encryptedSecret []by
 	if err != nil {
 		return nil, err
 	}
-	ek, err := createEK(t)
+	ek, err := loadEK(t)
 	if err != nil {
 		return nil, fmt.Errorf("activate credential: %w", err)
 	}
-	defer flush(t, ek.ObjectHandle)
+	defer ek.release(t)
 	rsp, err := tpm2.ActivateCredential{
 		ActivateHandle: tpm2.AuthHandle{Handle: ak.handle, Name: ak.name, Auth: tpm2.PasswordAuth(nil)},
 		KeyHandle: tpm2.AuthHandle{
-			Handle: ek.ObjectHandle,
-			Name:   ek.Name,
+			Handle: ek.handle,
+			Name:   ek.name,
 			Auth:   tpm2.Policy(tpm2.TPMAlgSHA256, 16, ekPolicy),
 		},
 		CredentialBlob: tpm2.TPM2BIDObject{Buffer: credentialBlob},

@@ -94,3 +94,15 @@ func FuzzSecureBootState(f *testing.F) {
 		_, _ = uefi.SecureBootState([]eventlog.Event{e, separator(), e})
 	})
 }
+
+// FuzzDescribe checks that describing any event data never panics.
+func FuzzDescribe(f *testing.F) {
+	for _, d := range corpusVariables() {
+		f.Add(uint32(eventlog.EvEFIVariableBoot), d)
+	}
+	f.Add(uint32(eventlog.EvEFIBootServicesApplication), make([]byte, 40))
+	f.Fuzz(func(t *testing.T, typ uint32, data []byte) {
+		_ = uefi.Describe(eventlog.Event{Type: eventlog.EventType(typ), Data: data})
+		_ = uefi.DevicePathText(data)
+	})
+}

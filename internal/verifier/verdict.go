@@ -8,9 +8,11 @@ import (
 
 // firstFailure is the reason a report shows first: the most telling one.
 // Evidence that is not authentic comes first (nothing else in it can be
-// believed), then what was measured that should not have been (a kernel
-// or bundle not in the references), then Secure Boot being off, which an
-// attacker needs in order to boot such code and so says less about what ran.
+// believed); then foreign code that ran (firmware, boot loader or kernel not
+// in the references); then bad bundles (unsigned, untrusted, below the
+// acceptance level), which say more than "this module is not a reference";
+// then Secure Boot being off; last the boot options, which change with the
+// Secure Boot setting and so mostly echo it.
 func firstFailure(v *appraisal.Verdict) *appraisal.Check {
 	var best *appraisal.Check
 	for i := range v.Checks {
@@ -23,6 +25,12 @@ func firstFailure(v *appraisal.Verdict) *appraisal.Check {
 }
 
 func failureRank(code string) int {
+	switch code {
+	case "reference.module":
+		return 5
+	case "reference.boot_options":
+		return 7
+	}
 	prefix, _, _ := strings.Cut(code, ".")
 	switch prefix {
 	case "evidence", "tpm":
@@ -36,9 +44,9 @@ func failureRank(code string) int {
 	case "bundle":
 		return 4
 	case "secureboot":
-		return 5
+		return 6
 	}
-	return 6
+	return 8
 }
 
 // unjudgeable turns evidence the appraisal could not judge into a Failed

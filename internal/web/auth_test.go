@@ -46,7 +46,7 @@ func TestUnauthenticatedRequests(t *testing.T) {
 			if !strings.Contains(r.body, tt.wantBody) {
 				t.Errorf("body does not contain %q:\n%s", tt.wantBody, r.body)
 			}
-			if strings.Contains(r.body, "reference values") {
+			if strings.Contains(r.body, "digest is not in the group") {
 				t.Errorf("a refused request shows fleet data:\n%s", r.body)
 			}
 		})

@@ -149,7 +149,7 @@ type Check struct {
 	Bank       string // "sha256"; "" when n/a
 	PCR        int    // -1 when n/a
 	EventIndex int    // index in the event log; -1 when n/a
-	Expected   string // reference digest or value; "" when n/a
+	Expected   string // reference digest or value, several separated by "\n"; "" when n/a
 	Found      string // what this host measured; "" when n/a
 }
 

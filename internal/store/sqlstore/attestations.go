@@ -155,7 +155,7 @@ func (s *Store) MarkUnreachable(ctx context.Context, cutoffByGroup map[string]ti
 			h.Status, h.StatusSince, h.ReasonCode, h.Reason = store.StatusUnreachable, truncate(now), store.ReasonUnreachable, reason
 			if webhookPayload != nil {
 				if p := webhookPayload(h); p != nil {
-					d := &store.WebhookDelivery{Event: "host.status_changed", Payload: p}
+					d := &store.WebhookDelivery{Event: store.EventStatusChanged, Payload: p}
 					if err := insertDelivery(ctx, c, d, now); err != nil {
 						return fmt.Errorf("mark host %q unreachable: %w", h.Name, err)
 					}

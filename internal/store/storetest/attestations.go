@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -291,5 +292,40 @@ func testMarkUnreachable(t *testing.T, s store.Store) {
 	// A host that attests again leaves Unreachable through RecordAttestation.
 	if !attest(t, s, "prod-silent", 12*time.Hour, store.StatusPassed, "") {
 		t.Errorf("attesting an Unreachable host as Passed reported no change")
+	}
+}
+
+// testRecordAttestationConcurrent: replicas recording the same change of
+// one host at once write one status change and one webhook, not one each.
+func testRecordAttestationConcurrent(t *testing.T, s store.Store) {
+	mustCreateHost(t, s, newHost("h1", "prod"))
+	changed := make([]bool, 20)
+	errs := race(20, func(i int) error {
+		var err error
+		changed[i], err = s.RecordAttestation(ctx(t), store.AttestationRecord{Host: "h1", At: at(time.Duration(i+1) * time.Second),
+			Status: store.StatusFailed, ReasonCode: "pcr.replay_mismatch",
+			Webhook: &store.WebhookDelivery{Event: store.EventStatusChanged, Payload: []byte("x")}})
+		return err
+	})
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range changed {
+		if c {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("20 concurrent Pending -> Failed records: %d reported a change, want 1", n)
+	}
+	if hist, err := s.History(ctx(t), "h1", 0, 0); err != nil || len(hist) != 1 {
+		t.Errorf("History = %d changes, %v; want 1", len(hist), err)
+	}
+	if sums, err := s.Summaries(ctx(t), "h1", time.Time{}, 0); err != nil || len(sums) != 20 {
+		t.Errorf("Summaries = %d, %v; want 20", len(sums), err)
+	}
+	if ds, err := s.ClaimDeliveries(ctx(t), "w", at(time.Hour), time.Minute, 0); err != nil || len(ds) != 1 {
+		t.Errorf("ClaimDeliveries = %d deliveries, %v; want 1", len(ds), err)
 	}
 }

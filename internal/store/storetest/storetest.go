@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"RequestAttest", testRequestAttest},
 		{"RecordAttestation", testRecordAttestation},
 		{"RecordAttestationErrors", testRecordAttestationErrors},
+		{"RecordAttestationConcurrent", testRecordAttestationConcurrent},
 		{"HistoryPaging", testHistoryPaging},
 		{"SummariesAndPrune", testSummariesAndPrune},
 		{"MarkUnreachable", testMarkUnreachable},

@@ -3,6 +3,7 @@ package webtest
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -110,7 +112,9 @@ func Browse(t *testing.T, baseURL, token string, want Want) Result {
 	if err := w.listen(); err != nil {
 		t.Fatalf("start Chromium %s: %v", bin, err)
 	}
+	defer w.checkConsole() // also when a step fails: the console often says why
 	w.signIn(token)
+	w.checkA11y("fleet page")
 	w.checkCounts("fleet page", want.Counts)
 	if want.Change != nil {
 		w.live(want.Change, want.CountsAfterChange)
@@ -118,7 +122,6 @@ func Browse(t *testing.T, baseURL, token string, want Want) Result {
 	w.filterFailed()
 	w.openFailedHost(want.FailedHost)
 	w.exportCSV()
-	w.checkConsole()
 	return w.res
 }
 
@@ -129,6 +132,8 @@ type walk struct {
 	base string
 	dir  string
 	res  Result
+
+	fleetURL string // the fleet page filtered to Failed
 
 	mu      sync.Mutex
 	console []string // errors the page wrote or threw
@@ -157,6 +162,8 @@ func (w *walk) listen() error {
 			if d.Exception != nil {
 				msg += " " + d.Exception.Description
 			}
+		case *page.EventJavascriptDialogOpening:
+			msg = fmt.Sprintf("the page opened a %s dialog: %q", ev.Type, ev.Message)
 		case *cdplog.EventEntryAdded:
 			if ev.Entry.Level == cdplog.EntryLevelError {
 				msg = fmt.Sprintf("browser log (%s): %s %s", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL)
@@ -217,6 +224,35 @@ func (w *walk) signIn(token string) {
 	)
 }
 
+// checkA11y checks what a keyboard and a screen reader user needs first: a
+// language, a label on every form control, and a first Tab that reaches the
+// link that skips to the content.
+func (w *walk) checkA11y(where string) {
+	w.t.Helper()
+	type report struct {
+		Lang       string
+		Unlabelled []string
+		FirstTab   string
+	}
+	w.do("focus the document", chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`))
+	w.do("press Tab", chromedp.KeyEvent("\t"))
+	r := run(w, "inspect "+where, chromedp.Evaluate[report](`({
+		Lang: document.documentElement.lang,
+		Unlabelled: [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+			.filter(e => !e.labels || e.labels.length === 0).map(e => e.name),
+		FirstTab: document.activeElement ? document.activeElement.textContent.trim() : ""})`))
+	if r.Lang == "" {
+		w.t.Errorf("%s: <html> has no lang", where)
+	}
+	if len(r.Unlabelled) > 0 {
+		w.t.Errorf("%s: form controls without a label: %v", where, r.Unlabelled)
+	}
+	if r.FirstTab != "Skip to content" {
+		w.t.Errorf("%s: the first Tab reaches %q, want the skip link", where, r.FirstTab)
+	}
+	w.do("leave the skip link", chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`))
+}
+
 // counts reads the status counts at the top of the fleet page.
 func (w *walk) counts() map[string]int {
 	w.t.Helper()
@@ -255,6 +291,13 @@ func (w *walk) live(change func(), want map[string]int) {
 	w.do("scroll", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 120)`))
 	scroll := run(w, "read scroll", chromedp.Evaluate[float64](`window.scrollY`))
 	w.do("mark the page", chromedp.Evaluate[chromedp.Void](`window.__bootproofNoReload = true`))
+	// A keyboard user sits on a host link while the table updates.
+	focusHref := run(w, "focus a host link", chromedp.Evaluate[string](`(() => {
+		const a = document.querySelector('#host-rows tr:last-child th a');
+		if (!a) return "";
+		a.focus({preventScroll: true});
+		return a.getAttribute('href');
+	})()`))
 	change()
 	deadline := time.Now().Add(20 * time.Second)
 	for !mapsEqual(w.counts(), want) {
@@ -269,9 +312,25 @@ func (w *walk) live(change func(), want map[string]int) {
 	if after := run(w, "read location", chromedp.Location()); after != before {
 		w.t.Errorf("the live update moved the page from %s to %s", before, after)
 	}
+	type focus struct {
+		Href        string
+		StillListed bool
+	}
+	f := run(w, "read focus", chromedp.Evaluate[focus](`({
+		Href: (document.activeElement && document.activeElement.getAttribute && document.activeElement.getAttribute('href')) || "",
+		StillListed: [...document.querySelectorAll('#host-rows th a')].some(a => a.getAttribute('href') === `+jsString(focusHref)+`)})`))
+	if focusHref != "" && f.StillListed && f.Href != focusHref {
+		w.t.Errorf("the live update moved the keyboard focus from %q to %q", focusHref, f.Href)
+	}
 	if got := run(w, "read scroll", chromedp.Evaluate[float64](`window.scrollY`)); got != scroll {
 		w.t.Errorf("the live update moved the scroll from %v to %v", scroll, got)
 	}
+}
+
+// jsString quotes s as a JavaScript string literal.
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
 
 func (w *walk) filterFailed() {
@@ -284,6 +343,7 @@ func (w *walk) filterFailed() {
 	if !strings.Contains(loc, "status=Failed") {
 		w.t.Errorf("the Failed filter is not in the URL: %s", loc)
 	}
+	w.fleetURL = loc
 	statuses := run(w, "read statuses", chromedp.Evaluate[[]string](
 		`[...document.querySelectorAll('#host-rows tr td .badge')].map(b => b.textContent)`))
 	failed := w.counts()["Failed"]
@@ -339,7 +399,7 @@ func (w *walk) openFailedHost(name string) {
 	}
 	w.res.Expected, w.res.Found = d.Expected, d.Found
 	w.screenshot("host-failed.png")
-	w.do("back to the fleet", chromedp.NavigateBack(), chromedp.WaitVisible(chromedp.CSS(`#counts`)))
+	w.do("back to the fleet", chromedp.Navigate(w.fleetURL), chromedp.WaitVisible(chromedp.CSS(`#counts`)))
 }
 
 func (w *walk) exportCSV() {

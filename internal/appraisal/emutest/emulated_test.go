@@ -1,0 +1,130 @@
+package emutest
+
+import (
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/bootproof/bootproof/internal/appraisal"
+	"github.com/bootproof/bootproof/internal/bundle"
+	"github.com/bootproof/bootproof/internal/emuhost"
+	"github.com/bootproof/bootproof/internal/policy"
+	"github.com/bootproof/bootproof/internal/tpm"
+	"github.com/bootproof/bootproof/internal/wire"
+)
+
+var (
+	now   = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	nonce = []byte("emutest nonce 0123456789")
+)
+
+// attest boots a profile on a fresh simulator and returns what its agent
+// would send, with its AK.
+func attest(t *testing.T, p emuhost.Profile, v *emuhost.Vendors) (*wire.Evidence, []byte) {
+	t.Helper()
+	dev, err := tpm.OpenSimulator(emuhost.HostSeed(string(p)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	res, err := emuhost.Boot(dev, emuhost.BootConfig{Profile: p, Vendors: v, Now: now})
+	if err != nil {
+		t.Fatalf("boot %s: %v", p, err)
+	}
+	ev := &wire.Evidence{Nonce: nonce, TPMFamily: res.TPMFamily.String(), EventLog: res.EventLog, Bundles: res.Bundles}
+	if res.TPMFamily != tpm.FamilyTPM20 {
+		return ev, nil
+	}
+	ak, err := dev.CreateAK()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ak.Close()
+	for _, bank := range res.Banks {
+		att, sig, pcrs, err := dev.Quote(ak, nonce, bank)
+		if err != nil {
+			t.Fatalf("quote %v: %v", bank, err)
+		}
+		ev.Quotes = append(ev.Quotes, wire.Quote{Bank: bank.String(), Attest: att, Signature: sig, PCRs: pcrs})
+	}
+	return ev, ak.Public()
+}
+
+func failedCodes(v *appraisal.Verdict) []string {
+	var out []string
+	for _, c := range v.Failures() {
+		if !slices.Contains(out, c.Code) {
+			out = append(out, c.Code)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestEmulatedProfiles learns the group policy from the good host, then
+// appraises every profile with it, as the demo does.
+func TestEmulatedProfiles(t *testing.T) {
+	vendors, err := emuhost.DefaultVendors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := policy.Default()
+	base.Bundles.TrustedRoots = []string{string(bundle.CertsPEM(vendors.TrustedBundleRoots()...))}
+
+	ev, ak := attest(t, emuhost.Good, vendors)
+	golden, err := appraisal.Appraise(appraisal.Input{Evidence: ev, AKPublic: ak, Nonce: nonce, Policy: base, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if golden.Status != appraisal.Passed {
+		t.Fatalf("good host with the default policy: %s %+v", golden.Status, golden.Failures())
+	}
+	var classes []string
+	for _, c := range golden.Components {
+		if !slices.Contains(classes, c.Class) {
+			classes = append(classes, c.Class)
+		}
+	}
+	sort.Strings(classes)
+	want := slices.Clone(policy.Classes)
+	sort.Strings(want)
+	if diff := cmp.Diff(want, classes); diff != "" {
+		t.Errorf("component classes of the emulated boot (-want +got):\n%s", diff)
+	}
+	group := policy.Learn(golden.Components, base)
+
+	tests := []struct {
+		profile emuhost.Profile
+		want    appraisal.Status
+		failed  []string
+	}{
+		{emuhost.Good, appraisal.Passed, nil},
+		// With Secure Boot off the boot options differ too (secureBoot=FALSE).
+		{emuhost.SecureBootOff, appraisal.Failed, []string{appraisal.CodeRefBootOptions, appraisal.CodeSecureBootDisabled}},
+		{emuhost.TamperedKernel, appraisal.Failed, []string{appraisal.CodeRefBootOptions, appraisal.CodeRefKernel, appraisal.CodeSecureBootDisabled}},
+		{emuhost.RogueBootloader, appraisal.Failed, []string{appraisal.CodeRefBootOptions, appraisal.CodeRefBootloader, appraisal.CodeSecureBootDisabled}},
+		{emuhost.UnsignedBundle, appraisal.Failed, []string{appraisal.CodeBundleSignature, appraisal.CodeRefBootOptions, appraisal.CodeRefModule, appraisal.CodeSecureBootDisabled}},
+		{emuhost.OldKernel, appraisal.Failed, []string{appraisal.CodeRefKernel}},
+		{emuhost.CommunityBundle, appraisal.Failed, []string{appraisal.CodeBundleAcceptance, appraisal.CodeRefModule}},
+		{emuhost.TPM12, appraisal.NA, []string{appraisal.CodeNotTPM20}},
+		{emuhost.NoTPM, appraisal.NA, []string{appraisal.CodeNotTPM20}},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.profile), func(t *testing.T) {
+			ev, ak := attest(t, tt.profile, vendors)
+			v, err := appraisal.Appraise(appraisal.Input{Evidence: ev, AKPublic: ak, Nonce: nonce, Policy: group, Now: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Status != tt.want {
+				t.Errorf("status %s, want %s; failures %+v", v.Status, tt.want, v.Failures())
+			}
+			if diff := cmp.Diff(tt.failed, failedCodes(v)); diff != "" {
+				t.Errorf("failed checks (-want +got):\n%s\nfailures: %+v", diff, v.Failures())
+			}
+		})
+	}
+}
