@@ -183,6 +183,44 @@ func (s *server) hostHistory(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// hostAttestations lists a host's recent attestations (one summary each,
+// kept for the retention period), newest first. Since narrows to those at
+// or after a time; limit and offset page through them.
+// maxAttestationOffset bounds how many rows an offset makes the store read.
+const maxAttestationOffset = 100_000
+
+func (s *server) hostAttestations(w http.ResponseWriter, r *http.Request) error {
+	h, err := s.storedHost(r)
+	if err != nil {
+		return err
+	}
+	limit, offset, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	if offset > maxAttestationOffset {
+		return errorf(http.StatusBadRequest, "bad_parameter", "offset must be at most %d here; narrow with since", maxAttestationOffset)
+	}
+	var since time.Time
+	if v := r.URL.Query().Get("since"); v != "" {
+		if since, err = time.Parse(time.RFC3339Nano, v); err != nil {
+			return errorf(http.StatusBadRequest, "bad_parameter", "since must be an RFC 3339 time, not %q", v)
+		}
+	}
+	// The store pages by time only; an offset reads past the rows it skips.
+	sums, err := s.v.Store().Summaries(r.Context(), h.Name, since, offset+limit)
+	if err != nil {
+		return err
+	}
+	out := make([]Attestation, 0, limit)
+	for i := offset; i < len(sums); i++ {
+		c := sums[i]
+		out = append(out, Attestation{At: c.At, Status: c.Status, ReasonCode: c.ReasonCode, DurationMicros: c.DurationMicros})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": out, "limit": limit, "offset": offset})
+	return nil
+}
+
 func (s *server) hostPlacement(w http.ResponseWriter, r *http.Request) error {
 	d, err := s.v.Placement(r.Context(), actor(r), r.PathValue("name"))
 	if err != nil {

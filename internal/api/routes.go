@@ -37,6 +37,7 @@ type route struct {
 // routes is the one route table. openapi.yaml describes the /api/v1 part.
 var routes = []route{
 	{"GET", "/api/v1/version", 0, false, (*server).version},
+	{"GET", "/api/v1/openapi.yaml", 0, false, (*server).openAPI},
 	{"GET", "/api/v1/hosts", auth.Viewer, false, (*server).listHosts},
 	{"GET", "/api/v1/hosts/{name}", auth.Viewer, false, (*server).getHost},
 	{"DELETE", "/api/v1/hosts/{name}", auth.Admin, false, (*server).deleteHost},
@@ -45,6 +46,7 @@ var routes = []route{
 	{"POST", "/api/v1/hosts/{name}/approve-ek", auth.Admin, false, (*server).approveEK},
 	{"GET", "/api/v1/hosts/{name}/verdict", auth.Viewer, false, (*server).hostVerdict},
 	{"GET", "/api/v1/hosts/{name}/history", auth.Viewer, false, (*server).hostHistory},
+	{"GET", "/api/v1/hosts/{name}/attestations", auth.Viewer, false, (*server).hostAttestations},
 	{"GET", "/api/v1/hosts/{name}/placement", auth.Viewer, false, (*server).hostPlacement},
 	{"POST", "/api/v1/hosts/{name}/trust-token", auth.Viewer, false, (*server).trustToken},
 	{"POST", "/api/v1/attest", auth.Operator, false, (*server).attestMany},

@@ -45,6 +45,14 @@ type HistoryEntry struct {
 	Reason     string    `json:"reason,omitempty"`
 }
 
+// Attestation is one appraisal of a host, status change or not.
+type Attestation struct {
+	At             time.Time `json:"at"`
+	Status         string    `json:"status"`
+	ReasonCode     string    `json:"reason_code,omitempty"`
+	DurationMicros int64     `json:"duration_us"`
+}
+
 // JoinTokenRequest asks for a join token.
 type JoinTokenRequest struct {
 	Group string `json:"group"`

@@ -6,6 +6,7 @@ import (
 	"path"
 	"strings"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/bootproof/bootproof/internal/eventlog"
 	"github.com/bootproof/bootproof/internal/policy"
@@ -101,7 +102,7 @@ func firmwareName(e *eventlog.Event) string {
 		}
 	}
 	if t != "" {
-		return n + " " + t
+		return clip(n + " " + t)
 	}
 	return n
 }
@@ -174,10 +175,14 @@ func utf16Text(b []byte) string {
 }
 
 func clip(s string) string {
-	if len(s) > maxNameLen {
-		return s[:maxNameLen] + "…"
+	if len(s) <= maxNameLen {
+		return s
 	}
-	return s
+	n := maxNameLen
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n-- // cut on a character boundary
+	}
+	return s[:n] + "…"
 }
 
 // checkReferences compares every component with its class's reference

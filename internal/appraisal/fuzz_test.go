@@ -2,6 +2,7 @@ package appraisal
 
 import (
 	"testing"
+	"unicode/utf8"
 
 	"github.com/bootproof/bootproof/internal/eventlog"
 	"github.com/bootproof/bootproof/internal/wire"
@@ -37,6 +38,28 @@ func FuzzQuote(f *testing.F) {
 			// ECDSA signatures are malleable (s and n-s), attest is not.
 			if string(attest) != string(good.Attest) {
 				t.Fatalf("accepted a TPMS_ATTEST the AK never signed: %x", attest)
+			}
+		}
+	})
+}
+
+// FuzzComponents feeds hostile event data to the component classifier: the
+// data of a proven event is still whatever the host wrote (only its digest
+// is proven), so names must be read without panics or unbounded output.
+func FuzzComponents(f *testing.F) {
+	f.Add(uint8(4), uint32(eventlog.EvEFIBootServicesApplication), imageLoadEvent(`\EFI\BOOT\BOOTX64.EFI`))
+	f.Add(uint8(0), uint32(eventlog.EvEFIPlatformFirmwareBlob2), []byte{5, 'h', 'e', 'l', 'l', 'o', 0, 0})
+	f.Add(uint8(0), uint32(eventlog.EvSCRTMVersion), utf16z("1.0"))
+	f.Add(uint8(8), uint32(eventlog.EvIPL), []byte(kernelCmdline))
+	f.Add(uint8(9), uint32(eventlog.EvIPL), []byte("module: esx-base/s.v00"))
+	f.Add(uint8(12), uint32(eventlog.EvIPL), []byte{0xff, 0xfe, 0x00})
+	f.Fuzz(func(t *testing.T, pcr uint8, typ uint32, data []byte) {
+		e := eventlog.Event{PCR: int(pcr % 24), Type: eventlog.EventType(typ), Data: data,
+			Digests: []eventlog.Digest{{Alg: eventlog.SHA256, Value: make([]byte, 32)}}}
+		cs := extractComponents([]eventlog.Event{e}, func(int) []eventlog.Alg { return []eventlog.Alg{eventlog.SHA256} })
+		for _, c := range cs {
+			if len(c.Name) > maxNameLen+len("…") || !utf8.ValidString(c.Name) {
+				t.Fatalf("name %q: %d bytes or not UTF-8", c.Name, len(c.Name))
 			}
 		}
 	})

@@ -26,7 +26,8 @@ type Store interface {
 	// UpdateHost reads the host, lets fn change it and writes it back in one
 	// transaction (the row is locked on PostgreSQL). fn may not rename the
 	// host. If fn returns an error nothing is written and that error is
-	// returned.
+	// returned. It writes no history: status changes go through
+	// RecordAttestation and MarkUnreachable.
 	UpdateHost(ctx context.Context, name string, fn func(*Host) error) (Host, error)
 	// DeleteHost removes the host with its evidence, history and summaries.
 	DeleteHost(ctx context.Context, name string) error

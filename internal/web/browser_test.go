@@ -1,6 +1,7 @@
 package web
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -39,4 +40,16 @@ func TestBrowser(t *testing.T) {
 	if want := []string{hostileName, "esx-01", "esx-02", "kvm-06"}; !slices.Equal(names, want) {
 		t.Errorf("CSV export lists %q, want %q", names, want)
 	}
+}
+
+// TestBrowserAgainstReport walks a report that already runs, such as
+// `bootproof demo`'s: set BOOTPROOF_REPORT_URL and BOOTPROOF_REPORT_TOKEN
+// (a viewer token). The fleet must have a failed host.
+func TestBrowserAgainstReport(t *testing.T) {
+	base, token := os.Getenv("BOOTPROOF_REPORT_URL"), os.Getenv("BOOTPROOF_REPORT_TOKEN")
+	if base == "" || token == "" {
+		t.Skip("set BOOTPROOF_REPORT_URL and BOOTPROOF_REPORT_TOKEN to walk a running report")
+	}
+	res := webtest.Browse(t, base, token, webtest.Want{IgnoreCertErrors: strings.HasPrefix(base, "https:")})
+	t.Logf("opened %s: %s", res.FailedHost, res.Reason)
 }

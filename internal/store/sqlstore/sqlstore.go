@@ -125,7 +125,12 @@ func (s *Store) Dialect() string { return s.d.name }
 // redact hides a password in a connection URL, for error messages.
 func redact(dsn string) string {
 	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
+	if err != nil {
+		// Show no part of what may hold a password.
+		scheme, _, _ := strings.Cut(dsn, "://")
+		return scheme + "://(unparsable URL)"
+	}
+	if u.User == nil {
 		return dsn
 	}
 	if _, ok := u.User.Password(); ok {

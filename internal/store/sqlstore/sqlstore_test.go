@@ -61,6 +61,9 @@ func TestReopenKeepsData(t *testing.T) {
 		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "b.db") },
 		"file URI": func(t *testing.T) string { return "file:" + filepath.Join(t.TempDir(), "b.db") + "?cache=private" },
 		"postgres": func(t *testing.T) string { return pgtest.Start(t) },
+		"postgresql": func(t *testing.T) string {
+			return "postgresql://" + strings.TrimPrefix(pgtest.Start(t), "postgres://")
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dsn := dsn(t)
@@ -170,4 +173,18 @@ func rawDB(t testing.TB, dsn string) *sql.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// TestSQLiteSettings: the database file is in WAL mode, so that readers do
+// not block the writer.
+func TestSQLiteSettings(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "b.db")
+	open(t, path)
+	var mode string
+	if err := rawDB(t, path).QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" {
+		t.Errorf("journal_mode = %q, want wal", mode)
+	}
 }

@@ -62,6 +62,9 @@ type Want struct {
 	CountsAfterChange map[string]int
 	// Timeout bounds the whole walk; 0 means 90 s.
 	Timeout time.Duration
+	// IgnoreCertErrors lets Chromium accept a certificate it cannot check,
+	// such as that of `bootproof demo`, whose CA is its own.
+	IgnoreCertErrors bool
 }
 
 // Result is what the walk found, for further checks by the caller.
@@ -89,7 +92,7 @@ func Browse(t *testing.T, baseURL, token string, want Want) Result {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(bin),
 		chromedp.Headless,
 		chromedp.NoSandbox,
@@ -103,7 +106,11 @@ func Browse(t *testing.T, baseURL, token string, want Want) Result {
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1366, 768), // a laptop screen
-	)
+	}
+	if want.IgnoreCertErrors {
+		opts = append(opts, chromedp.IgnoreCertErrors)
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	defer cancelAlloc()
 	tab, cancelTab := chromedp.NewContext(allocCtx)
 	defer cancelTab()
