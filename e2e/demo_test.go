@@ -11,6 +11,7 @@ import (
 
 	"github.com/bootproof/bootproof/internal/api"
 	"github.com/bootproof/bootproof/internal/client"
+	"github.com/bootproof/bootproof/internal/web/webtest"
 )
 
 // wantStatus is what the demo must show for each profile, with the reason
@@ -27,7 +28,10 @@ var wantStatus = map[string]struct{ status, code string }{
 	"no-tpm":           {"N/A", "tpm.not_tpm20"},
 }
 
-var exportRE = regexp.MustCompile(`export BOOTPROOF_URL=(\S+) BOOTPROOF_TOKEN=(\S+) BOOTPROOF_CA=(\S+)`)
+var (
+	exportRE = regexp.MustCompile(`export BOOTPROOF_URL=(\S+) BOOTPROOF_TOKEN=(\S+) BOOTPROOF_CA=(\S+)`)
+	viewerRE = regexp.MustCompile(`Viewer token \(sign in with it\): (\S+)`)
+)
 
 // TestDemo runs the README's first command and checks every profile's
 // verdict through the API within 60 s, then restarts the demo on the same
@@ -61,6 +65,20 @@ func TestDemo(t *testing.T) {
 	}
 	eventually(t, 60*time.Second-time.Since(began), check)
 	t.Logf("every profile had its verdict %s after the demo started", time.Since(began).Round(time.Millisecond))
+
+	// The security report, in a real browser, signed in with the viewer token.
+	viewer := viewerRE.FindStringSubmatch(d.output())[1]
+	res := webtest.Browse(t, m[1], viewer, webtest.Want{
+		Counts:           map[string]int{"Passed": 4, "Failed": 6, "N/A": 2, "Unreachable": 0, "Pending": 0},
+		FailedHost:       "esx-04-tampered-kernel",
+		IgnoreCertErrors: true,
+	})
+	if !strings.Contains(res.Reason, "kernel") || res.Expected == "" || res.Found == "" || res.Expected == res.Found {
+		t.Errorf("host page of esx-04-tampered-kernel: reason %q, expected %q, found %q", res.Reason, res.Expected, res.Found)
+	}
+	if len(res.CSV) != 7 {
+		t.Errorf("CSV export of the Failed filter has %d lines, want a header and 6 hosts", len(res.CSV))
+	}
 
 	before := hostsByName(t, c)
 	d.stop()

@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"net/http/httptest"
-	"sort"
 	"testing"
 	"time"
 )
@@ -36,32 +35,5 @@ func BenchmarkFleetPage10k(b *testing.B) {
 		if rec.Code != 200 {
 			b.Fatalf("status %d", rec.Code)
 		}
-	}
-}
-
-// The budget: the fleet page with 10,000 hosts in under 300 ms of
-// server time. The median of a few renders keeps a busy machine from
-// failing it by chance.
-func TestFleetPage10kWithinBudget(t *testing.T) {
-	if testing.Short() {
-		t.Skip("timing test; skipped with -short")
-	}
-	h, req := newBenchHandler(t, 10_000)
-	var took []time.Duration
-	for range 5 {
-		rec := httptest.NewRecorder()
-		start := time.Now()
-		h.ServeHTTP(rec, req)
-		took = append(took, time.Since(start))
-		if rec.Code != 200 {
-			t.Fatalf("status %d", rec.Code)
-		}
-		if got := len(rowNames(rec.Body.String())); got != 100 {
-			t.Fatalf("fleet page shows %d rows, want 100", got)
-		}
-	}
-	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
-	if med := took[len(took)/2]; med > 300*time.Millisecond {
-		t.Errorf("fleet page with 10,000 hosts took %v (median of %v), want under 300ms", med, took)
 	}
 }
