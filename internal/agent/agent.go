@@ -37,6 +37,10 @@ type Config struct {
 	Bundles func() ([][]byte, error)
 	// Once makes Run enrol if needed, attest once and return.
 	Once bool
+	// NewAK makes the agent prove a new AK at start instead of loading the
+	// saved one: for a TPM that loses its state at every start (the
+	// emulated hosts' simulator), whose counters start again each time.
+	NewAK bool
 	// Log receives the agent's progress; nil discards it.
 	Log *slog.Logger
 	// Timeout bounds each request (default 30 s).
@@ -194,18 +198,66 @@ func (a *Agent) ensureEnrolled(ctx context.Context) error {
 		a.log.Info("enrolled", "verifier", a.cfg.VerifierURL)
 	}
 	a.id = id
-	if a.cfg.Family == wire.FamilyTPM20 {
-		a.ak, err = a.cfg.TPM.LoadAK(id.AKBlob)
-		if err != nil {
-			return fmt.Errorf("load AK from %s (was the TPM cleared? then re-enrol with a new join token): %w", a.cfg.StateDir, err)
-		}
-	}
 	cert, err := tls.X509KeyPair(id.ClientCertPEM, id.ClientKeyPEM)
 	if err != nil {
 		return fmt.Errorf("client certificate in %s: %w", a.cfg.StateDir, err)
 	}
 	a.api, err = newClient(a.cfg.VerifierURL, id.VerifierCAPEM, &cert, a.cfg.Timeout)
-	return err
+	if err != nil {
+		return err
+	}
+	if a.cfg.Family != wire.FamilyTPM20 {
+		return nil
+	}
+	if !a.cfg.NewAK {
+		if a.ak, err = a.cfg.TPM.LoadAK(id.AKBlob); err == nil {
+			return nil
+		}
+		a.log.Warn("the saved AK does not load in this TPM (was the TPM cleared?); proving a new one", "err", err)
+	}
+	backoff := newBackoff(a.cfg.MaxBackoff)
+	for {
+		err := a.reactivate(ctx)
+		if err == nil {
+			return nil
+		}
+		var refused *RefusedError
+		if errors.As(err, &refused) || ctx.Err() != nil {
+			return fmt.Errorf("re-activate the AK of %s: %w", a.cfg.Host, err)
+		}
+		a.log.Warn("AK re-activation failed; will retry", "err", err)
+		if !sleep(ctx, backoff.next()) {
+			return ctx.Err()
+		}
+	}
+}
+
+// reactivate makes a new AK and proves to the verifier, by credential
+// activation against the EK it enrolled, that the AK is in the same TPM.
+func (a *Agent) reactivate(ctx context.Context) error {
+	ak, err := a.cfg.TPM.CreateAK()
+	if err != nil {
+		return fmt.Errorf("create AK: %w", err)
+	}
+	var ch wire.EnrollChallenge
+	if err := a.api.do(ctx, "POST", "/agent/v1/reactivate", wire.ReactivateRequest{AKPublic: ak.Public()}, &ch); err != nil {
+		return err
+	}
+	secret, err := a.cfg.TPM.ActivateCredential(ak, ch.CredentialBlob, ch.EncryptedSeed)
+	if err != nil {
+		return fmt.Errorf("activate credential: %w", err)
+	}
+	var res wire.EnrollResult
+	if err := a.api.do(ctx, "POST", "/agent/v1/activate", wire.ActivateRequest{ChallengeID: ch.ChallengeID, Secret: secret}, &res); err != nil {
+		return err
+	}
+	a.id.AKBlob = ak.Blob()
+	if err := a.id.save(a.cfg.StateDir); err != nil {
+		return err
+	}
+	a.ak = ak
+	a.log.Info("new AK proven to the verifier")
+	return nil
 }
 
 // enroll runs the enrolment protocol once.

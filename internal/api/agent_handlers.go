@@ -34,6 +34,19 @@ func (s *server) agentActivate(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+func (s *server) agentReactivate(w http.ResponseWriter, r *http.Request) error {
+	var req wire.ReactivateRequest
+	if err := decode(w, r, 64<<10, &req); err != nil {
+		return err
+	}
+	ch, err := s.v.Reactivate(r.Context(), agentHost(r), req.AKPublic)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ch)
+	return nil
+}
+
 func (s *server) agentNonce(w http.ResponseWriter, r *http.Request) error {
 	n, err := s.v.Nonce(r.Context(), agentHost(r))
 	if err != nil {

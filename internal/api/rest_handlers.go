@@ -154,6 +154,10 @@ func (s *server) approveEK(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) hostVerdict(w http.ResponseWriter, r *http.Request) error {
+	// An unknown host is host.not_found, not "has not attested yet".
+	if _, err := s.storedHost(r); err != nil {
+		return err
+	}
 	vd, le, err := s.v.LatestVerdict(r.Context(), r.PathValue("name"))
 	if err != nil {
 		return err
@@ -407,6 +411,11 @@ func (s *server) audit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": es, "total": total, "limit": limit, "offset": offset})
+	// store.AuditEntry has no JSON names; the API's are snake_case like the rest.
+	out := make([]AuditEntry, 0, len(es))
+	for _, e := range es {
+		out = append(out, AuditEntry{ID: e.ID, At: e.At, Actor: e.Actor, Action: e.Action, Target: e.Target, Detail: e.Detail})
+	}
+	writeJSON(w, http.StatusOK, Page[AuditEntry]{Items: out, Total: total, Limit: limit, Offset: offset})
 	return nil
 }

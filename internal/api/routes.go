@@ -64,6 +64,7 @@ var routes = []route{
 
 	{"POST", "/agent/v1/enroll", 0, false, (*server).agentEnroll},
 	{"POST", "/agent/v1/activate", 0, false, (*server).agentActivate},
+	{"POST", "/agent/v1/reactivate", 0, true, (*server).agentReactivate},
 	{"GET", "/agent/v1/nonce", 0, true, (*server).agentNonce},
 	{"POST", "/agent/v1/evidence", 0, true, (*server).agentEvidence},
 	{"GET", "/agent/v1/wait", 0, true, (*server).agentWait},
@@ -89,6 +90,13 @@ func Register(mux *http.ServeMux, cfg Config) {
 	s := &server{cfg: cfg, v: cfg.Verifier, log: cfg.Log}
 	for _, rt := range routes {
 		mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
+	}
+	// Unknown API paths (and known ones with another method) get a JSON
+	// error like every other refusal, not the mux's text page.
+	for _, prefix := range []string{"/api/v1/", "/agent/v1/"} {
+		mux.Handle(prefix, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, r, s.log, errorf(http.StatusNotFound, "not_found", "no endpoint %s %s", r.Method, r.URL.Path))
+		}))
 	}
 }
 

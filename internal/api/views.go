@@ -53,6 +53,16 @@ type Attestation struct {
 	DurationMicros int64     `json:"duration_us"`
 }
 
+// AuditEntry is one line of the audit log.
+type AuditEntry struct {
+	ID     int64     `json:"id"`
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"`
+	Target string    `json:"target"`
+	Detail string    `json:"detail,omitempty"`
+}
+
 // JoinTokenRequest asks for a join token.
 type JoinTokenRequest struct {
 	Group string `json:"group"`

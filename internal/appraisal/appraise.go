@@ -1,6 +1,7 @@
 package appraisal
 
 import (
+	"crypto"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -55,7 +56,8 @@ func (a *appraisal) pass(code, msg string) {
 //     its own;
 //  7. from the events the strongest bank proved: Secure Boot on and its
 //     variables as the policy wants; firmware, boot loader, kernel, boot
-//     options and modules among the reference values;
+//     options and modules among the reference values, and present for
+//     every class the policy has reference values for;
 //  8. the bundles: signed to a trusted root, at the minimum acceptance,
 //     covering every measured module, with every payload measured.
 //
@@ -114,8 +116,8 @@ func Appraise(in Input) (*Verdict, error) {
 
 	best := a.checkBanks(log, quotes)
 	a.checkSelection(log, quotes)
-	verified := a.replay(log, quotes, best)
-	if best == nil || verified == nil {
+	verified, proven := a.replay(log, quotes, best)
+	if !proven {
 		// Nothing the decisions need was proven.
 		return a.v, nil
 	}
@@ -129,7 +131,7 @@ func Appraise(in Input) (*Verdict, error) {
 
 // checkQuotes verifies every quote and the clock, and returns the quotes
 // that hold, by bank.
-func (a *appraisal) checkQuotes(ak any) map[eventlog.Alg]*quote {
+func (a *appraisal) checkQuotes(ak crypto.PublicKey) map[eventlog.Alg]*quote {
 	ev := a.in.Evidence
 	out := map[eventlog.Alg]*quote{}
 	var first *ClockInfo
@@ -173,7 +175,11 @@ func (a *appraisal) checkQuotes(ak any) map[eventlog.Alg]*quote {
 		a.pass(CodeQuoteSignature, "Every quote is signed by the host's enrolled AK.")
 		a.pass(CodeQuoteNonce, "Every quote carries the nonce the verifier issued.")
 		a.pass(CodeQuotePCRDigest, "The PCR values sent are the values the TPM quoted.")
-		a.pass(CodeQuoteClock, "The quotes are newer than the last one accepted.")
+		if a.in.Last == nil {
+			a.pass(CodeQuoteClock, "These are the first quotes accepted from this TPM, so there is no earlier clock to compare.")
+		} else {
+			a.pass(CodeQuoteClock, "The quotes are newer than the last one accepted.")
+		}
 		a.pass(CodeQuoteReset, "The TPM reset and restart counts did not go back.")
 	}
 	return out
@@ -264,9 +270,9 @@ func (a *appraisal) quotedForReplay(q *quote) map[int][]byte {
 }
 
 // replay verifies the log in every quoted bank the log has, each bank on
-// its own, and returns the events the best bank proves (nil if it does not).
-func (a *appraisal) replay(log *eventlog.Log, quotes map[eventlog.Alg]*quote, best *quote) []eventlog.Event {
-	var verified []eventlog.Event
+// its own, and returns the events the best bank proves; proven is false when
+// there is no best bank or its replay failed.
+func (a *appraisal) replay(log *eventlog.Log, quotes map[eventlog.Alg]*quote, best *quote) (verified []eventlog.Event, proven bool) {
 	ok := true
 	for _, bank := range eventlog.Algs {
 		q := quotes[bank]
@@ -281,13 +287,13 @@ func (a *appraisal) replay(log *eventlog.Log, quotes map[eventlog.Alg]*quote, be
 		}
 		a.replayed = append(a.replayed, bank)
 		if q == best {
-			verified = evs
+			verified, proven = evs, true
 		}
 	}
 	if ok && len(quotes) > 0 {
 		a.pass(CodeEventLogReplay, "The event log replays to the quoted PCRs in every quoted bank.")
 	}
-	return verified
+	return verified, proven
 }
 
 func (a *appraisal) failReplay(log *eventlog.Log, bank eventlog.Alg, err error) {

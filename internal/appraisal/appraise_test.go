@@ -39,6 +39,8 @@ func findCheck(v *Verdict, code string) *Check {
 type appraisalCase struct {
 	name string
 	boot bootOpts
+	// banks the log declares (testBanks by default).
+	banks []eventlog.Alg
 	// evidence builds what the agent sends; nil sends honest evidence.
 	evidence func(h *simHost) *wire.Evidence
 	// enrolled is the AK the verifier enrolled (akECC by default).
@@ -59,7 +61,11 @@ func runCases(t *testing.T, cases []appraisalCase) {
 	golden := goldenPolicy(t)
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
-			h := boot(t, testBanks, standardBoot(t, tt.boot))
+			banks := tt.banks
+			if banks == nil {
+				banks = testBanks
+			}
+			h := boot(t, banks, standardBoot(t, tt.boot))
 			var ev *wire.Evidence
 			if tt.evidence != nil {
 				ev = tt.evidence(h)
@@ -119,6 +125,30 @@ func TestAppraiseQuotes(t *testing.T) {
 			}
 			return ev
 		}},
+		{name: "three banks: decisions use SHA-384", boot: sb, banks: simBanks, want: Passed,
+			policy: func(p *policy.Policy) { p.References = policy.References{} },
+			check: func(t *testing.T, v *Verdict) {
+				if v.Bank != "sha384" || len(v.PCRs) != 3 {
+					t.Errorf("bank %q, PCR banks %d; want sha384 of 3", v.Bank, len(v.PCRs))
+				}
+				for _, c := range v.Components {
+					if len(c.Digests) != 3 {
+						t.Errorf("component %q has digests in %d banks, want 3", c.Name, len(c.Digests))
+					}
+				}
+			}},
+		{name: "golden references (SHA-1, SHA-256) match a SHA-384 decision", boot: sb, banks: simBanks, want: Passed},
+		{name: "a quoted bank the log lacks is not used", boot: sb, want: Passed,
+			evidence: func(h *simHost) *wire.Evidence {
+				ev := h.evidence(nil)
+				ev.Quotes = append(ev.Quotes, h.quote(akECC, eventlog.SHA384, pcrRange(0, 3), testNonce))
+				return ev
+			},
+			check: func(t *testing.T, v *Verdict) {
+				if v.Bank != "sha256" {
+					t.Errorf("decisions use %s, want sha256: the log has no sha384 digests", v.Bank)
+				}
+			}},
 		{name: "wrong nonce", boot: sb, want: Failed, wantFailed: []string{CodeQuoteMissingBank, CodeQuoteNonce},
 			evidence: func(h *simHost) *wire.Evidence {
 				ev := h.evidence(nil)
@@ -174,8 +204,9 @@ func TestAppraiseQuotes(t *testing.T) {
 				ev.Quotes = append(ev.Quotes, ev.Quotes[1])
 				return ev
 			}},
+		// The unquoted events are not used, so what the policy pins is missing.
 		{name: "quote over only some PCRs (CVE-2022-0317)", boot: sb, want: Failed,
-			wantFailed: []string{CodeQuotePCRSelection, CodeSecureBootDisabled},
+			wantFailed: []string{CodeQuotePCRSelection, CodeRefBootOptions, CodeRefBootloader, CodeRefKernel, CodeRefModule, CodeSecureBootDisabled},
 			evidence:   func(h *simHost) *wire.Evidence { return h.evidence(pcrRange(0, 3)) },
 			check: func(t *testing.T, v *Verdict) {
 				for _, c := range v.Components {
@@ -244,6 +275,17 @@ func TestAppraiseEventLog(t *testing.T) {
 		{name: "ignored PCR holds a value without events", boot: unloggedPCR14, want: Passed,
 			evidence: func(h *simHost) *wire.Evidence { return h.evidence(append(pcrRange(0, 9), 14)) },
 			policy:   func(p *policy.Policy) { p.PCRsIgnore = []int{14} }},
+		{name: "empty log and untouched PCRs: nothing shows Secure Boot", want: Failed,
+			wantFailed: []string{CodeRefBootOptions, CodeRefBootloader, CodeRefFirmware, CodeRefKernel, CodeRefModule, CodeSecureBootDisabled},
+			evidence: func(h *simHost) *wire.Evidence {
+				empty := boot(t, testBanks, nil)
+				return empty.evidence(nil)
+			},
+			check: func(t *testing.T, v *Verdict) {
+				if c := findCheck(v, CodeSecureBootDisabled); c == nil || c.Found != "not measured" {
+					t.Errorf("check = %+v, want Secure Boot not measured", c)
+				}
+			}},
 		{name: "log that is not a log", boot: sb, want: Failed, wantFailed: []string{CodeEventLogParse},
 			evidence: func(h *simHost) *wire.Evidence {
 				ev := h.evidence(nil)

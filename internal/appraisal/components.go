@@ -24,10 +24,11 @@ const maxNameLen = 256
 //     contents, firmware blobs, POST code);
 //   - boot loader: PCR 4 EV_EFI_BOOT_SERVICES_APPLICATION (shim, GRUB, the
 //     kernel's EFI stub loaded through LoadImage, vmkboot);
-//   - kernel: files GRUB reads into PCR 9 named vmlinuz*, vmlinux*, bzImage*;
-//   - boot options: GRUB's "kernel_cmdline:" strings in PCR 8, the command
+//   - kernel: files GRUB reads into PCR 9 named vmlinuz*, vmlinux*, bzImage*
+//     (Red Hat's GRUB: "grub_linuxefi Kernel");
+//   - boot options: GRUB's kernel command line strings in PCR 8, the command
 //     line systemd-stub measures into PCR 12;
-//   - modules: initrd*/initramfs* files in PCR 9.
+//   - modules: initrd*/initramfs* files in PCR 9 ("grub_linuxefi Initrd").
 func extractComponents(events []eventlog.Event, proven func(idx int) []eventlog.Alg) policy.Components {
 	var out policy.Components
 	for i := range events {
@@ -50,24 +51,33 @@ func extractComponents(events []eventlog.Event, proven func(idx int) []eventlog.
 	return out
 }
 
-// classify applies the rules of real firmware, shim and GRUB.
+// classify applies the rules of real firmware, shim and GRUB. GRUB's
+// strings differ by distribution: upstream 2.06 logs "kernel_cmdline: " and
+// the file path of each file in PCR 9; Red Hat's linuxefi logs
+// "grub_kernel_cmdline " and "grub_linuxefi Kernel" / "grub_linuxefi Initrd".
 func classify(e *eventlog.Event) (class, name string) {
 	switch {
 	case e.PCR == 0 && e.Type != eventlog.EvSeparator:
 		return policy.ClassFirmware, firmwareName(e)
 	case e.PCR == 4 && e.Type == eventlog.EvEFIBootServicesApplication:
-		return policy.ClassBootloader, imagePath(e.Data)
-	case e.PCR == 8 && e.Type == eventlog.EvIPL && strings.HasPrefix(string(e.Data), "kernel_cmdline: "):
+		if p := imagePath(e.Data); p != "" {
+			return policy.ClassBootloader, p
+		}
+		// Loaded from memory (a kernel's EFI stub through LoadImage).
+		return policy.ClassBootloader, "EFI application without a file path"
+	case e.Type != eventlog.EvIPL:
+		return "", ""
+	case e.PCR == 8 && hasAnyPrefix(string(e.Data), "kernel_cmdline: ", "grub_kernel_cmdline "):
 		return policy.ClassBootOptions, text(e.Data)
-	case e.PCR == 12 && e.Type == eventlog.EvIPL:
-		return policy.ClassBootOptions, utf16Text(e.Data)
-	case e.PCR == 9 && e.Type == eventlog.EvIPL:
+	case e.PCR == 12:
+		return policy.ClassBootOptions, strings.TrimSpace(utf16Text(e.Data))
+	case e.PCR == 9:
 		p := text(e.Data)
 		base := path.Base(p)
 		switch {
-		case hasAnyPrefix(base, "vmlinuz", "vmlinux", "bzImage"):
+		case p == "grub_linuxefi Kernel" || hasAnyPrefix(base, "vmlinuz", "vmlinux", "bzImage"):
 			return policy.ClassKernel, p
-		case hasAnyPrefix(base, "initrd", "initramfs"):
+		case p == "grub_linuxefi Initrd" || hasAnyPrefix(base, "initrd", "initramfs"):
 			return policy.ClassModules, p
 		}
 	}
@@ -197,20 +207,40 @@ func (a *appraisal) checkReferences() {
 			a.pass(code, "The policy sets no reference values for "+classPlural[class]+".")
 			continue
 		}
+		if len(comps) == 0 {
+			// A boot that measured none of a class the group pins did not
+			// run what the group expects (a halted or diverted boot).
+			a.fail(Check{Code: code, Bank: a.v.Bank, Expected: refStrings(refs), Found: "nothing measured",
+				Message: "The boot measured no " + classSingular(class) + ", but the policy has reference values for " + classPlural[class] + "."})
+			continue
+		}
 		for _, c := range comps {
 			if _, ok, _ := p.Match(c); ok {
 				continue
 			}
-			want := make([]string, len(refs))
-			for i, r := range refs {
-				want[i] = r.String()
-			}
+			want := refStrings(refs)
 			a.fail(Check{Code: code, Bank: a.v.Bank, PCR: intp(c.PCR), EventIndex: intp(c.EventIndex), Component: c.Name,
 				Message:  "The " + classNoun(class) + " " + quoteName(c.Name) + verb(class) + " not among the policy's reference values.",
 				Expected: want, Found: c.Digests[a.v.Bank]})
 		}
 		a.pass(code, "All measured "+classPlural[class]+" are among the policy's reference values.")
 	}
+}
+
+func refStrings(refs []policy.Reference) []string {
+	out := make([]string, len(refs))
+	for i, r := range refs {
+		out[i] = r.String()
+	}
+	return out
+}
+
+// classSingular names one component of a class, for "measured no ...".
+func classSingular(class string) string {
+	if class == policy.ClassFirmware {
+		return "firmware"
+	}
+	return classNoun(class)
 }
 
 var classPlural = map[string]string{

@@ -7,8 +7,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 	"unicode/utf16"
@@ -195,7 +197,7 @@ func vendorKeys(t testing.TB, vendor string) *bundle.Keys {
 func signBundle(t testing.TB, k *bundle.Keys, name string, acc bundle.Acceptance, payloads map[string][]byte) []byte {
 	t.Helper()
 	d := bundle.Descriptor{Name: name, Version: "1.0", Vendor: k.Root.Subject.Organization[0], Acceptance: acc}
-	for _, n := range sortedKeys(payloads) {
+	for _, n := range slices.Sorted(maps.Keys(payloads)) {
 		d.Payloads = append(d.Payloads, bundle.NewPayload(n, payloads[n]))
 	}
 	f, err := bundle.Sign(d, k.Signer)
@@ -203,21 +205,6 @@ func signBundle(t testing.TB, k *bundle.Keys, name string, acc bundle.Acceptance
 		t.Fatal(err)
 	}
 	return f
-}
-
-func sortedKeys(m map[string][]byte) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if out[j] < out[i] {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
-	return out
 }
 
 func rootPEM(k *bundle.Keys) string { return string(bundle.CertsPEM(k.Root)) }

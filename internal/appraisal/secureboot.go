@@ -1,7 +1,6 @@
 package appraisal
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -84,7 +83,7 @@ func summarise(sb *uefi.SecureBoot) *SecureBoot {
 	}
 	for _, au := range sb.Authorities {
 		if au.Cert != nil {
-			s.Authorities = append(s.Authorities, fingerprint(au.Cert.DER))
+			s.Authorities = append(s.Authorities, hex.EncodeToString(au.Cert.SHA256[:]))
 		} else {
 			s.Authorities = append(s.Authorities, au.Variable)
 		}
@@ -98,12 +97,7 @@ func fingerprints(db *uefi.SignatureDB) []string {
 	}
 	out := make([]string, 0, len(db.Certs))
 	for _, c := range db.Certs {
-		out = append(out, fingerprint(c.DER))
+		out = append(out, hex.EncodeToString(c.SHA256[:]))
 	}
 	return out
-}
-
-func fingerprint(der []byte) string {
-	s := sha256.Sum256(der)
-	return hex.EncodeToString(s[:])
 }

@@ -68,7 +68,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	cfg.Log.Info("booted", "host", cfg.Name, "profile", cfg.Profile, "secure_boot", res.SecureBoot, "tpm", family.String())
 	ac := agent.Config{VerifierURL: cfg.VerifierURL, CAPEM: cfg.CAPEM, StateDir: cfg.StateDir, Host: cfg.Name,
-		JoinToken: cfg.JoinToken, Family: family.String(), Once: cfg.Once, Log: cfg.Log, OnResult: cfg.OnResult,
+		JoinToken: cfg.JoinToken, Family: family.String(), Once: cfg.Once, NewAK: true, Log: cfg.Log, OnResult: cfg.OnResult,
 		EventLog: func() ([]byte, error) { return res.EventLog, nil },
 		Bundles:  func() ([][]byte, error) { return res.Bundles, nil }}
 	if dev != nil {

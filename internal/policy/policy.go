@@ -42,10 +42,13 @@ type Policy struct {
 	// SecureBootRequired makes a host whose verified PCR 7 events show
 	// Secure Boot off fail. Default true.
 	SecureBootRequired bool `yaml:"secure_boot_required"`
-	// References are the allowed digests per component class. A class with
-	// no reference values is not constrained: its components are reported
-	// but any digest is accepted, so that a group can start with Secure
-	// Boot only and learn its references later.
+	// References are the allowed digests per component class. Every
+	// measured component of a class with reference values must match one,
+	// and such a class must have at least one measured component (a boot
+	// that skipped it was halted or diverted). A class with no reference
+	// values is not constrained: its components are reported but any digest
+	// is accepted, so that a group can start with Secure Boot only and learn
+	// its references later.
 	References References `yaml:"references,omitempty"`
 	// PCRsIgnore are PCRs the verifier neither requires in the quote nor
 	// replays (for example PCR 10, extended by IMA after the firmware log

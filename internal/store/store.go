@@ -49,8 +49,10 @@ type Store interface {
 	// whose last contact (the later of LastSeen and LastAttested, or
 	// EnrolledAt when it has had none) is before its group's cutoff
 	// (cutoffByGroup, else defaultCutoff). Each move writes a StatusChange
-	// and, when webhookPayload is non-nil and returns a payload, a
-	// EventStatusChanged webhook delivery. It returns the names moved.
+	// and, when webhookPayload is non-nil and returns a payload, an
+	// EventStatusChanged webhook delivery; webhookPayload is given the host
+	// as it was before the move (its Status is the old one). It returns the
+	// names moved, in name order.
 	MarkUnreachable(ctx context.Context, cutoffByGroup map[string]time.Time, defaultCutoff, now time.Time,
 		webhookPayload func(Host) []byte) ([]string, error)
 	LatestEvidence(ctx context.Context, host string) (LatestEvidence, error) // ErrNotFound
@@ -78,10 +80,9 @@ type Store interface {
 	TakeChallenge(ctx context.Context, id string, now time.Time) (Challenge, error)
 
 	CreateJoinToken(ctx context.Context, t JoinToken) error // ErrConflict
-	// UseJoinToken marks the token used by usedBy, the name of the enrolling
-	// host; exactly one caller wins. Otherwise ErrNotFound, ErrUsed,
-	// ErrExpired (at now), or ErrConflict when the token is bound to another
-	// host name; a refused token stays as it was.
+	// UseJoinToken marks the token used by usedBy; exactly one caller wins.
+	// ErrNotFound, ErrExpired (at now) or ErrUsed otherwise. It does not
+	// check JoinToken.Host: the caller compares it with the enrolling host.
 	UseJoinToken(ctx context.Context, id, usedBy string, now time.Time) (JoinToken, error)
 	ListJoinTokens(ctx context.Context) ([]JoinToken, error) // newest first
 

@@ -222,6 +222,60 @@ func (v *Verifier) checkIdentity(ctx context.Context, req wire.EnrollRequest, ek
 	return nil
 }
 
+// Reactivate challenges a new AK for an enrolled TPM 2.0 host against the
+// EK it enrolled with. When the host answers, the new AK replaces the old
+// one and the TPM clock baseline starts afresh (a TPM that lost its state
+// starts its counters again); the host's identity is otherwise unchanged.
+func (v *Verifier) Reactivate(ctx context.Context, h store.Host, akPub []byte) (*wire.EnrollChallenge, error) {
+	if h.TPMFamily != store.TPMFamily20 || len(h.EKPublic) == 0 {
+		return nil, refuse(KindConflict, "enroll.no_tpm", "host %q is not enrolled with a TPM 2.0", h.Name)
+	}
+	secret, blob, seed, err := enroll.MakeChallenge(h.EKPublic, akPub, v.cfg.Rand)
+	if err != nil {
+		return nil, refuse(KindInvalid, "enroll.ak_refused", "the AK cannot be challenged: %v", err)
+	}
+	// A request without a client key marks a re-activation in the challenge.
+	reqJSON, err := json.Marshal(wire.EnrollRequest{Host: h.Name, TPMFamily: wire.FamilyTPM20, EKPublic: h.EKPublic, AKPublic: akPub})
+	if err != nil {
+		return nil, err
+	}
+	id := make([]byte, 16)
+	if _, err := v.cfg.Rand.Read(id); err != nil {
+		return nil, fmt.Errorf("challenge id: %w", err)
+	}
+	sum := sha256.Sum256(secret)
+	c := store.Challenge{ID: hex.EncodeToString(id), Host: h.Name, Group: h.Group, Request: reqJSON,
+		SecretHash: sum[:], ExpiresAt: v.now().Add(v.cfg.NonceTTL)}
+	if err := v.st.PutChallenge(ctx, c); err != nil {
+		return nil, fmt.Errorf("store challenge: %w", err)
+	}
+	return &wire.EnrollChallenge{ChallengeID: c.ID, CredentialBlob: blob, EncryptedSeed: seed}, nil
+}
+
+func (v *Verifier) replaceAK(ctx context.Context, req wire.EnrollRequest) (*wire.EnrollResult, error) {
+	ekDigest := EKDigest(req.EKPublic)
+	_, err := v.st.UpdateHost(ctx, req.Host, func(h *store.Host) error {
+		if h.EKDigest != ekDigest {
+			return refuse(KindConflict, "enroll.ek_changed", "host %q changed TPM during re-activation", req.Host)
+		}
+		h.AKPublic = req.AKPublic
+		h.LastClock = store.ClockInfo{}
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, refuse(KindForbidden, "host_unknown", "host %q is not enrolled", req.Host)
+	}
+	if err != nil {
+		if _, ok := AsError(err); ok {
+			return nil, err
+		}
+		return nil, fmt.Errorf("replace AK of %s: %w", req.Host, err)
+	}
+	v.audit(ctx, "host:"+req.Host, "host.ak_replaced", req.Host, "new AK proven in the enrolled TPM by credential activation")
+	v.log.Info("host AK replaced", "host", req.Host)
+	return &wire.EnrollResult{Host: req.Host}, nil
+}
+
 // Activate finishes enrolment: the secret proves the AK is in the EK's TPM.
 func (v *Verifier) Activate(ctx context.Context, req wire.ActivateRequest) (*wire.EnrollResult, error) {
 	c, err := v.st.TakeChallenge(ctx, req.ChallengeID, v.now())
@@ -241,6 +295,9 @@ func (v *Verifier) Activate(ctx context.Context, req wire.ActivateRequest) (*wir
 	var er wire.EnrollRequest
 	if err := json.Unmarshal(c.Request, &er); err != nil {
 		return nil, fmt.Errorf("stored enrol request: %w", err)
+	}
+	if len(er.ClientPublicKey) == 0 {
+		return v.replaceAK(ctx, er)
 	}
 	res, err := v.admitTPMHost(ctx, er, c.Group)
 	if err == nil {

@@ -44,6 +44,14 @@ type EnrollChallenge struct {
 	EncryptedSeed  []byte `json:"encrypted_seed"`  // TPM2B_ENCRYPTED_SECRET contents
 }
 
+// ReactivateRequest asks an enrolled host's verifier to accept a new AK
+// from the same TPM, for example after the TPM lost its state. The request
+// comes over the host's mutual TLS; the verifier challenges the new AK
+// against the EK it enrolled, never against one the request names.
+type ReactivateRequest struct {
+	AKPublic []byte `json:"ak_public"`
+}
+
 // ActivateRequest returns the secret recovered by TPM2_ActivateCredential.
 type ActivateRequest struct {
 	ChallengeID string `json:"challenge_id"`

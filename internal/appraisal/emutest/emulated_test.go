@@ -23,14 +23,14 @@ var (
 
 // attest boots a profile on a fresh simulator and returns what its agent
 // would send, with its AK.
-func attest(t *testing.T, p emuhost.Profile, v *emuhost.Vendors) (*wire.Evidence, []byte) {
+func attest(t *testing.T, p emuhost.Profile, v *emuhost.Vendors, secureBoot *bool) (*wire.Evidence, []byte) {
 	t.Helper()
 	dev, err := tpm.OpenSimulator(emuhost.HostSeed(string(p)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer dev.Close()
-	res, err := emuhost.Boot(dev, emuhost.BootConfig{Profile: p, Vendors: v, Now: now})
+	res, err := emuhost.Boot(dev, emuhost.BootConfig{Profile: p, Vendors: v, Now: now, SecureBoot: secureBoot})
 	if err != nil {
 		t.Fatalf("boot %s: %v", p, err)
 	}
@@ -74,7 +74,7 @@ func TestEmulatedProfiles(t *testing.T) {
 	base := policy.Default()
 	base.Bundles.TrustedRoots = []string{string(bundle.CertsPEM(vendors.TrustedBundleRoots()...))}
 
-	ev, ak := attest(t, emuhost.Good, vendors)
+	ev, ak := attest(t, emuhost.Good, vendors, nil)
 	golden, err := appraisal.Appraise(appraisal.Input{Evidence: ev, AKPublic: ak, Nonce: nonce, Policy: base, Now: now})
 	if err != nil {
 		t.Fatal(err)
@@ -96,25 +96,38 @@ func TestEmulatedProfiles(t *testing.T) {
 	}
 	group := policy.Learn(golden.Components, base)
 
+	on := true
 	tests := []struct {
 		profile emuhost.Profile
-		want    appraisal.Status
-		failed  []string
+		// secureBoot overrides the profile's default: an attack profile
+		// with Secure Boot on halts at the stage that catches it.
+		secureBoot *bool
+		want       appraisal.Status
+		failed     []string
 	}{
-		{emuhost.Good, appraisal.Passed, nil},
+		{emuhost.Good, nil, appraisal.Passed, nil},
 		// With Secure Boot off the boot options differ too (secureBoot=FALSE).
-		{emuhost.SecureBootOff, appraisal.Failed, []string{appraisal.CodeRefBootOptions, appraisal.CodeSecureBootDisabled}},
-		{emuhost.TamperedKernel, appraisal.Failed, []string{appraisal.CodeRefBootOptions, appraisal.CodeRefKernel, appraisal.CodeSecureBootDisabled}},
-		{emuhost.RogueBootloader, appraisal.Failed, []string{appraisal.CodeRefBootOptions, appraisal.CodeRefBootloader, appraisal.CodeSecureBootDisabled}},
-		{emuhost.UnsignedBundle, appraisal.Failed, []string{appraisal.CodeBundleSignature, appraisal.CodeRefBootOptions, appraisal.CodeRefModule, appraisal.CodeSecureBootDisabled}},
-		{emuhost.OldKernel, appraisal.Failed, []string{appraisal.CodeRefKernel}},
-		{emuhost.CommunityBundle, appraisal.Failed, []string{appraisal.CodeBundleAcceptance, appraisal.CodeRefModule}},
-		{emuhost.TPM12, appraisal.NA, []string{appraisal.CodeNotTPM20}},
-		{emuhost.NoTPM, appraisal.NA, []string{appraisal.CodeNotTPM20}},
+		{emuhost.SecureBootOff, nil, appraisal.Failed, []string{appraisal.CodeRefBootOptions, appraisal.CodeSecureBootDisabled}},
+		{emuhost.TamperedKernel, nil, appraisal.Failed, []string{appraisal.CodeRefBootOptions, appraisal.CodeRefKernel, appraisal.CodeSecureBootDisabled}},
+		{emuhost.RogueBootloader, nil, appraisal.Failed, []string{appraisal.CodeRefBootOptions, appraisal.CodeRefBootloader, appraisal.CodeSecureBootDisabled}},
+		{emuhost.UnsignedBundle, nil, appraisal.Failed, []string{appraisal.CodeBundleSignature, appraisal.CodeRefBootOptions, appraisal.CodeRefModule, appraisal.CodeSecureBootDisabled}},
+		{emuhost.OldKernel, nil, appraisal.Failed, []string{appraisal.CodeRefKernel}},
+		{emuhost.CommunityBundle, nil, appraisal.Failed, []string{appraisal.CodeBundleAcceptance, appraisal.CodeRefModule}},
+		// Halted boots (an agent would not even run; the emulation attests
+		// what was measured up to the halt): the missing stages fail.
+		{emuhost.TamperedKernel, &on, appraisal.Failed, []string{appraisal.CodeBundleNotMeasured, appraisal.CodeRefKernel, appraisal.CodeRefModule}},
+		{emuhost.RogueBootloader, &on, appraisal.Failed, []string{appraisal.CodeBundleNotMeasured, appraisal.CodeRefBootOptions, appraisal.CodeRefBootloader, appraisal.CodeRefKernel, appraisal.CodeRefModule}},
+		{emuhost.UnsignedBundle, &on, appraisal.Failed, []string{appraisal.CodeBundleNotMeasured, appraisal.CodeBundleSignature, appraisal.CodeRefModule}},
+		{emuhost.TPM12, nil, appraisal.NA, []string{appraisal.CodeNotTPM20}},
+		{emuhost.NoTPM, nil, appraisal.NA, []string{appraisal.CodeNotTPM20}},
 	}
 	for _, tt := range tests {
-		t.Run(string(tt.profile), func(t *testing.T) {
-			ev, ak := attest(t, tt.profile, vendors)
+		name := string(tt.profile)
+		if tt.secureBoot != nil {
+			name += "/secureboot-on"
+		}
+		t.Run(name, func(t *testing.T) {
+			ev, ak := attest(t, tt.profile, vendors, tt.secureBoot)
 			v, err := appraisal.Appraise(appraisal.Input{Evidence: ev, AKPublic: ak, Nonce: nonce, Policy: group, Now: now})
 			if err != nil {
 				t.Fatal(err)

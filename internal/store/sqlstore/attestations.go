@@ -152,7 +152,6 @@ func (s *Store) MarkUnreachable(ctx context.Context, cutoffByGroup map[string]ti
 				store.ReasonUnreachable, reason, nil, nil); err != nil {
 				return fmt.Errorf("mark host %q unreachable: status change: %w", h.Name, err)
 			}
-			h.Status, h.StatusSince, h.ReasonCode, h.Reason = store.StatusUnreachable, truncate(now), store.ReasonUnreachable, reason
 			if webhookPayload != nil {
 				if p := webhookPayload(h); p != nil {
 					d := &store.WebhookDelivery{Event: store.EventStatusChanged, Payload: p}

@@ -212,9 +212,14 @@ func (s *Store) ListHosts(ctx context.Context, q store.HostQuery) ([]store.Host,
 		// Sort and page the narrow keys first, then fetch whole rows for the
 		// one page: sorting 10,000 full rows (keys and certificates) costs
 		// a hundred times more.
-		page := "SELECT name FROM hosts" + cond + order + " LIMIT ? OFFSET ?"
-		rows, err := c.query(ctx, "SELECT "+hostColumns+" FROM hosts WHERE name IN ("+page+")"+order,
-			append(args, limit, int64(q.Offset))...)
+		// A query for every row has nothing to page.
+		query := "SELECT " + hostColumns + " FROM hosts" + cond + order
+		if q.Limit > 0 || q.Offset > 0 {
+			page := "SELECT name FROM hosts" + cond + order + " LIMIT ? OFFSET ?"
+			query = "SELECT " + hostColumns + " FROM hosts WHERE name IN (" + page + ")" + order
+			args = append(args, limit, int64(q.Offset))
+		}
+		rows, err := c.query(ctx, query, args...)
 		if err != nil {
 			return fmt.Errorf("list hosts: %w", err)
 		}

@@ -17,7 +17,7 @@ const (
 	// qUseJoinToken wins only for the first caller: the row lock (PostgreSQL)
 	// or the single writer (SQLite) makes later callers see used_at set.
 	qUseJoinToken = `UPDATE join_tokens SET used_at = ?, used_by = ?
-		WHERE id = ? AND used_at IS NULL AND expires_at > ? AND (host = '' OR host = ?) RETURNING ` + joinTokenColumns
+		WHERE id = ? AND used_at IS NULL AND expires_at > ? RETURNING ` + joinTokenColumns
 	qGetJoinToken   = `SELECT ` + joinTokenColumns + ` FROM join_tokens WHERE id = ?`
 	qListJoinTokens = `SELECT ` + joinTokenColumns + ` FROM join_tokens ORDER BY created_at DESC, id`
 
@@ -49,7 +49,7 @@ func (s *Store) UseJoinToken(ctx context.Context, id, usedBy string, now time.Ti
 	var t store.JoinToken
 	err := s.withTx(ctx, func(c conn) error {
 		var err error
-		t, err = scanJoinToken(c.queryRow(ctx, qUseJoinToken, micros(now), usedBy, id, micros(now), usedBy))
+		t, err = scanJoinToken(c.queryRow(ctx, qUseJoinToken, micros(now), usedBy, id, micros(now)))
 		if err == nil {
 			return nil
 		}
@@ -66,10 +66,8 @@ func (s *Store) UseJoinToken(ctx context.Context, id, usedBy string, now time.Ti
 		case t.UsedAt != nil:
 			return fmt.Errorf("join token %q was used by %q at %s: %w", id, t.UsedBy,
 				t.UsedAt.Format(time.RFC3339), store.ErrUsed)
-		case !now.Before(t.ExpiresAt):
-			return fmt.Errorf("join token %q expired at %s: %w", id, t.ExpiresAt.Format(time.RFC3339), store.ErrExpired)
 		default:
-			return fmt.Errorf("join token %q is bound to host %q, not %q: %w", id, t.Host, usedBy, store.ErrConflict)
+			return fmt.Errorf("join token %q expired at %s: %w", id, t.ExpiresAt.Format(time.RFC3339), store.ErrExpired)
 		}
 	})
 	if err != nil {

@@ -280,7 +280,8 @@ func testMarkUnreachable(t *testing.T, s store.Store) {
 	for _, d := range ds {
 		payloads = append(payloads, string(d.Payload))
 	}
-	wantPayloads := []string{"na-silent Unreachable", "never-old Unreachable", "other-silent Unreachable", "prod-silent Unreachable"}
+	// The payload is made from the host as it was before the move.
+	wantPayloads := []string{"na-silent N/A", "never-old Pending", "other-silent Failed", "prod-silent Passed"}
 	if d := diff(wantPayloads, payloads); d != "" {
 		t.Errorf("webhook payloads (-want +got):\n%s", d)
 	}

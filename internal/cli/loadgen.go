@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bootproof/bootproof/internal/loadgen"
+	"github.com/bootproof/bootproof/internal/makerca"
+)
+
+// newLoadgenCmd is the load generator: a test and sizing tool, never part
+// of a product path.
+func newLoadgenCmd(stdio IO) *cobra.Command {
+	var cfg loadgen.Config
+	var url, token, caFile, makerDir, ek string
+	var asJSON, initMaker bool
+	cmd := &cobra.Command{
+		Use:   "loadgen",
+		Short: "Load-test a verifier with simulated TPM hosts (testing and sizing only)",
+		Long: `Simulate many TPM 2.0 hosts in one process and drive a verifier with them.
+FOR LOAD TESTS ONLY: the simulated TPMs hold their keys in software.
+
+Each host gets a software EK certified by the maker CA in --maker-ca (the
+verifier must trust it: start it with --ek-roots on that folder, and never
+trust it in production), a software AK, and evidence byte-for-byte as a TPM
+makes it (TPMS_ATTEST marshalled with go-tpm, ECDSA TPMT_SIGNATURE) over event
+logs the emulated boot chain produced once per profile on the reference TPM.
+The hosts enrol through the normal protocol (join token, credential
+activation), then attest every --interval for --duration (or all at once
+with --cold-start). It reports attestations per second, latency
+percentiles, errors, and, with --verifier-pid, the verifier's CPU and memory.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if initMaker {
+				if makerDir == "" {
+					return fmt.Errorf("loadgen: --init-maker needs --maker-ca")
+				}
+				_, err := makerca.LoadOrCreate(makerDir)
+				return err
+			}
+			url, token, caFile = envOr(url, "BOOTPROOF_URL"), envOr(token, "BOOTPROOF_TOKEN"), envOr(caFile, "BOOTPROOF_CA")
+			if caFile == "" {
+				return fmt.Errorf("loadgen: --ca (the verifier's CA certificate) is required")
+			}
+			ca, err := os.ReadFile(caFile)
+			if err != nil {
+				return fmt.Errorf("loadgen: read verifier CA: %w", err)
+			}
+			if makerDir == "" {
+				return fmt.Errorf("loadgen: --maker-ca is required (a folder the verifier trusts with --ek-roots)")
+			}
+			maker, err := makerca.LoadOrCreate(makerDir)
+			if err != nil {
+				return fmt.Errorf("loadgen: %w", err)
+			}
+			cfg.URL, cfg.AdminToken, cfg.CAPEM, cfg.Maker = url, strings.TrimSpace(token), ca, maker
+			cfg.EK = loadgen.EKKind(ek)
+			cfg.Progress = stdio.Err
+			rep, err := loadgen.Run(cmd.Context(), cfg)
+			if rep != nil {
+				if asJSON {
+					if jerr := printJSON(stdio.Out, rep); jerr != nil {
+						return jerr
+					}
+				} else {
+					rep.Write(stdio.Out)
+				}
+			}
+			if err != nil {
+				return err
+			}
+			if rep.Errors > 0 || rep.EnrolErrors > 0 || rep.Unexpected > 0 {
+				return &ExitError{Code: 3, Err: fmt.Errorf("loadgen: %d errors, %d enrolment errors, %d unexpected verdicts", rep.Errors, rep.EnrolErrors, rep.Unexpected)}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&url, "url", "", "verifier URL (default $BOOTPROOF_URL)")
+	f.StringVar(&token, "token", "", "admin API token: sets the load group's policy, makes join tokens (default $BOOTPROOF_TOKEN)")
+	f.StringVar(&caFile, "ca", "", "verifier CA certificate (default $BOOTPROOF_CA)")
+	f.StringVar(&makerDir, "maker-ca", "", "folder of the loadgen maker CA (created if empty); the verifier's --ek-roots")
+	f.StringVar(&ek, "ek", "ecc", "simulated EK kind: ecc (TCG template L-2) or rsa (L-1, slow to generate)")
+	f.StringVar(&cfg.Group, "group", "loadgen", "host group of the simulated hosts")
+	f.StringVar(&cfg.Prefix, "prefix", "load-", "host name prefix")
+	f.IntVar(&cfg.Hosts, "hosts", 1000, "number of simulated hosts")
+	f.Float64Var(&cfg.FailShare, "fail-share", 0.1, "share of hosts booted with a failing profile (0..1)")
+	f.DurationVar(&cfg.Interval, "interval", 5*time.Minute, "each host attests once per interval")
+	f.DurationVar(&cfg.Duration, "duration", time.Minute, "length of the measured run (cold start: deadline)")
+	f.BoolVar(&cfg.ColdStart, "cold-start", false, "all hosts attest at once, retrying as agents do")
+	f.IntVar(&cfg.EnrolWorkers, "enrol-workers", 16, "concurrent enrolments")
+	f.IntVar(&cfg.MaxInFlight, "max-in-flight", 256, "concurrent attestations in the steady run")
+	f.IntVar(&cfg.VerifierPID, "verifier-pid", 0, "PID of the verifier process, sampled from /proc")
+	f.BoolVar(&initMaker, "init-maker", false, "only create the --maker-ca folder (before starting the verifier) and exit")
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	return cmd
+}
+
+func envOr(v, env string) string {
+	if v != "" {
+		return v
+	}
+	return os.Getenv(env)
+}

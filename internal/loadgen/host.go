@@ -1,0 +1,111 @@
+package loadgen
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/bootproof/bootproof/internal/api"
+	"github.com/bootproof/bootproof/internal/makerca"
+	"github.com/bootproof/bootproof/internal/wire"
+)
+
+// host is one simulated, enrolled host. What it keeps is small (two keys,
+// a certificate, a counter) so that 100,000 fit in a few hundred MB.
+type host struct {
+	name  string
+	im    *Image
+	tpm   *SimulatedTPM
+	cert  tls.Certificate // the mTLS identity the verifier issued
+	clock uint64          // TPM clock, ms; grows with every quote
+}
+
+// enrolAnswer mirrors the verifier's answer to an enrol request.
+type enrolAnswer struct {
+	Challenge *wire.EnrollChallenge `json:"challenge,omitempty"`
+	Result    *wire.EnrollResult    `json:"result,omitempty"`
+}
+
+// enrolHost runs the enrolment protocol for one simulated host: a join
+// token from the REST API (as an operator's tooling would), enrol with EK,
+// EK certificate and AK, answer the credential challenge, keep the client
+// certificate.
+func (r *runner) enrolHost(ctx context.Context, name string, im *Image, maker *makerca.CA) (*host, error) {
+	var jt api.JoinTokenResponse
+	if err := call(ctx, r.enrolHTTP, "POST", r.base+"/api/v1/join-tokens", r.cfg.AdminToken,
+		api.JoinTokenRequest{Group: r.cfg.Group, Host: name, TTL: "24h"}, &jt); err != nil {
+		return nil, fmt.Errorf("join token for %s: %w", name, err)
+	}
+	sim, err := NewSimulatedTPM(r.cfg.EK, maker, name)
+	if err != nil {
+		return nil, err
+	}
+	ck, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("client key of %s: %w", name, err)
+	}
+	pubDER, err := x509.MarshalPKIXPublicKey(&ck.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	req := wire.EnrollRequest{ProtocolVersion: wire.ProtocolVersion, JoinToken: jt.Token, Host: name,
+		TPMFamily: wire.FamilyTPM20, EKPublic: sim.EKPublic, EKCert: sim.EKCert, AKPublic: sim.AKPublic,
+		ClientPublicKey: pubDER}
+	var ans enrolAnswer
+	if err := call(ctx, r.enrolHTTP, "POST", r.base+"/agent/v1/enroll", "", req, &ans); err != nil {
+		return nil, fmt.Errorf("enrol %s: %w", name, err)
+	}
+	if ans.Challenge == nil {
+		return nil, fmt.Errorf("enrol %s: the verifier sent no credential challenge to a TPM 2.0 host", name)
+	}
+	secret, err := sim.ActivateCredential(ans.Challenge.CredentialBlob, ans.Challenge.EncryptedSeed)
+	if err != nil {
+		return nil, fmt.Errorf("enrol %s: %w", name, err)
+	}
+	var res wire.EnrollResult
+	if err := call(ctx, r.enrolHTTP, "POST", r.base+"/agent/v1/activate", "",
+		wire.ActivateRequest{ChallengeID: ans.Challenge.ChallengeID, Secret: secret}, &res); err != nil {
+		return nil, fmt.Errorf("activate %s: %w", name, err)
+	}
+	b, _ := pem.Decode(res.ClientCertPEM)
+	if b == nil {
+		return nil, fmt.Errorf("activate %s: the verifier sent no client certificate", name)
+	}
+	// The EK's job is done; drop its private key and certificate.
+	sim.ekRSA, sim.ekECC, sim.EKCert = nil, nil, nil
+	return &host{name: name, im: im, tpm: sim, clock: uint64(time.Now().UnixMilli() % 1e9),
+		cert: tls.Certificate{Certificate: [][]byte{b.Bytes}, PrivateKey: ck}}, nil
+}
+
+// attest runs one attestation as the agent does: its own mTLS connection,
+// a nonce, the evidence. The connection is closed afterwards, as an agent
+// whose next turn is minutes away lets it go.
+func (r *runner) attest(ctx context.Context, h *host) (wire.EvidenceResult, error) {
+	tr := newTransport(r.pool, &h.cert, 1)
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: r.cfg.Timeout}
+	var n wire.NonceResponse
+	if err := call(ctx, hc, "GET", r.base+"/agent/v1/nonce", "", nil, &n); err != nil {
+		return wire.EvidenceResult{}, err
+	}
+	h.clock += 1000 + uint64(r.cfg.Interval/time.Millisecond)
+	ev, err := h.tpm.Evidence(h.im, n.Nonce, h.clock)
+	if err != nil {
+		return wire.EvidenceResult{}, err
+	}
+	var res wire.EvidenceResult
+	if err := call(ctx, hc, "POST", r.base+"/agent/v1/evidence", "", ev, &res); err != nil {
+		return wire.EvidenceResult{}, err
+	}
+	return res, nil
+}
+
+var errUnexpected = errors.New("unexpected verdict")

@@ -1,0 +1,90 @@
+package loadgen
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Report is what a load run measured.
+type Report struct {
+	Hosts       int           `json:"hosts"`
+	Enrolled    int           `json:"enrolled"`
+	EnrolTime   time.Duration `json:"enrol_ns"`
+	EnrolErrors int           `json:"enrol_errors"`
+	Mode        string        `json:"mode"` // "steady" or "cold-start"
+	Interval    time.Duration `json:"interval_ns"`
+	// Wall is the measured phase's length (steady: the run's duration; cold
+	// start: until the last host had its verdict or the deadline).
+	Wall         time.Duration `json:"wall_ns"`
+	Attestations int           `json:"attestations"`
+	// Rate is attestations completed per second of Wall.
+	Rate float64 `json:"rate_per_s"`
+	// Errors are attestations that got no verdict (transport errors, 4xx, 5xx).
+	Errors int `json:"errors"`
+	// Retries are attempts an agent would retry (cold start only).
+	Retries int `json:"retries"`
+	// Unexpected are verdicts other than the profile's expected one.
+	Unexpected  int            `json:"unexpected"`
+	Verdicts    map[string]int `json:"verdicts"`
+	ErrorSample []string       `json:"error_sample,omitempty"`
+	// Latency is per attestation, from the nonce request (including the TLS
+	// handshake) to the verdict.
+	P50, P90, P99, Max time.Duration
+	// MaxLag is the longest an attestation started after its turn: the
+	// generator falling behind, which would hide latency if it grew.
+	MaxLag time.Duration `json:"max_lag_ns"`
+	// LastVerdict is, in cold-start mode, when the last host got its verdict.
+	LastVerdict time.Duration `json:"last_verdict_ns"`
+	// Verifier process, from /proc (zero when no PID was given).
+	VerifierPID      int     `json:"verifier_pid"`
+	VerifierCPU      float64 `json:"verifier_cpu_cores"` // CPU seconds per second over Wall
+	VerifierRSSPeak  int64   `json:"verifier_rss_peak_bytes"`
+	VerifierRSSEnd   int64   `json:"verifier_rss_end_bytes"`
+	VerifierHWM      int64   `json:"verifier_vmhwm_bytes"`
+	VerifierCPUEnrol float64 `json:"verifier_cpu_cores_enrol"`
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted)-1) * p)
+	return sorted[i]
+}
+
+func (r *Report) setLatencies(l []time.Duration) {
+	sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+	r.P50, r.P90, r.P99 = percentile(l, 0.50), percentile(l, 0.90), percentile(l, 0.99)
+	if len(l) > 0 {
+		r.Max = l[len(l)-1]
+	}
+}
+
+// Write prints the report for people.
+func (r *Report) Write(w io.Writer) {
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/1e6) }
+	mb := func(b int64) string { return fmt.Sprintf("%.0f MB", float64(b)/(1<<20)) }
+	fmt.Fprintf(w, "hosts          %d enrolled of %d in %s (%d enrolment errors)\n", r.Enrolled, r.Hosts, r.EnrolTime.Round(time.Millisecond), r.EnrolErrors)
+	fmt.Fprintf(w, "mode           %s, interval %s, measured %s\n", r.Mode, r.Interval, r.Wall.Round(time.Millisecond))
+	fmt.Fprintf(w, "attestations   %d (%.1f/s), errors %d, retries %d, unexpected verdicts %d\n", r.Attestations, r.Rate, r.Errors, r.Retries, r.Unexpected)
+	var vs []string
+	for k, n := range r.Verdicts {
+		vs = append(vs, fmt.Sprintf("%s=%d", k, n))
+	}
+	sort.Strings(vs)
+	fmt.Fprintf(w, "verdicts       %s\n", strings.Join(vs, " "))
+	fmt.Fprintf(w, "latency        p50 %s  p90 %s  p99 %s  max %s (generator max lag %s)\n", ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), ms(r.MaxLag))
+	if r.Mode == "cold-start" {
+		fmt.Fprintf(w, "cold start     last host had its verdict after %s\n", r.LastVerdict.Round(time.Millisecond))
+	}
+	if r.VerifierPID != 0 {
+		fmt.Fprintf(w, "verifier       pid %d: CPU %.2f cores (enrolment %.2f), RSS peak %s, end %s, VmHWM %s\n", r.VerifierPID, r.VerifierCPU, r.VerifierCPUEnrol,
+			mb(r.VerifierRSSPeak), mb(r.VerifierRSSEnd), mb(r.VerifierHWM))
+	}
+	for _, e := range r.ErrorSample {
+		fmt.Fprintf(w, "error          %s\n", e)
+	}
+}
