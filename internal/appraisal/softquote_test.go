@@ -37,7 +37,11 @@ func newSoftwareAK(t testing.TB) *softwareAK {
 // public is the key as a TPMT_PUBLIC, as enrolment would store it.
 func (ak *softwareAK) public() []byte {
 	pub := akTemplate(akECC)
-	x, y := ak.key.PublicKey.X.FillBytes(make([]byte, 32)), ak.key.PublicKey.Y.FillBytes(make([]byte, 32))
+	raw, err := ak.key.PublicKey.Bytes() // 0x04 || X || Y
+	if err != nil {
+		panic(err)
+	}
+	x, y := raw[1:33], raw[33:]
 	pub.Unique = tpm2.NewTPMUPublicID(tpm2.TPMAlgECC, &tpm2.TPMSECCPoint{
 		X: tpm2.TPM2BECCParameter{Buffer: x}, Y: tpm2.TPM2BECCParameter{Buffer: y}})
 	return tpm2.Marshal(pub)

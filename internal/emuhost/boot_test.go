@@ -244,7 +244,8 @@ func TestBootIsDeterministic(t *testing.T) {
 	if string(a.res.EventLog) != string(b.res.EventLog) {
 		t.Errorf("two boots of the same profile wrote different logs")
 	}
-	if HostSeed("esx-01") != HostSeed("esx-01") || HostSeed("esx-01") == HostSeed("esx-02") || HostSeed("esx-01") < 0 {
+	first, again := HostSeed("esx-01"), HostSeed("esx-01")
+	if first != again || first == HostSeed("esx-02") || first < 0 {
 		t.Errorf("HostSeed must be stable per name, differ between names and be non-negative")
 	}
 }
