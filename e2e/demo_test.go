@@ -110,3 +110,19 @@ func TestDemo(t *testing.T) {
 		t.Errorf("history of esx-03-secureboot-off = %+v, want its change to Failed kept", hist.Items)
 	}
 }
+
+// TestDemoScenario acts out VMware's story: a good host rebooted with
+// Secure Boot off goes Failed within one interval, and back to Passed when
+// rebooted with it on.
+func TestDemoScenario(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e: skipped with -short")
+	}
+	d := start(t, "demo", "--hosts", "3", "--listen", freePort(t), "--data", filepath.Join(t.TempDir(), "demo"),
+		"--scenario", "--interval", "20s")
+	d.waitOutput(t, regexp.MustCompile(`Scenario: esx-02-good is Failed \(after [^)]*\)`), 90*time.Second)
+	d.waitOutput(t, regexp.MustCompile(`Scenario: esx-02-good is Passed again`), 60*time.Second)
+	if !strings.Contains(d.output(), "esx-02-good                  Failed: Secure Boot was disabled at boot.") {
+		t.Errorf("the progress lines do not show esx-02-good failing for Secure Boot:\n%s", d.output())
+	}
+}
