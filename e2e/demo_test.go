@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -124,5 +126,43 @@ func TestDemoScenario(t *testing.T) {
 	d.waitOutput(t, regexp.MustCompile(`Scenario: esx-02-good is Passed again`), 60*time.Second)
 	if !strings.Contains(d.output(), "esx-02-good                  Failed: Secure Boot was disabled at boot.") {
 		t.Errorf("the progress lines do not show esx-02-good failing for Secure Boot:\n%s", d.output())
+	}
+}
+
+// TestDemoSaysWhatToDo: a port in use or a data folder that cannot be
+// written gives an error that says what to do, not a stack trace.
+func TestDemoSaysWhatToDo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e: skipped with -short")
+	}
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"port taken", []string{"--listen", busy.Addr().String(), "--data", filepath.Join(t.TempDir(), "d")}, "choose another with --listen"},
+		{"data not writable", []string{"--listen", freePort(t), "--data", filepath.Join(notDir, "demo")}, "choose another with --data"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := start(t, append([]string{"demo", "--hosts", "1"}, tt.args...)...)
+			select {
+			case <-p.done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("demo did not stop")
+			}
+			if p.cmd.ProcessState.ExitCode() == 0 || !strings.Contains(p.output(), tt.want) {
+				t.Errorf("exit %d, output does not say %q:\n%s", p.cmd.ProcessState.ExitCode(), tt.want, p.output())
+			}
+		})
 	}
 }
