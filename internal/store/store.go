@@ -99,6 +99,8 @@ type Store interface {
 	// ClaimDeliveries leases up to limit undelivered deliveries that are due
 	// at now and not leased by anyone, to owner until now+lease, counting an
 	// attempt for each. A delivery is never leased to two owners at once.
+	// EnqueueDelivery adds an event other than a status change to the outbox.
+	EnqueueDelivery(ctx context.Context, d WebhookDelivery) error
 	ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]WebhookDelivery, error)
 	// CompleteDelivery marks a delivery delivered and releases its lease.
 	CompleteDelivery(ctx context.Context, id int64, at time.Time) error

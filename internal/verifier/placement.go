@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -12,12 +13,15 @@ import (
 
 // Decision is a placement answer: may workloads start on or move to a host.
 type Decision struct {
-	Host    string    `json:"host"`
-	Allow   bool      `json:"allow"`
-	Reason  string    `json:"reason"`
-	Status  string    `json:"status"`
-	Mode    string    `json:"mode"`
-	Fresh   bool      `json:"fresh"`
+	Host   string `json:"host"`
+	Allow  bool   `json:"allow"`
+	Reason string `json:"reason"`
+	Status string `json:"status"`
+	Mode   string `json:"mode"`
+	Fresh  bool   `json:"fresh"`
+	// Trusted says the host itself qualifies (fresh Passed, or N/A where
+	// the policy allows it); Allow may also be true by the group's mode.
+	Trusted bool      `json:"trusted"`
 	Checked time.Time `json:"checked_at"`
 }
 
@@ -52,6 +56,7 @@ func Decide(h store.Host, p *policy.Policy, now time.Time) Decision {
 	default:
 		d.Reason = "host has not attested yet"
 	}
+	d.Trusted = trusted
 	switch {
 	case trusted:
 		d.Allow = true
@@ -81,9 +86,17 @@ func (v *Verifier) Placement(ctx context.Context, actor, name string) (Decision,
 	case !d.Allow:
 		v.metrics.PlacementDenied.WithLabelValues(h.Status).Inc()
 		v.audit(ctx, actor, "placement.deny", name, d.Reason)
-	case p.Enforcement == policy.EnforceWarn && h.Status != store.StatusPassed:
+	case p.Enforcement == policy.EnforceWarn && !d.Trusted:
 		v.metrics.PlacementWarn.Inc()
 		v.log.Warn("placement allowed in warn mode", "host", name, "reason", d.Reason)
+		v.audit(ctx, actor, "placement.warn", name, d.Reason)
+		now := v.now()
+		payload, _ := json.Marshal(map[string]any{"event": "placement.warn", "host": name, "group": h.Group,
+			"status": h.Status, "reason": d.Reason, "at": now})
+		if err := v.st.EnqueueDelivery(ctx, store.WebhookDelivery{Event: "placement.warn", Payload: payload,
+			CreatedAt: now, NextAttemptAt: now}); err != nil {
+			v.log.Error("queue placement warning webhook", "host", name, "err", err)
+		}
 	}
 	return d, nil
 }

@@ -108,3 +108,9 @@ func scanDelivery(r scanner) (store.WebhookDelivery, error) {
 	d.DeliveredAt, d.LeaseUntil = fromNullMicros(delivered), fromNullMicros(leaseUntil)
 	return d, nil
 }
+
+// EnqueueDelivery adds an event to the webhook outbox, due at once: for
+// events that are not status changes (a placement allowed in warn mode).
+func (s *Store) EnqueueDelivery(ctx context.Context, d store.WebhookDelivery) error {
+	return insertDelivery(ctx, s.write(), &d, d.CreatedAt)
+}

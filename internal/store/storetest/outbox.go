@@ -216,3 +216,17 @@ func testTimes(t *testing.T, s store.Store) {
 		t.Errorf("StatusSince = %v, want %v", got.StatusSince, t0)
 	}
 }
+
+func testEnqueueDelivery(t *testing.T, s store.Store) {
+	d := store.WebhookDelivery{Event: "placement.warn", Payload: []byte(`{"host":"h"}`), CreatedAt: at(time.Second)}
+	if err := s.EnqueueDelivery(ctx(t), d); err != nil {
+		t.Fatalf("EnqueueDelivery: %v", err)
+	}
+	if got, err := s.ClaimDeliveries(ctx(t), "a", at(0), time.Minute, 10); err != nil || len(got) != 0 {
+		t.Fatalf("claimed %+v, %v before it was due", got, err)
+	}
+	got, err := s.ClaimDeliveries(ctx(t), "a", at(time.Second), time.Minute, 10)
+	if err != nil || len(got) != 1 || got[0].Event != "placement.warn" || string(got[0].Payload) != `{"host":"h"}` {
+		t.Fatalf("ClaimDeliveries = %+v, %v; want the enqueued event", got, err)
+	}
+}

@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Audit", testAudit},
 		{"Deliveries", testDeliveries},
 		{"DeliveriesConcurrentClaim", testDeliveriesConcurrentClaim},
+		{"EnqueueDelivery", testEnqueueDelivery},
 		{"Leases", testLeases},
 		{"LeaseRace", testLeaseRace},
 		{"KV", testKV},
