@@ -5,7 +5,9 @@ package appraisal
 // simulator. The structures are the TPM's; only the signer is software.
 
 import (
+	"crypto"
 	"crypto/ecdsa"
+	"crypto/rsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
@@ -21,9 +23,21 @@ import (
 	"github.com/bootproof/bootproof/internal/wire"
 )
 
-// softwareAK is an ECDSA P-256 key standing in for a TPM's AK.
+// softwareAK is an ECDSA P-256 key (or, with rsaKey set, an RSA 2048
+// RSASSA-SHA256 key) standing in for a TPM's AK.
 type softwareAK struct {
-	key *ecdsa.PrivateKey
+	key    *ecdsa.PrivateKey
+	rsaKey *rsa.PrivateKey
+}
+
+// newSoftwareRSAAK is an RSA 2048 software AK, the shape of the AK bootproof's
+// agent makes (its signatures verify fastest).
+func newSoftwareRSAAK(t testing.TB) *softwareAK {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &softwareAK{rsaKey: k}
 }
 
 func newSoftwareAK(t testing.TB) *softwareAK {
@@ -36,6 +50,11 @@ func newSoftwareAK(t testing.TB) *softwareAK {
 
 // public is the key as a TPMT_PUBLIC, as enrolment would store it.
 func (ak *softwareAK) public() []byte {
+	if ak.rsaKey != nil {
+		pub := akTemplate(akRSA)
+		pub.Unique = tpm2.NewTPMUPublicID(tpm2.TPMAlgRSA, &tpm2.TPM2BPublicKeyRSA{Buffer: ak.rsaKey.N.Bytes()})
+		return tpm2.Marshal(pub)
+	}
 	pub := akTemplate(akECC)
 	raw, err := ak.key.PublicKey.Bytes() // 0x04 || X || Y
 	if err != nil {
@@ -73,7 +92,7 @@ func (ak *softwareAK) quote(t testing.TB, bank eventlog.Alg, pcrs map[int][]byte
 	att := tpm2.TPMSAttest{
 		Magic:           tpm2.TPMGeneratedValue,
 		Type:            tpm2.TPMSTAttestQuote,
-		QualifiedSigner: tpm2.TPM2BName{Buffer: []byte("software AK")},
+		QualifiedSigner: tpm2.TPM2BName{Buffer: ak.name()},
 		ExtraData:       tpm2.TPM2BData{Buffer: nonce},
 		ClockInfo: tpm2.TPMSClockInfo{Clock: clock.Clock, ResetCount: clock.ResetCount,
 			RestartCount: clock.RestartCount, Safe: tpm2.TPMIYesNo(clock.Safe)},
@@ -85,6 +104,15 @@ func (ak *softwareAK) quote(t testing.TB, bank eventlog.Alg, pcrs map[int][]byte
 	}
 	b := tpm2.Marshal(&att)
 	d := sha256.Sum256(b)
+	if ak.rsaKey != nil {
+		sigBytes, err := rsa.SignPKCS1v15(rand.Reader, ak.rsaKey, crypto.SHA256, d[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig := tpm2.TPMTSignature{SigAlg: tpm2.TPMAlgRSASSA, Signature: tpm2.NewTPMUSignature(tpm2.TPMAlgRSASSA,
+			&tpm2.TPMSSignatureRSA{Hash: tpm2.TPMAlgSHA256, Sig: tpm2.TPM2BPublicKeyRSA{Buffer: sigBytes}})}
+		return wire.Quote{Bank: bank.String(), Attest: b, Signature: tpm2.Marshal(&sig), PCRs: pcrs}
+	}
 	r, s, err := ecdsa.Sign(rand.Reader, ak.key, d[:])
 	if err != nil {
 		t.Fatal(err)
@@ -92,6 +120,12 @@ func (ak *softwareAK) quote(t testing.TB, bank eventlog.Alg, pcrs map[int][]byte
 	sig := tpm2.TPMTSignature{SigAlg: tpm2.TPMAlgECDSA, Signature: tpm2.NewTPMUSignature(tpm2.TPMAlgECDSA, &tpm2.TPMSSignatureECC{
 		Hash: tpm2.TPMAlgSHA256, SignatureR: tpm2.TPM2BECCParameter{Buffer: r.Bytes()}, SignatureS: tpm2.TPM2BECCParameter{Buffer: s.Bytes()}})}
 	return wire.Quote{Bank: bank.String(), Attest: b, Signature: tpm2.Marshal(&sig), PCRs: pcrs}
+}
+
+// name is the AK's TPM name: nameAlg (SHA-256) || SHA-256(TPMT_PUBLIC).
+func (ak *softwareAK) name() []byte {
+	sum := sha256.Sum256(ak.public())
+	return append([]byte{0x00, 0x0B}, sum[:]...)
 }
 
 // corpusCase is one case of ../shared/testdata/eventlogs (its README.md).

@@ -2,7 +2,6 @@ package uefi
 
 import (
 	"bytes"
-	"crypto/x509"
 	"fmt"
 
 	"github.com/bootproof/bootproof/internal/eventlog"
@@ -183,7 +182,7 @@ func parseAuthority(e *eventlog.Event) (*Authority, error) {
 	// PFP §10.4.4: the data is the EFI_SIGNATURE_DATA (owner GUID and
 	// certificate) of the db entry; shim logs its vendor certificate bare.
 	if len(v.Data) > 16 {
-		if _, err := x509.ParseCertificate(v.Data[16:]); err == nil || looksLikeDER(v.Data[16:]) {
+		if looksLikeDER(v.Data[16:]) {
 			var owner GUID
 			copy(owner[:], v.Data)
 			c := parseCert(owner, v.Data[16:])

@@ -20,9 +20,10 @@ type Cert struct {
 	SHA256  [32]byte // fingerprint: SHA-256 of DER
 	Subject string   // RFC 2253 form; empty when unreadable
 	Issuer  string
-	// ParseErr is set when Go's x509 parser refuses the certificate (negative
-	// serial numbers and duplicate extensions occur in real PKs and dbs);
-	// Subject and Issuer then come from a lenient read of the TBS, if any.
+	// ParseErr is set when not even the names could be read; it holds
+	// Go's x509 parser's reason. Names are read leniently from the TBS, so
+	// certificates Go refuses (negative serial numbers and duplicate
+	// extensions occur in real PKs and dbs) still show their subject.
 	ParseErr string
 }
 
@@ -113,15 +114,20 @@ func ParseSignatureLists(b []byte) (*SignatureDB, error) {
 
 // parseCert fingerprints a certificate and reads its names. It never fails:
 // an unreadable certificate is still an entry of the database.
+//
+// Only the names are read (from the TBSCertificate, the same way
+// crypto/x509 fills Subject and Issuer): nothing here verifies a
+// signature, and a full x509 parse of every PK, KEK and db entry at every
+// attestation was most of the appraisal's cost. The full parser runs only
+// when the names cannot be read, to say why.
 func parseCert(owner GUID, der []byte) Cert {
 	c := Cert{Owner: owner, DER: der, SHA256: sha256.Sum256(der)}
-	cert, err := x509.ParseCertificate(der)
-	if err == nil {
-		c.Subject, c.Issuer = cert.Subject.String(), cert.Issuer.String()
+	if c.Subject, c.Issuer = lenientNames(der); c.Subject != "" || c.Issuer != "" {
 		return c
 	}
-	c.ParseErr = err.Error()
-	c.Subject, c.Issuer = lenientNames(der)
+	if _, err := x509.ParseCertificate(der); err != nil {
+		c.ParseErr = err.Error()
+	}
 	return c
 }
 
