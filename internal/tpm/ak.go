@@ -21,13 +21,14 @@ var SRKTemplate = tpm2.ECCSRKTemplate
 // AKTemplate is the attestation key's template: a restricted signing key
 // (it signs only TPM-made structures such as quotes, never outside data that
 // could mimic them), fixedTPM and fixedParent (it can never leave this TPM),
-// sensitiveDataOrigin (the TPM made its private key), with ECDSA P-256 and
-// SHA-256. ECC P-256 rather than RSA 2048: every PC Client TPM 2.0 supports
-// it, the TPM makes it in milliseconds where RSA key generation takes
-// seconds, and its signatures are small; the verifier checks either with
-// go-tpm's structures and crypto/ecdsa.
+// sensitiveDataOrigin (the TPM made its private key), RSA 2048 with
+// RSASSA-PKCS1-v1_5 and SHA-256. RSA rather than ECC: the key is made once
+// per enrolment, but its signatures are checked at every attestation, and a
+// verifier checks an RSA 2048 signature several times faster than an ECDSA
+// P-256 one, which matters when one verifier watches a large fleet. Every
+// PC Client TPM 2.0 supports it.
 var AKTemplate = tpm2.TPMTPublic{
-	Type:    tpm2.TPMAlgECC,
+	Type:    tpm2.TPMAlgRSA,
 	NameAlg: tpm2.TPMAlgSHA256,
 	ObjectAttributes: tpm2.TPMAObject{
 		FixedTPM:            true,
@@ -38,16 +39,14 @@ var AKTemplate = tpm2.TPMTPublic{
 		Restricted:          true,
 		SignEncrypt:         true,
 	},
-	Parameters: tpm2.NewTPMUPublicParms(tpm2.TPMAlgECC, &tpm2.TPMSECCParms{
-		Symmetric: tpm2.TPMTSymDefObject{Algorithm: tpm2.TPMAlgNull},
-		Scheme: tpm2.TPMTECCScheme{
-			Scheme:  tpm2.TPMAlgECDSA,
-			Details: tpm2.NewTPMUAsymScheme(tpm2.TPMAlgECDSA, &tpm2.TPMSSigSchemeECDSA{HashAlg: tpm2.TPMAlgSHA256}),
+	Parameters: tpm2.NewTPMUPublicParms(tpm2.TPMAlgRSA, &tpm2.TPMSRSAParms{
+		Scheme: tpm2.TPMTRSAScheme{
+			Scheme:  tpm2.TPMAlgRSASSA,
+			Details: tpm2.NewTPMUAsymScheme(tpm2.TPMAlgRSASSA, &tpm2.TPMSSigSchemeRSASSA{HashAlg: tpm2.TPMAlgSHA256}),
 		},
-		CurveID: tpm2.TPMECCNistP256,
-		KDF:     tpm2.TPMTKDFScheme{Scheme: tpm2.TPMAlgNull},
+		KeyBits: 2048,
 	}),
-	Unique: tpm2.NewTPMUPublicID(tpm2.TPMAlgECC, &tpm2.TPMSECCPoint{}),
+	Unique: tpm2.NewTPMUPublicID(tpm2.TPMAlgRSA, &tpm2.TPM2BPublicKeyRSA{Buffer: make([]byte, 256)}),
 }
 
 // AK is an attestation key loaded in a Device's TPM.

@@ -2,10 +2,10 @@ package tpm
 
 import (
 	"bytes"
-	"crypto/ecdsa"
+	"crypto"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
-	"math/big"
 	"testing"
 
 	"github.com/bootproof/bootproof/internal/eventlog"
@@ -172,7 +172,7 @@ func FuzzParseAKBlob(f *testing.F) {
 }
 
 // verifyQuote checks a quote the way a verifier does, with go-tpm
-// structures and crypto/ecdsa: the signature over the TPMS_ATTEST with the
+// structures and crypto/rsa: the signature over the TPMS_ATTEST with the
 // AK's public key, the TPM_GENERATED magic, the quote type and the nonce.
 func verifyQuote(t *testing.T, akPub, attest, sig, nonce []byte) *tpm2.TPMSQuoteInfo {
 	t.Helper()
@@ -184,22 +184,21 @@ func verifyQuote(t *testing.T, akPub, attest, sig, nonce []byte) *tpm2.TPMSQuote
 	if err != nil {
 		t.Fatalf("AK public key: %v", err)
 	}
-	ecKey, ok := key.(*ecdsa.PublicKey)
+	rsaKey, ok := key.(*rsa.PublicKey)
 	if !ok {
-		t.Fatalf("AK key is %T, want *ecdsa.PublicKey", key)
+		t.Fatalf("AK key is %T, want *rsa.PublicKey", key)
 	}
 	s, err := tpm2.Unmarshal[tpm2.TPMTSignature](sig)
 	if err != nil {
 		t.Fatalf("parse signature: %v", err)
 	}
-	es, err := s.Signature.ECDSA()
+	rs, err := s.Signature.RSASSA()
 	if err != nil {
-		t.Fatalf("signature is not ECDSA: %v", err)
+		t.Fatalf("signature is not RSASSA: %v", err)
 	}
 	digest := sha256.Sum256(attest)
-	r, ss := new(big.Int).SetBytes(es.SignatureR.Buffer), new(big.Int).SetBytes(es.SignatureS.Buffer)
-	if !ecdsa.Verify(ecKey, digest[:], r, ss) {
-		t.Fatal("quote signature does not verify with the AK")
+	if err := rsa.VerifyPKCS1v15(rsaKey, crypto.SHA256, digest[:], rs.Sig.Buffer); err != nil {
+		t.Fatalf("quote signature does not verify with the AK: %v", err)
 	}
 	a, err := tpm2.Unmarshal[tpm2.TPMSAttest](attest)
 	if err != nil {
