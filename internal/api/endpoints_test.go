@@ -13,7 +13,7 @@ import (
 	"github.com/bootproof/bootproof/internal/api"
 	"github.com/bootproof/bootproof/internal/auth"
 	"github.com/bootproof/bootproof/internal/policy"
-	"github.com/bootproof/bootproof/internal/store"
+	"github.com/bootproof/bootproof/internal/server/servertest"
 	"github.com/bootproof/bootproof/internal/trusttoken"
 	"github.com/bootproof/bootproof/internal/wire"
 )
@@ -43,7 +43,8 @@ type endpoint struct {
 
 var (
 	malformed = `{"group": `
-	oversized = `{"group": "` + strings.Repeat("x", 8<<10) + `"}`
+	// oversized is over every JSON endpoint's bound (the largest, enrol, is 256 KiB).
+	oversized = `{"group": "` + strings.Repeat("x", 300<<10) + `"}`
 )
 
 // jsonBodyCases are the bad bodies of an endpoint with a JSON body.
@@ -194,7 +195,7 @@ var endpoints = []endpoint{
 	{route: "POST /api/v1/hosts/{name}/trust-token",
 		happy: func(t *testing.T, f *fixture) {
 			var out struct {
-				Token  string             `json:"token"`
+				Token  string            `json:"token"`
 				Claims trusttoken.Claims `json:"claims"`
 			}
 			f.mustJSON(t, "POST", "/api/v1/hosts/"+hostA+"/trust-token?audience=scheduler", auth.Viewer, "", 200, &out)
@@ -250,7 +251,21 @@ var endpoints = []endpoint{
 			}
 		},
 		bad: append(jsonBodyCases("/agent/v1/activate", false),
-			badCase{name: "unknown challenge", path: "/agent/v1/activate", body: `{"challenge_id": "nope"}`, ctype: "application/json", status: 409, code: "enroll.challenge_unknown"})},
+			badCase{name: "unknown challenge", path: "/agent/v1/activate", body: `{"challenge_id": "nope"}`, ctype: "application/json", status: 401, code: "enroll.challenge_unknown"})},
+	{route: "POST /agent/v1/reactivate",
+		happy: func(t *testing.T, f *fixture) {
+			// The host asks to prove a (here: its current) AK again; the
+			// verifier answers with a credential challenge against its EK.
+			h, _ := f.env.Server.Store.GetHost(context.Background(), hostA)
+			body, _ := json.Marshal(wire.ReactivateRequest{AKPublic: h.AKPublic})
+			st, got, _ := f.do(t, f.agent, "POST", "/agent/v1/reactivate", "", body, "application/json")
+			var ch wire.EnrollChallenge
+			if st != 200 || json.Unmarshal(got, &ch) != nil || ch.ChallengeID == "" || len(ch.CredentialBlob) == 0 || len(ch.EncryptedSeed) == 0 {
+				t.Errorf("reactivate = %d %s", st, got)
+			}
+		},
+		bad: append(jsonBodyCases("/agent/v1/reactivate", true),
+			badCase{name: "AK not a TPMT_PUBLIC", path: "/agent/v1/reactivate", body: `{"ak_public": "AAAA"}`, ctype: "application/json", agent: true, status: 400, code: "enroll.ak_refused"})},
 	{route: "POST /agent/v1/evidence",
 		happy: func(t *testing.T, f *fixture) {
 			sums, err := f.env.Server.Store.Summaries(context.Background(), hostA, time.Time{}, 10)
@@ -572,13 +587,10 @@ func TestEndpoints(t *testing.T) {
 
 // TestUnknownEndpoint: a path the API does not have is a JSON 404 too.
 func TestUnknownEndpoint(t *testing.T) {
-	f := &fixture{env: nil}
-	env := startPlain(t)
-	f.env, f.client = env, env.HTTPClient()
+	env := servertest.Start(t)
+	f := &fixture{env: env, client: env.HTTPClient()}
 	for _, rq := range []struct{ method, path string }{{"GET", "/api/v1/nope"}, {"POST", "/api/v1/version"}, {"GET", "/agent/v1/nope"}} {
 		st, body, hdr := f.do(t, f.client, rq.method, rq.path, env.AdminToken, nil, "")
 		wantError(t, st, body, hdr, 404, "not_found")
 	}
 }
-
-var _ = store.StatusPassed

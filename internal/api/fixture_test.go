@@ -226,5 +226,3 @@ func wantError(t *testing.T, status int, body []byte, hdr http.Header, wantStatu
 		t.Errorf("error = %+v, want code %q and a message", e, wantCode)
 	}
 }
-
-func startPlain(t *testing.T) *servertest.Env { return servertest.Start(t) }

@@ -229,7 +229,7 @@ func (s *Server) Run(ctx context.Context) error {
 		ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	wh := webhook.New(webhook.Config{Outbox: s.Store, Targets: s.cfg.Webhooks, Owner: s.replica,
-		Log: s.log.With("subsystem", "webhook"),
+		Log:      s.log.With("subsystem", "webhook"),
 		OnResult: func(o string) { s.Metrics.WebhookSent.WithLabelValues(o).Inc() }})
 	s.log.Info("verifier listening", "addr", ln.Addr().String(), "replica", s.replica)
 	return runTasks(ctx,

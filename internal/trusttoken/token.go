@@ -173,7 +173,12 @@ func Verify(token string, keys []*ecdsa.PublicKey, want Expectations) (*Claims, 
 	if err := decodePart(parts[1], &c); err != nil {
 		return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
 	}
-	return &c, checkClaims(&c, want)
+	// Claims that fail the checks are not returned: a caller that forgets
+	// the error must not act on an expired or foreign token.
+	if err := checkClaims(&c, want); err != nil {
+		return nil, err
+	}
+	return &c, nil
 }
 
 func checkClaims(c *Claims, want Expectations) error {
@@ -216,6 +221,9 @@ func ParsePublicKeys(pemBytes []byte) ([]*ecdsa.PublicKey, error) {
 		ek, ok := k.(*ecdsa.PublicKey)
 		if !ok {
 			return nil, fmt.Errorf("public key: want ECDSA, got %T", k)
+		}
+		if ek.Curve != elliptic.P256() {
+			return nil, fmt.Errorf("public key: want curve P-256 (ES256), got %s", ek.Curve.Params().Name)
 		}
 		out = append(out, ek)
 	}
