@@ -391,11 +391,7 @@ func (s *server) createAPIToken(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) revokeAPIToken(w http.ResponseWriter, r *http.Request) error {
-	err := s.v.Store().RevokeAPIToken(r.Context(), r.PathValue("id"), time.Now())
-	if errors.Is(err, store.ErrNotFound) {
-		return errorf(http.StatusNotFound, "token.not_found", "no API token %q", r.PathValue("id"))
-	}
-	if err != nil {
+	if err := s.v.RevokeAPIToken(r.Context(), actor(r), r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -164,6 +164,19 @@ func (v *Verifier) CreateAPIToken(ctx context.Context, actor, name string, role 
 	return full, t, nil
 }
 
+// RevokeAPIToken revokes an API token; it stops working at once.
+func (v *Verifier) RevokeAPIToken(ctx context.Context, actor, id string) error {
+	err := v.st.RevokeAPIToken(ctx, id, v.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return refuse(KindNotFound, "token.not_found", "no API token %q", id)
+	}
+	if err != nil {
+		return fmt.Errorf("revoke API token %s: %w", id, err)
+	}
+	v.audit(ctx, actor, "api_token.revoke", id, "")
+	return nil
+}
+
 // ApproveEK accepts a host's pending EK change; the host must enrol again.
 func (v *Verifier) ApproveEK(ctx context.Context, actor, name string) error {
 	var newEK string
