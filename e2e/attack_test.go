@@ -3,14 +3,14 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"encoding/pem"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"testing"
 	"time"
@@ -274,7 +274,7 @@ var evidenceAttacks = []evidenceAttack{
 	{name: "bundle re-signed by a rogue signer", code: "bundle.signature",
 		tamper: func(t *testing.T, e *evil, n []byte) *wire.Evidence {
 			ev := e.evidence(n)
-			ev.Bundles[0] = resign(t, ev.Bundles[0], vendors(t).Rogue.Signer, nil)
+			ev.Bundles[0] = resign(t, ev.Bundles[0], atkVendors(t).Rogue.Signer, nil)
 			return ev
 		}},
 	{name: "bundle signed by an expired certificate of the trusted vendor", code: "bundle.signature",
@@ -286,13 +286,13 @@ var evidenceAttacks = []evidenceAttack{
 	{name: "bundle re-signed at community acceptance", code: "bundle.acceptance",
 		tamper: func(t *testing.T, e *evil, n []byte) *wire.Evidence {
 			ev := e.evidence(n)
-			ev.Bundles[0] = resign(t, ev.Bundles[0], vendors(t).OS.Signer, func(d *bundle.Descriptor) { d.Acceptance = bundle.Community })
+			ev.Bundles[0] = resign(t, ev.Bundles[0], atkVendors(t).OS.Signer, func(d *bundle.Descriptor) { d.Acceptance = bundle.Community })
 			return ev
 		}},
 	{name: "bundle in the inventory that was never measured", code: "bundle.not_measured",
 		tamper: func(t *testing.T, e *evil, n []byte) *wire.Evidence {
 			ev := e.evidence(n)
-			ev.Bundles = append(ev.Bundles, resign(t, ev.Bundles[0], vendors(t).OS.Signer, func(d *bundle.Descriptor) {
+			ev.Bundles = append(ev.Bundles, resign(t, ev.Bundles[0], atkVendors(t).OS.Signer, func(d *bundle.Descriptor) {
 				d.Name, d.Payloads = "ghost", []bundle.Payload{bundle.NewPayload("ghost.v00", []byte("never loaded"))}
 			}))
 			return ev
@@ -322,7 +322,7 @@ func TestEvidenceAttacks(t *testing.T) {
 	probe := f.newEvil(t, "probe", emuhost.Good, 0)
 	dbx := revokedByDBX(t, probe.boot.EventLog)
 	probe.closeTPM()
-	f.setPolicy(func(p *policy.Policy) { p.SecureBootVariables.DBXContains = dbx })
+	f.attackPolicy(func(p *policy.Policy) { p.SecureBootVariables.DBXContains = dbx })
 	for i, tt := range evidenceAttacks {
 		t.Run(tt.name, func(t *testing.T) {
 			name := fmt.Sprintf("evil-%02d", i)
@@ -418,7 +418,7 @@ func secureBootOn(ev eventlog.Event) eventlog.Event {
 	return eventlog.Event{PCR: ev.PCR, Type: ev.Type, Data: data, Digests: eventlog.Digests(banksOf(ev), data)}
 }
 
-func vendors(t *testing.T) *emuhost.Vendors {
+func atkVendors(t *testing.T) *emuhost.Vendors {
 	t.Helper()
 	v, err := emuhost.DefaultVendors()
 	if err != nil {
@@ -449,7 +449,7 @@ func resign(t *testing.T, file []byte, s *bundle.Signer, edit func(*bundle.Descr
 // issued, which expired a year ago.
 func expiredSigner(t *testing.T) *bundle.Signer {
 	t.Helper()
-	v := vendors(t)
+	v := atkVendors(t)
 	k, err := bundle.NewECDSAKey()
 	if err != nil {
 		t.Fatal(err)
@@ -463,11 +463,11 @@ func expiredSigner(t *testing.T) *bundle.Signer {
 	return &bundle.Signer{Key: k, Chain: []*x509.Certificate{c}}
 }
 
-// setPolicy sets group lab's policy: the emulated vendors trusted, then edit.
-func (f *fleet) setPolicy(edit func(*policy.Policy)) {
+// attackPolicy sets group lab's policy: the emulated vendors trusted, then edit.
+func (f *fleet) attackPolicy(edit func(*policy.Policy)) {
 	f.t.Helper()
 	p := policy.Default()
-	for _, c := range vendors(f.t).TrustedBundleRoots() {
+	for _, c := range atkVendors(f.t).TrustedBundleRoots() {
 		p.Bundles.TrustedRoots = append(p.Bundles.TrustedRoots, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})))
 	}
 	edit(p)

@@ -1,0 +1,292 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"errors"
+	"io"
+	"math/big"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bootproof/bootproof/internal/api"
+	"github.com/bootproof/bootproof/internal/client"
+	"github.com/bootproof/bootproof/internal/emuhost"
+	"github.com/bootproof/bootproof/internal/wire"
+)
+
+// TestEnrolmentProtocolAttacks attacks credential activation and agent
+// identity with real TPMs.
+func TestEnrolmentProtocolAttacks(t *testing.T) {
+	f := newFleet(t)
+
+	t.Run("the challenge answer does not leak the secret (Keylime CVE-2023-38201)", func(t *testing.T) {
+		e := f.newEvil(t, "leak", emuhost.Good, 0)
+		req, _ := e.enrollRequest(f.joinToken("leak", "10m"))
+		var ans enrollAnswer
+		a := e.call(e.client(nil), "POST", "/agent/v1/enroll", req, &ans)
+		if a.Status != 200 || ans.Challenge == nil {
+			t.Fatalf("enrol: %v", a)
+		}
+		secret, err := e.dev.ActivateCredential(e.ak, ans.Challenge.CredentialBlob, ans.Challenge.EncryptedSeed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(a.Body, secret) || bytes.Contains(a.Body, []byte(base64.StdEncoding.EncodeToString(secret))) {
+			t.Fatal("the enrolment answer carries the activation secret")
+		}
+		wrong := bytes.Clone(secret)
+		wrong[0] ^= 1
+		if a := e.call(e.client(nil), "POST", "/agent/v1/activate", wire.ActivateRequest{ChallengeID: ans.Challenge.ChallengeID, Secret: wrong}, nil); a.Status != 403 || a.Err.Code != "enroll.activation_failed" {
+			t.Fatalf("wrong secret: %v, want 403 enroll.activation_failed", a)
+		}
+		if bytes.Contains(a.Body, secret) || bytes.Contains(a.Body, []byte(base64.StdEncoding.EncodeToString(secret))) {
+			t.Fatal("the refusal carries the expected secret")
+		}
+		// One guess per challenge: the right secret now is too late.
+		if a := e.call(e.client(nil), "POST", "/agent/v1/activate", wire.ActivateRequest{ChallengeID: ans.Challenge.ChallengeID, Secret: secret}, nil); a.Status/100 != 4 {
+			t.Fatalf("second answer to a failed challenge: %v, want refused", a)
+		}
+		assertNotEnrolled(t, f, "leak")
+	})
+
+	t.Run("AK of another TPM presented with this TPM's EK", func(t *testing.T) {
+		// The attacker's own TPM (or software) holds the AK; the EK is a
+		// genuine, certified one. Only the EK's TPM can open the
+		// challenge, and it refuses an AK it does not hold.
+		other := &evil{t: t, f: f, name: "ak-owner", seed: 991}
+		other.openTPM()
+		other.bootOS(emuhost.Good)
+		otherReq, _ := other.enrollRequest("")
+		other.closeTPM() // one simulator per process
+		e := f.newEvil(t, "ak-swap", emuhost.Good, 0)
+		req, _ := e.enrollRequest(f.joinToken("ak-swap", "10m"))
+		req.AKPublic = otherReq.AKPublic
+		var ans enrollAnswer
+		if a := e.call(e.client(nil), "POST", "/agent/v1/enroll", req, &ans); a.Status != 200 || ans.Challenge == nil {
+			t.Fatalf("enrol: %v", a)
+		}
+		if _, err := e.dev.ActivateCredential(e.ak, ans.Challenge.CredentialBlob, ans.Challenge.EncryptedSeed); err == nil {
+			t.Fatal("the EK's TPM activated a credential made for another TPM's AK")
+		}
+		guess := make([]byte, 32)
+		if a := e.call(e.client(nil), "POST", "/agent/v1/activate", wire.ActivateRequest{ChallengeID: ans.Challenge.ChallengeID, Secret: guess}, nil); a.Status != 403 || a.Err.Code != "enroll.activation_failed" {
+			t.Fatalf("guessed secret: %v, want 403 enroll.activation_failed", a)
+		}
+		assertNotEnrolled(t, f, "ak-swap")
+	})
+
+	t.Run("agent routes without, or with a forged, client certificate (CVE-2026-1709)", func(t *testing.T) {
+		e := f.newEvil(t, "victim-c", emuhost.Good, 0)
+		e.enroll(f.joinToken("victim-c", "10m"))
+		e.attestHonestly()
+		e.closeTPM()
+		for _, path := range []string{"GET /agent/v1/nonce", "POST /agent/v1/evidence", "GET /agent/v1/wait?timeout=10"} {
+			method, p, _ := strings.Cut(path, " ")
+			if a := e.call(e.client(nil), method, p, struct{}{}, nil); a.Status != 401 || a.Err.Code != "agent_certificate_required" {
+				t.Errorf("%s with no client certificate: %v, want 401 agent_certificate_required", path, a)
+			}
+		}
+		forged := forgedClientCert(t, "victim-c")
+		// Sent whatever CAs the server asks for (Go's client would
+		// otherwise hold back a certificate of an unrequested issuer).
+		hc := e.client(nil)
+		tc := hc.Transport.(*http.Transport).TLSClientConfig
+		tc.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &forged, nil }
+		resp, err := hc.Get(f.url + "/agent/v1/nonce")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			t.Errorf("a client certificate the verifier never issued was accepted: %d %s", resp.StatusCode, body)
+		}
+	})
+
+	t.Run("host impersonating another with its own identity", func(t *testing.T) {
+		a := f.newEvil(t, "imp-a", emuhost.Good, 0)
+		a.enroll(f.joinToken("imp-a", "10m"))
+		a.closeTPM()
+		b := f.newEvil(t, "imp-b", emuhost.Good, 0)
+		b.enroll(f.joinToken("imp-b", "10m"))
+		b.attestHonestly()
+		nb := b.nonce()
+		b.closeTPM()
+		before, _ := f.get("imp-b")
+		// a answers b's nonce with its own client certificate.
+		ans, _ := a.submit(&wire.Evidence{Nonce: nb, TPMFamily: wire.FamilyTPM20})
+		if ans.Status != 403 || ans.Err.Code != "nonce.other_host" {
+			t.Errorf("evidence for another host's nonce: %v, want 403 nonce.other_host", ans)
+		}
+		after, _ := f.get("imp-b")
+		if !sameTime(before.LastAttested, after.LastAttested) || after.Status != before.Status {
+			t.Error("imp-b's record changed through imp-a's submission")
+		}
+		// The same name enrolled again from another TPM is held for approval.
+		c := &evil{t: t, f: f, name: "imp-b", seed: 4243}
+		c.openTPM()
+		defer c.closeTPM()
+		req, _ := c.enrollRequest(f.joinToken("", "10m"))
+		if r := c.call(c.client(nil), "POST", "/agent/v1/enroll", req, nil); r.Status != 409 || r.Err.Code != "enroll.ek_changed" {
+			t.Errorf("another TPM enrolling as imp-b: %v, want 409 enroll.ek_changed", r)
+		}
+		if h, _ := f.get("imp-b"); h.EKSHA256 != before.EKSHA256 {
+			t.Error("imp-b's EK was replaced without an operator")
+		}
+	})
+
+	t.Run("removed host's client certificate", func(t *testing.T) {
+		e := f.newEvil(t, "gone", emuhost.Good, 0)
+		e.enroll(f.joinToken("gone", "10m"))
+		e.closeTPM()
+		if err := f.admin.Do(context.Background(), "DELETE", "/api/v1/hosts/gone", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if a := e.call(e.http, "GET", "/agent/v1/nonce", nil, nil); a.Status != 403 || a.Err.Code != "host_unknown" {
+			t.Errorf("nonce with a removed host's certificate: %v, want 403 host_unknown", a)
+		}
+	})
+}
+
+func assertNotEnrolled(t *testing.T, f *fleet, name string) {
+	t.Helper()
+	var e *client.APIError
+	if _, err := f.get(name); !errors.As(err, &e) || e.Status != 404 {
+		t.Errorf("%s was enrolled: %v", name, err)
+	}
+}
+
+// forgedClientCert is a client certificate for host, issued by a CA the
+// attacker made.
+func forgedClientCert(t *testing.T, host string) tls.Certificate {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: host},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: k}
+}
+
+// TestBootChainAttacks boots each attack profile as its own host process
+// (its own TPM) against references learned from a good host: each ends
+// Failed with the reason that names what ran.
+func TestBootChainAttacks(t *testing.T) {
+	f := newFleet(t)
+	good := f.host("ref", "good", f.joinToken("ref", "10m"), "--once")
+	<-good.done
+	if err := f.admin.Do(context.Background(), "POST", "/api/v1/groups/lab/learn", map[string]string{"host": "ref"}, nil); err != nil {
+		t.Fatalf("learn references: %v", err)
+	}
+	tests := []struct {
+		profile, want string
+	}{
+		{"old-kernel", "reference.kernel"},           // an older kernel, genuinely signed
+		{"tampered-kernel", "reference.kernel"},      // an unknown kernel (Secure Boot off)
+		{"rogue-bootloader", "reference.bootloader"}, // a boot loader signed by a key not in db
+		{"unsigned-bundle", "bundle.signature"},      // a bundle of no trusted vendor
+		{"community-bundle", "bundle.acceptance"},    // a bundle below the group's level
+		{"secureboot-off", "secureboot.disabled"},    // the good chain, Secure Boot off
+	}
+	procs := map[string]*proc{}
+	for _, tt := range tests {
+		procs[tt.profile] = f.host("p-"+tt.profile, tt.profile, f.joinToken("p-"+tt.profile, "10m"), "--once")
+	}
+	for _, tt := range tests {
+		t.Run(tt.profile, func(t *testing.T) {
+			select {
+			case <-procs[tt.profile].done:
+			case <-time.After(60 * time.Second):
+				t.Fatal("host did not finish its attestation")
+			}
+			h, err := f.get("p-" + tt.profile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.Status != "Failed" || h.ReasonCode != tt.want {
+				t.Errorf("%s is %s (%s: %s), want Failed (%s)", tt.profile, h.Status, h.ReasonCode, h.Reason, tt.want)
+			}
+		})
+	}
+	if h, _ := f.get("ref"); h.Status != "Passed" {
+		t.Errorf("the reference host is %s (%s)", h.Status, h.ReasonCode)
+	}
+}
+
+// TestAPIAuthAttacks calls the REST API without a token, with a viewer
+// token for operator and admin work, with a revoked token and with a
+// token minted by another verifier.
+func TestAPIAuthAttacks(t *testing.T) {
+	f := newFleet(t)
+	other := newFleet(t) // another verifier with its own admin token
+	mint := func(role string) api.APITokenResponse {
+		var out api.APITokenResponse
+		if err := f.admin.Do(context.Background(), "POST", "/api/v1/api-tokens", api.APITokenRequest{Name: role + "-tok", Role: role}, &out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	viewer := mint("viewer").Token
+	op := mint("operator")
+	revoked := op.Token
+	if err := f.admin.Do(context.Background(), "DELETE", "/api/v1/api-tokens/"+op.ID, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	withToken := func(tok string) *client.Client {
+		c, err := client.New(client.Settings{URL: f.url, Token: tok, CAFile: f.caFile()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	b, err := os.ReadFile(filepath.Join(other.dir, "data", "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherAdmin := strings.TrimSpace(string(b))
+	tests := []struct {
+		name, token, method, path string
+		body                      any
+		status                    int
+		code                      string
+	}{
+		{"no token lists hosts", "", "GET", "/api/v1/hosts", nil, 401, "unauthenticated"},
+		{"no token asks for attestation", "", "POST", "/api/v1/attest", api.AttestRequest{All: true}, 401, "unauthenticated"},
+		{"garbage token", "bp_nothing_here", "GET", "/api/v1/hosts", nil, 401, "unauthenticated"},
+		{"viewer asks for attestation", viewer, "POST", "/api/v1/attest", api.AttestRequest{All: true}, 403, "forbidden"},
+		{"viewer mints a join token", viewer, "POST", "/api/v1/join-tokens", api.JoinTokenRequest{Group: "lab", TTL: "10m"}, 403, "forbidden"},
+		{"viewer changes the policy", viewer, "PUT", "/api/v1/groups/lab/policy", []byte("interval: 1h\n"), 403, "forbidden"},
+		{"viewer mints an admin token", viewer, "POST", "/api/v1/api-tokens", api.APITokenRequest{Name: "x", Role: "admin"}, 403, "forbidden"},
+		{"revoked token", revoked, "GET", "/api/v1/hosts", nil, 401, "token_revoked"},
+		{"another verifier's admin token", otherAdmin, "GET", "/api/v1/hosts", nil, 401, "unauthenticated"},
+		{"another verifier's admin token mints a join token", otherAdmin, "POST", "/api/v1/join-tokens", api.JoinTokenRequest{Group: "lab", TTL: "10m"}, 401, "unauthenticated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := withToken(tt.token).Do(context.Background(), tt.method, tt.path, tt.body, nil)
+			var e *client.APIError
+			if !errors.As(err, &e) || e.Status != tt.status || e.Code != tt.code {
+				t.Errorf("%s %s: %v, want %d %s", tt.method, tt.path, err, tt.status, tt.code)
+			}
+		})
+	}
+	// The viewer can still read: the refusals above are about roles.
+	if err := withToken(viewer).Do(context.Background(), "GET", "/api/v1/hosts", nil, nil); err != nil {
+		t.Errorf("viewer cannot list hosts: %v", err)
+	}
+}
