@@ -11,14 +11,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/google/go-tpm/tpm2"
-	"github.com/google/go-tpm/tpm2/transport"
 
 	"github.com/bootproof/bootproof/internal/emuhost"
 	"github.com/bootproof/bootproof/internal/eventlog"
@@ -288,26 +285,16 @@ func (e *evil) quote(nonce []byte, bank eventlog.Alg) wire.Quote {
 	return wire.Quote{Bank: bank.String(), Attest: att, Signature: sig, PCRs: pcrs}
 }
 
-// quoteSome has the TPM quote only the given PCRs of bank (a genuine
-// quote, genuinely signed by the enrolled AK, over a selection chosen by
-// the attacker). internal/tpm always quotes all 24 PCRs and exposes no
-// raw access, so this reaches into the Device for its transport and the
-// AK's handle: test-only, and it changes nothing in the TPM.
+// quoteSome has the TPM quote only the given PCRs of bank: a genuine
+// quote, genuinely signed by the enrolled AK, over a selection chosen by the
+// attacker.
 func (e *evil) quoteSome(nonce []byte, bank eventlog.Alg, pcrs []uint) wire.Quote {
 	e.t.Helper()
-	t := *(*transport.TPMCloser)(field(e.dev, "tpm"))
-	handle := *(*tpm2.TPMHandle)(field(e.ak, "handle"))
-	name := *(*tpm2.TPM2BName)(field(e.ak, "name"))
-	sel := tpm2.TPMLPCRSelection{PCRSelections: []tpm2.TPMSPCRSelection{{Hash: tpm2.TPMIAlgHash(bank), PCRSelect: tpm2.PCClientCompatible.PCRs(pcrs...)}}}
-	if len(pcrs) == 0 {
-		sel.PCRSelections[0].PCRSelect = make([]byte, 3)
+	sel := make([]int, len(pcrs))
+	for i, p := range pcrs {
+		sel[i] = int(p)
 	}
-	rsp, err := tpm2.Quote{
-		SignHandle:     tpm2.AuthHandle{Handle: handle, Name: name, Auth: tpm2.PasswordAuth(nil)},
-		QualifyingData: tpm2.TPM2BData{Buffer: nonce},
-		InScheme:       tpm2.TPMTSigScheme{Scheme: tpm2.TPMAlgNull},
-		PCRSelect:      sel,
-	}.Execute(t)
+	att, sig, err := e.dev.QuoteSelection(e.ak, nonce, bank, sel)
 	if err != nil {
 		e.t.Fatalf("quote pcrs %v: %v", pcrs, err)
 	}
@@ -319,16 +306,7 @@ func (e *evil) quoteSome(nonce []byte, bank eventlog.Alg, pcrs []uint) wire.Quot
 	for _, p := range pcrs {
 		vals[int(p)] = all[int(p)]
 	}
-	return wire.Quote{Bank: bank.String(), Attest: rsp.Quoted.Bytes(), Signature: tpm2.Marshal(rsp.Signature), PCRs: vals}
-}
-
-// field points at an unexported field of the struct p points to.
-func field(p any, name string) unsafe.Pointer {
-	f := reflect.ValueOf(p).Elem().FieldByName(name)
-	if !f.IsValid() {
-		panic(fmt.Sprintf("%T has no field %s (internal/tpm changed; update the evil agent)", p, name))
-	}
-	return unsafe.Pointer(f.UnsafeAddr())
+	return wire.Quote{Bank: bank.String(), Attest: att, Signature: sig, PCRs: vals}
 }
 
 // submit posts evidence and returns the verifier's answer and verdict.

@@ -165,3 +165,38 @@ func ekPolicy(t transport.TPM, handle tpm2.TPMISHPolicy, nonceTPM tpm2.TPM2BNonc
 	}.Execute(t)
 	return err
 }
+
+// QuoteSelection has the TPM quote only the given PCRs of bank (none, if
+// pcrs is empty) and returns TPMS_ATTEST and TPMT_SIGNATURE. The agent never
+// uses it: it always quotes every PCR. It exists for tests and tools that
+// must show a verifier what a genuine quote over a narrower selection looks
+// like (go-attestation CVE-2022-0317 accepted one).
+func (d *Device) QuoteSelection(ak *AK, nonce []byte, bank eventlog.Alg, pcrs []int) (attest, sig []byte, err error) {
+	if ak == nil || ak.dev != d {
+		return nil, nil, fmt.Errorf("quote: ak is not loaded in tpm %s", d.desc)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t, err := d.transport()
+	if err != nil {
+		return nil, nil, err
+	}
+	idx := make([]uint, len(pcrs))
+	for i, p := range pcrs {
+		idx[i] = uint(p)
+	}
+	sel := selection(bank, idx)
+	if len(pcrs) == 0 {
+		sel.PCRSelections[0].PCRSelect = make([]byte, 3)
+	}
+	rsp, err := tpm2.Quote{
+		SignHandle:     tpm2.AuthHandle{Handle: ak.handle, Name: ak.name, Auth: tpm2.PasswordAuth(nil)},
+		QualifyingData: tpm2.TPM2BData{Buffer: nonce},
+		InScheme:       tpm2.TPMTSigScheme{Scheme: tpm2.TPMAlgNull},
+		PCRSelect:      sel,
+	}.Execute(t)
+	if err != nil {
+		return nil, nil, fmt.Errorf("quote %v pcrs %v: %w", bank, pcrs, err)
+	}
+	return rsp.Quoted.Bytes(), tpm2.Marshal(rsp.Signature), nil
+}
