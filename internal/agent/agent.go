@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -179,7 +180,9 @@ func (a *Agent) ensureEnrolled(ctx context.Context) error {
 	if id != nil && id.Host != a.cfg.Host {
 		return fmt.Errorf("state directory %s belongs to host %q, not %q", a.cfg.StateDir, id.Host, a.cfg.Host)
 	}
+	justEnrolled := false
 	if id == nil || !id.enrolled() {
+		justEnrolled = true
 		backoff := newBackoff(a.cfg.MaxBackoff)
 		for {
 			id, err = a.enroll(ctx)
@@ -209,7 +212,8 @@ func (a *Agent) ensureEnrolled(ctx context.Context) error {
 	if a.cfg.Family != wire.FamilyTPM20 {
 		return nil
 	}
-	if !a.cfg.NewAK {
+	// An AK proven by this run's enrolment is as fresh as a new one.
+	if !a.cfg.NewAK || justEnrolled {
 		if a.ak, err = a.cfg.TPM.LoadAK(id.AKBlob); err == nil {
 			return nil
 		}
@@ -282,6 +286,13 @@ func (a *Agent) enroll(ctx context.Context) (*identity, error) {
 		ak, err = a.cfg.TPM.CreateAK()
 		if err != nil {
 			return nil, fmt.Errorf("create AK: %w", err)
+		}
+		// Unload it when this attempt ends: Run loads it again from its
+		// blob, and an attempt that fails (verifier not reachable yet)
+		// must not keep it loaded, or the retries fill the TPM's object
+		// slots and every later attempt fails with TPM_RC_OBJECT_MEMORY.
+		if c, ok := ak.(io.Closer); ok {
+			defer c.Close()
 		}
 		req.AKPublic = ak.Public()
 		id.AKBlob = ak.Blob()

@@ -142,8 +142,8 @@ func DevicePathText(b []byte) string {
 			var g GUID
 			copy(g[:], data)
 			parts = append(parts, map[byte]string{6: "FvFile", 7: "Fv"}[sub]+"("+g.String()+")")
-		case typ == 0x04 && sub == 0x08 && len(data) >= 16: // relative offset range
-			parts = append(parts, fmt.Sprintf("Offset(0x%x,0x%x)", binary.LittleEndian.Uint64(data), binary.LittleEndian.Uint64(data[8:])))
+		case typ == 0x04 && sub == 0x08 && len(data) >= 20: // relative offset range: 4 reserved bytes, start, end
+			parts = append(parts, fmt.Sprintf("Offset(0x%x,0x%x)", binary.LittleEndian.Uint64(data[4:]), binary.LittleEndian.Uint64(data[12:])))
 		case typ == 0x01 && sub == 0x01 && len(data) >= 2:
 			parts = append(parts, fmt.Sprintf("Pci(0x%x,0x%x)", data[1], data[0]))
 		case typ == 0x02 && sub == 0x01 && len(data) >= 8:
