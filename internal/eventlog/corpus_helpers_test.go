@@ -1,116 +1,16 @@
 package eventlog_test
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
-	"sort"
 	"testing"
+
+	"github.com/bootproof/bootproof/internal/corpus"
 )
 
-// corpusCase is one case of ../shared/testdata/eventlogs (see its README.md).
-type corpusCase struct {
-	Name string // "<source>/<case>"
-	Dir  string
-	Log  []byte
-	PCRs []byte // pcrs.json, nil when absent
-	Meta struct {
-		Format             *string `json:"format"`
-		SecureBoot         *bool   `json:"secure_boot"`
-		Expect             string  `json:"expect"`
-		ExpectParse        string  `json:"expect_parse"`
-		PCRsOutsideLog     []int   `json:"pcrs_outside_log"`
-		RequiresWorkaround string  `json:"requires_workaround"`
-	}
-}
+// The shared corpus of real event logs, through internal/corpus.
+type corpusCase = corpus.Case
 
-// sharedDir finds the team's shared/ directory beside the repository root by
-// walking up from the package directory.
-func sharedDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			s := filepath.Join(filepath.Dir(dir), "shared")
-			if _, err := os.Stat(filepath.Join(s, "testdata", "eventlogs")); err == nil {
-				return s
-			}
-			tb.Skip("no ../shared/testdata/eventlogs beside the repository: corpus tests skipped")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("repository root not found: corpus tests skipped")
-		}
-		dir = parent
-	}
-}
+func sharedDir(tb testing.TB) string { return corpus.SharedDir(tb) }
 
-// corpus loads every case of the shared event log corpus, sorted by name.
-func corpus(tb testing.TB) []corpusCase {
-	tb.Helper()
-	root := filepath.Join(sharedDir(tb), "testdata", "eventlogs")
-	metas, err := filepath.Glob(filepath.Join(root, "*", "*", "case.json"))
-	if err != nil || len(metas) == 0 {
-		tb.Fatalf("no cases under %s: %v", root, err)
-	}
-	sort.Strings(metas)
-	var out []corpusCase
-	for _, m := range metas {
-		dir := filepath.Dir(m)
-		c := corpusCase{Dir: dir, Name: filepath.Base(filepath.Dir(dir)) + "/" + filepath.Base(dir)}
-		b, err := os.ReadFile(m)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if err := json.Unmarshal(b, &c.Meta); err != nil {
-			tb.Fatalf("%s: %v", m, err)
-		}
-		if c.Log, err = os.ReadFile(filepath.Join(dir, "eventlog.bin")); err != nil {
-			tb.Fatal(err)
-		}
-		if b, err := os.ReadFile(filepath.Join(dir, "pcrs.json")); err == nil {
-			c.PCRs = b
-		}
-		out = append(out, c)
-	}
-	return out
-}
+func corpusCases(tb testing.TB) []corpusCase { return corpus.Cases(tb) }
 
-// referenceResult is the part of reference-results.json the tests compare with.
-type referenceResult struct {
-	Case          string `json:"case"`
-	GoAttestation struct {
-		Parses        bool           `json:"parses"`
-		EventsTotal   int            `json:"events_total"`
-		EventsPerBank map[string]int `json:"events_per_bank"`
-		SecureBoot    *struct {
-			Enabled *bool  `json:"enabled"`
-			Error   string `json:"error"`
-		} `json:"secure_boot"`
-	} `json:"go_attestation"`
-	Verdict struct {
-		Parses     bool   `json:"parses"`
-		Replay     string `json:"replay"`
-		SecureBoot *bool  `json:"secure_boot"`
-	} `json:"verdict"`
-}
-
-func references(tb testing.TB) map[string]referenceResult {
-	tb.Helper()
-	b, err := os.ReadFile(filepath.Join(sharedDir(tb), "testdata", "eventlogs", "reference-results.json"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var rs []referenceResult
-	if err := json.Unmarshal(b, &rs); err != nil {
-		tb.Fatalf("reference-results.json: %v", err)
-	}
-	out := make(map[string]referenceResult, len(rs))
-	for _, r := range rs {
-		out[r.Case] = r
-	}
-	return out
-}
+func references(tb testing.TB) map[string]corpus.Reference { return corpus.References(tb) }

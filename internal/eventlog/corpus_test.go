@@ -11,7 +11,7 @@ import (
 // TestCorpus runs every real log of the shared corpus through Parse and, where
 // the case gives PCR values, through ReplayAgainst in every given bank.
 func TestCorpus(t *testing.T) {
-	for _, c := range corpus(t) {
+	for _, c := range corpusCases(t) {
 		t.Run(c.Name, func(t *testing.T) {
 			l, err := eventlog.Parse(c.Log)
 			if c.Meta.ExpectParse == "error" {

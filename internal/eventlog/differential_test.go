@@ -13,7 +13,7 @@ import (
 // with the same PCRs, types, data and digests in every bank Go can hash.
 func TestDifferentialGoAttestation(t *testing.T) {
 	compared := 0
-	for _, c := range corpus(t) {
+	for _, c := range corpusCases(t) {
 		t.Run(c.Name, func(t *testing.T) {
 			ours, ourErr := eventlog.Parse(c.Log)
 			theirs, theirErr := attest.ParseEventLog(c.Log)

@@ -12,7 +12,7 @@ import (
 // with the same number of events as go-attestation counts.
 func TestAgreesWithReferenceResults(t *testing.T) {
 	refs := references(t)
-	for _, c := range corpus(t) {
+	for _, c := range corpusCases(t) {
 		ref, ok := refs[c.Name]
 		if !ok {
 			t.Errorf("%s: no reference result", c.Name)

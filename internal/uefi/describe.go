@@ -40,6 +40,11 @@ func Describe(e eventlog.Event) string {
 		// address, device path length, device path.
 		if len(d) >= 32 {
 			n := binary.LittleEndian.Uint64(d[24:])
+			if n == 0 {
+				// An image started from a buffer (GRUB and shim loading
+				// the kernel) has no device path.
+				return fmt.Sprintf("image of %d bytes loaded from memory (no device path)", binary.LittleEndian.Uint64(d[8:]))
+			}
 			if n <= uint64(len(d)-32) {
 				return DevicePathText(d[32 : 32+n])
 			}

@@ -13,7 +13,7 @@ import (
 // and checks that whenever both give a state, the states agree.
 func TestSecureBootDifferential(t *testing.T) {
 	agree, onlyOurs, onlyTheirs := 0, 0, 0
-	for _, c := range corpus(t) {
+	for _, c := range corpusCases(t) {
 		l, err := eventlog.Parse(c.Log)
 		if err != nil {
 			continue

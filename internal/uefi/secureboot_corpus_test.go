@@ -49,7 +49,7 @@ func corpusEvents(t *testing.T, c corpusCase, l *eventlog.Log) (events []eventlo
 // case's source states.
 func TestSecureBootCorpus(t *testing.T) {
 	refs := references(t)
-	for _, c := range corpus(t) {
+	for _, c := range corpusCases(t) {
 		t.Run(c.Name, func(t *testing.T) {
 			l, err := eventlog.Parse(c.Log)
 			if err != nil {
