@@ -238,11 +238,18 @@ func (a *Agent) ensureEnrolled(ctx context.Context) error {
 
 // reactivate makes a new AK and proves to the verifier, by credential
 // activation against the EK it enrolled, that the AK is in the same TPM.
-func (a *Agent) reactivate(ctx context.Context) error {
+func (a *Agent) reactivate(ctx context.Context) (err error) {
 	ak, err := a.cfg.TPM.CreateAK()
 	if err != nil {
 		return fmt.Errorf("create AK: %w", err)
 	}
+	defer func() {
+		// A failed attempt must not leave its AK loaded: the TPM has few
+		// object slots and the next attempt makes a new one.
+		if c, ok := ak.(io.Closer); ok && err != nil {
+			c.Close()
+		}
+	}()
 	var ch wire.EnrollChallenge
 	if err := a.api.do(ctx, "POST", "/agent/v1/reactivate", wire.ReactivateRequest{AKPublic: ak.Public()}, &ch); err != nil {
 		return err

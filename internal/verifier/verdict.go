@@ -8,11 +8,13 @@ import (
 
 // firstFailure is the reason a report shows first: the most telling one.
 // Evidence that is not authentic comes first (nothing else in it can be
-// believed); then foreign code that ran (firmware, boot loader or kernel not
-// in the references); then bad bundles (unsigned, untrusted, below the
-// acceptance level), which say more than "this module is not a reference";
-// then Secure Boot being off; last the boot options, which change with the
-// Secure Boot setting and so mostly echo it.
+// believed); then foreign code that ran (a boot loader or kernel not in the
+// references); then bad bundles (unsigned, untrusted, below the acceptance
+// level), which say more than "this module is not a reference"; then
+// Secure Boot being off; last the firmware measurements and the boot
+// options, which change with the Secure Boot setting (OVMF measures other
+// firmware volumes with Secure Boot off; ESXi's boot options carry it) and
+// so mostly echo it.
 func firstFailure(v *appraisal.Verdict) *appraisal.Check {
 	var best *appraisal.Check
 	for i := range v.Checks {
@@ -28,7 +30,7 @@ func failureRank(code string) int {
 	switch code {
 	case "reference.module":
 		return 5
-	case "reference.boot_options":
+	case "reference.firmware", "reference.boot_options":
 		return 7
 	}
 	prefix, _, _ := strings.Cut(code, ".")

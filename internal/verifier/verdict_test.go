@@ -17,6 +17,8 @@ func TestFirstFailure(t *testing.T) {
 		{"unsigned bundle beats unknown module", []string{"secureboot.disabled", "reference.module", "bundle.signature"}, "bundle.signature"},
 		{"forged quote beats everything", []string{"reference.kernel", "quote.signature"}, "quote.signature"},
 		{"replay failure before references", []string{"reference.firmware", "eventlog.replay"}, "eventlog.replay"},
+		{"secure boot off changes the firmware measured", []string{"reference.firmware", "secureboot.disabled"}, "secureboot.disabled"},
+		{"foreign boot loader beats secure boot off", []string{"secureboot.disabled", "reference.firmware", "reference.bootloader"}, "reference.bootloader"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,134 @@
+package qemu
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRealFirmwareBoots boots a QEMU guest through OVMF, Debian's signed
+// shim and GRUB and a signed Debian kernel with swtpm as its TPM, runs the
+// agent in it against a verifier on this machine, and checks what an
+// operator would see:
+//
+//  1. Secure Boot on, no reference values yet: Passed.
+//  2. Secure Boot off (OVMF without Secure Boot, another TPM): Failed,
+//     because Secure Boot was disabled.
+//  3. The verifier learns the group's reference values from boot 1.
+//  4. Secure Boot on, kernel command line changed: Failed, naming the PCR 8
+//     event of the changed command line.
+//  5. Secure Boot on, the learnt boot again: Passed against the references.
+//  6. Secure Boot off again: Failed, with Secure Boot disabled among the
+//     reasons (OVMF's build without Secure Boot also measures other
+//     firmware volumes into PCR 0, so reference.firmware fails too).
+//
+// Each boot is a fresh agent (its state is in the initramfs), so each one
+// enrols again with a new join token and a new AK in the same TPM.
+func TestRealFirmwareBoots(t *testing.T) {
+	requireTools(t)
+	dir := t.TempDir()
+	k := fetchKernel(t)
+	t.Logf("kernel: %s (signed, from Debian's %s)", k.version, kernelMeta)
+	initrd := buildInitramfs(t, k, dir)
+	esp := filepath.Join(dir, "esp.img")
+	buildESP(t, k, initrd, "", esp)
+	espChanged := filepath.Join(dir, "esp-changed.img")
+	buildESP(t, k, initrd, "bootproof.changed=1", espChanged)
+
+	setup := makeTPMCA(t, dir)
+	tpmOn, tpmOff := filepath.Join(dir, "tpm-on"), filepath.Join(dir, "tpm-off")
+	// Two banks, as most real TPMs have them, for the golden guest: its
+	// log and quotes carry both, and its references are learnt from both.
+	makeTPM(t, setup, tpmOn, "sha1,sha256")
+	makeTPM(t, setup, tpmOff, "sha256")
+	ekRoots := filepath.Join(dir, "ek-roots")
+	copyTPMCA(t, dir, ekRoots)
+
+	v := startVerifier(t, dir, ekRoots)
+	v.setPolicy(t)
+
+	on := guest{name: "qemu-sb-on", tpm: tpmOn, secureBoot: true, esp: esp}
+	off := guest{name: "qemu-sb-off", tpm: tpmOff, secureBoot: false, esp: esp}
+	changed := on
+	changed.esp = espChanged
+
+	first := v.bootAndJudge(t, dir, on, "boot 1, no reference values yet")
+	if h := v.host(t, on.name); h.Status != "Passed" {
+		t.Errorf("%s: %s (%s: %s), want Passed", on, h.Status, h.ReasonCode, h.Reason)
+	}
+	checkEventLog(t, dir, first.eventLog, "sha1,sha256", esp, initrd, k)
+
+	v.bootAndJudge(t, dir, off, "boot 2, no reference values yet")
+	h := v.host(t, off.name)
+	if h.Status != "Failed" || h.ReasonCode != "secureboot.disabled" || !strings.Contains(h.Reason, "Secure Boot was disabled") {
+		t.Errorf("%s: %s (%s: %s), want Failed because Secure Boot was disabled", off, h.Status, h.ReasonCode, h.Reason)
+	}
+
+	v.learn(t, on.name)
+	t.Logf("learnt group %s's reference values from %s:\n%s", group, on.name, v.cli(t, "policy", "get", group))
+
+	v.bootAndJudge(t, dir, changed, "boot 3, kernel command line changed")
+	h = v.host(t, changed.name)
+	if h.Status != "Failed" || h.ReasonCode != "reference.boot_options" {
+		t.Errorf("%s with a changed command line: %s (%s: %s), want Failed with reference.boot_options", changed, h.Status, h.ReasonCode, h.Reason)
+	}
+	named := false
+	for _, c := range v.failedChecks(t, changed.name) {
+		if c.PCR != nil && *c.PCR == 8 && c.EventIndex != nil && strings.Contains(c.Component, "bootproof.changed=1") {
+			named = true
+			t.Logf("the differing PCR 8 event: #%d %q, found %s, expected one of %v", *c.EventIndex, c.Component, c.Found, c.Expected)
+		}
+	}
+	if !named {
+		t.Errorf("no failed check names the PCR 8 event of the changed command line: %+v", v.failedChecks(t, changed.name))
+	}
+
+	v.bootAndJudge(t, dir, on, "boot 4, the learnt boot again")
+	if h := v.host(t, on.name); h.Status != "Passed" {
+		t.Errorf("%s against its own references: %s (%s: %s), want Passed", on, h.Status, h.ReasonCode, h.Reason)
+	}
+
+	v.bootAndJudge(t, dir, off, "boot 5, Secure Boot off after learning")
+	h = v.host(t, off.name)
+	disabled := false
+	for _, c := range v.failedChecks(t, off.name) {
+		disabled = disabled || c.Code == "secureboot.disabled"
+	}
+	if h.Status != "Failed" || !disabled {
+		t.Errorf("%s after learning: %s (%s: %s), want Failed with a failed secureboot.disabled check", off, h.Status, h.ReasonCode, h.Reason)
+	}
+
+	report := v.cli(t, "report")
+	t.Logf("the security report:\n%s", report)
+	for _, n := range []string{on.name, off.name} {
+		if !strings.Contains(report, n) {
+			t.Errorf("the report does not show %s", n)
+		}
+	}
+}
+
+// bootAndJudge boots g with a fresh join token and logs the boot's time and
+// the verdict the verifier gave it.
+func (v *verifier) bootAndJudge(t *testing.T, dir string, g guest, what string) bootResult {
+	t.Helper()
+	r := boot(t, g, dir, v.guestURL, v.caFile, v.joinToken(t, g.name))
+	h := v.host(t, g.name)
+	line := h.Status
+	if h.Reason != "" {
+		line += " (" + h.ReasonCode + ": " + h.Reason + ")"
+	}
+	t.Logf("%s: %s booted in %s: %s\n%s", what, g, r.took.Round(100*time.Millisecond), line, guestLines(r.serial))
+	return r
+}
+
+// writeTemp writes b to a new file in dir and returns its path.
+func writeTemp(t *testing.T, dir, name string, b []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -1,0 +1,176 @@
+package qemu
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bootproof/bootproof/internal/api"
+	"github.com/bootproof/bootproof/internal/client"
+	"github.com/bootproof/bootproof/internal/policy"
+)
+
+// group is the host group the guests join.
+const group = "qemu"
+
+// verifier is a 'bootproof verifier' process on this machine. The guest
+// reaches it at 10.0.2.2, QEMU's user-mode network's name for the host's
+// loopback; the test at 127.0.0.1. Its certificate names both.
+type verifier struct {
+	guestURL string
+	hostURL  string
+	caFile   string
+	tokFile  string
+	admin    *client.Client
+}
+
+func startVerifier(t *testing.T, dir, ekRoots string) *verifier {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	data := filepath.Join(dir, "verifier")
+	cmd := exec.Command(bootproofBin, "verifier", "--listen", addr, "--data", data, "--ek-roots", ekRoots,
+		"--server-name", "10.0.2.2", "--server-name", "127.0.0.1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("qemu: start verifier: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("verifier output:\n%s", tail(out.String(), 80))
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(out.String(), "verifier listening") {
+		select {
+		case <-done:
+			t.Fatalf("qemu: verifier ended:\n%s", out.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("qemu: verifier not listening within 30 s:\n%s", out.String())
+		}
+	}
+	v := &verifier{guestURL: "https://10.0.2.2:" + port, hostURL: "https://" + addr,
+		caFile: filepath.Join(data, "ca.pem"), tokFile: filepath.Join(data, "admin.token")}
+	tok, err := os.ReadFile(v.tokFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.admin, err = client.New(client.Settings{URL: v.hostURL, Token: strings.TrimSpace(string(tok)), CAFile: v.caFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// setPolicy gives the group the default policy (Secure Boot required) and
+// ignores PCR 10: the guest kernel's IMA extends it with its boot
+// aggregate, which IMA logs in its own log, not in the firmware's.
+func (v *verifier) setPolicy(t *testing.T) {
+	t.Helper()
+	p := policy.Default()
+	p.PCRsIgnore = []int{10}
+	b, err := p.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.admin.Do(context.Background(), "PUT", "/api/v1/groups/"+group+"/policy", b, nil); err != nil {
+		t.Fatalf("qemu: set policy: %v", err)
+	}
+}
+
+func (v *verifier) joinToken(t *testing.T, host string) string {
+	t.Helper()
+	var out api.JoinTokenResponse
+	if err := v.admin.Do(context.Background(), "POST", "/api/v1/join-tokens", api.JoinTokenRequest{Group: group, Host: host, TTL: "15m"}, &out); err != nil {
+		t.Fatalf("qemu: join token: %v", err)
+	}
+	return out.Token
+}
+
+func (v *verifier) learn(t *testing.T, host string) {
+	t.Helper()
+	if err := v.admin.Do(context.Background(), "POST", "/api/v1/groups/"+group+"/learn", map[string]string{"host": host}, nil); err != nil {
+		t.Fatalf("qemu: learn from %s: %v", host, err)
+	}
+}
+
+func (v *verifier) host(t *testing.T, name string) api.Host {
+	t.Helper()
+	var h api.Host
+	if err := v.admin.Do(context.Background(), "GET", "/api/v1/hosts/"+name, nil, &h); err != nil {
+		t.Fatalf("qemu: get host %s: %v", name, err)
+	}
+	return h
+}
+
+// check is one judgement of a verdict, as the API shows it.
+type check struct {
+	Code       string   `json:"code"`
+	Passed     bool     `json:"passed"`
+	Message    string   `json:"message"`
+	PCR        *int     `json:"pcr"`
+	EventIndex *int     `json:"event_index"`
+	Component  string   `json:"component"`
+	Expected   []string `json:"expected"`
+	Found      string   `json:"found"`
+}
+
+func (v *verifier) failedChecks(t *testing.T, name string) []check {
+	t.Helper()
+	var out struct {
+		Verdict struct {
+			Checks []check `json:"checks"`
+		} `json:"verdict"`
+	}
+	if err := v.admin.Do(context.Background(), "GET", "/api/v1/hosts/"+name+"/verdict", nil, &out); err != nil {
+		t.Fatalf("qemu: verdict of %s: %v", name, err)
+	}
+	var failed []check
+	for _, c := range out.Verdict.Checks {
+		if !c.Passed {
+			failed = append(failed, c)
+		}
+	}
+	return failed
+}
+
+// cli runs the bootproof command line against the verifier, as an
+// operator would.
+func (v *verifier) cli(t *testing.T, args ...string) string {
+	t.Helper()
+	tok, err := os.ReadFile(v.tokFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bootproofBin, args...)
+	cmd.Env = append(os.Environ(), "BOOTPROOF_URL="+v.hostURL, "BOOTPROOF_CA="+v.caFile, "BOOTPROOF_TOKEN="+strings.TrimSpace(string(tok)))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("qemu: bootproof %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
