@@ -16,7 +16,7 @@ import (
 // of a product path.
 func newLoadgenCmd(stdio IO) *cobra.Command {
 	var cfg loadgen.Config
-	var url, token, caFile, makerDir, ek string
+	var url, token, caFile, makerDir, ek, ak string
 	var asJSON, initMaker bool
 	cmd := &cobra.Command{
 		Use:   "loadgen",
@@ -58,7 +58,7 @@ percentiles, errors, and, with --verifier-pid, the verifier's CPU and memory.`,
 				return fmt.Errorf("loadgen: %w", err)
 			}
 			cfg.URL, cfg.AdminToken, cfg.CAPEM, cfg.Maker = url, strings.TrimSpace(token), ca, maker
-			cfg.EK = loadgen.EKKind(ek)
+			cfg.EK, cfg.AK = loadgen.EKKind(ek), loadgen.AKKind(ak)
 			cfg.Progress = stdio.Err
 			rep, err := loadgen.Run(cmd.Context(), cfg)
 			if rep != nil {
@@ -85,6 +85,7 @@ percentiles, errors, and, with --verifier-pid, the verifier's CPU and memory.`,
 	f.StringVar(&caFile, "ca", "", "verifier CA certificate (default $BOOTPROOF_CA)")
 	f.StringVar(&makerDir, "maker-ca", "", "folder of the loadgen maker CA (created if empty); the verifier's --ek-roots")
 	f.StringVar(&ek, "ek", "ecc", "simulated EK kind: ecc (TCG template L-2) or rsa (L-1, slow to generate)")
+	f.StringVar(&ak, "ak", "ecc", "simulated AK kind: ecc (one per host) or rsa (the agent's RSA 2048 template; a pool of 16 keys shared by the hosts)")
 	f.StringVar(&cfg.Group, "group", "loadgen", "host group of the simulated hosts")
 	f.StringVar(&cfg.Prefix, "prefix", "load-", "host name prefix")
 	f.IntVar(&cfg.Hosts, "hosts", 1000, "number of simulated hosts")

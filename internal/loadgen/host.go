@@ -19,7 +19,7 @@ import (
 )
 
 // host is one simulated, enrolled host. What it keeps is small (two keys,
-// a certificate, a counter) so that 100,000 fit in a few hundred MB.
+// a certificate, a counter): the generator holds whole fleets in memory.
 type host struct {
 	name  string
 	im    *Image
@@ -44,7 +44,7 @@ func (r *runner) enrolHost(ctx context.Context, name string, im *Image, maker *m
 		api.JoinTokenRequest{Group: r.cfg.Group, Host: name, TTL: "24h"}, &jt); err != nil {
 		return nil, fmt.Errorf("join token for %s: %w", name, err)
 	}
-	sim, err := NewSimulatedTPM(r.cfg.EK, maker, name)
+	sim, err := NewSimulatedTPM(r.cfg.EK, r.cfg.AK, maker, name)
 	if err != nil {
 		return nil, err
 	}

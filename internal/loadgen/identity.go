@@ -14,11 +14,12 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/google/go-tpm/tpm2"
 
 	"github.com/bootproof/bootproof/internal/makerca"
-	"github.com/bootproof/bootproof/internal/tpm"
 )
 
 // EKKind is the kind of software EK a simulated host gets.
@@ -33,6 +34,71 @@ const (
 	EKRSA EKKind = "rsa"
 )
 
+// AKKind is the kind of software AK a simulated host gets.
+type AKKind string
+
+// The AK kinds. ECC P-256 keys are made per host in microseconds. RSA 2048
+// (the agent's tpm.AKTemplate since the verifier checks RSA signatures
+// faster) takes ~100 ms per key, so RSA AKs come from a pool of rsaAKPool
+// keys made at start and shared round-robin: the verifier ties an AK to a
+// host through the host's own EK and never requires AKs to differ, and its
+// work per quote is the same.
+const (
+	AKECC AKKind = "ecc"
+	AKRSA AKKind = "rsa"
+)
+
+const rsaAKPool = 16
+
+var (
+	rsaAKOnce sync.Once
+	rsaAKs    []*rsa.PrivateKey
+	rsaAKErr  error
+	rsaAKNext atomic.Uint64
+)
+
+func pooledRSAAK() (*rsa.PrivateKey, error) {
+	rsaAKOnce.Do(func() {
+		for range rsaAKPool {
+			k, err := rsa.GenerateKey(rand.Reader, 2048)
+			if err != nil {
+				rsaAKErr = err
+				return
+			}
+			rsaAKs = append(rsaAKs, k)
+		}
+	})
+	if rsaAKErr != nil {
+		return nil, rsaAKErr
+	}
+	return rsaAKs[rsaAKNext.Add(1)%uint64(len(rsaAKs))], nil
+}
+
+// akTemplate is a restricted signing key made in and bound to its TPM
+// (restricted, sign, fixedTPM, fixedParent, sensitiveDataOrigin), as
+// enroll.CheckAK demands; the simulation claims these attributes falsely.
+func akTemplate(kind AKKind) tpm2.TPMTPublic {
+	attrs := tpm2.TPMAObject{FixedTPM: true, FixedParent: true, SensitiveDataOrigin: true,
+		UserWithAuth: true, NoDA: true, Restricted: true, SignEncrypt: true}
+	if kind == AKRSA {
+		return tpm2.TPMTPublic{Type: tpm2.TPMAlgRSA, NameAlg: tpm2.TPMAlgSHA256, ObjectAttributes: attrs,
+			Parameters: tpm2.NewTPMUPublicParms(tpm2.TPMAlgRSA, &tpm2.TPMSRSAParms{
+				Scheme: tpm2.TPMTRSAScheme{Scheme: tpm2.TPMAlgRSASSA,
+					Details: tpm2.NewTPMUAsymScheme(tpm2.TPMAlgRSASSA, &tpm2.TPMSSigSchemeRSASSA{HashAlg: tpm2.TPMAlgSHA256})},
+				KeyBits: 2048}),
+		}
+	}
+	return tpm2.TPMTPublic{Type: tpm2.TPMAlgECC, NameAlg: tpm2.TPMAlgSHA256, ObjectAttributes: attrs,
+		Parameters: tpm2.NewTPMUPublicParms(tpm2.TPMAlgECC, &tpm2.TPMSECCParms{
+			Symmetric: tpm2.TPMTSymDefObject{Algorithm: tpm2.TPMAlgNull},
+			Scheme: tpm2.TPMTECCScheme{Scheme: tpm2.TPMAlgECDSA,
+				Details: tpm2.NewTPMUAsymScheme(tpm2.TPMAlgECDSA, &tpm2.TPMSSigSchemeECDSA{HashAlg: tpm2.TPMAlgSHA256})},
+			CurveID: tpm2.TPMECCNistP256,
+			KDF:     tpm2.TPMTKDFScheme{Scheme: tpm2.TPMAlgNull},
+		}),
+	}
+}
+
 // SimulatedTPM is a host's TPM identity held in software: an EK with its
 // certificate and an AK. It is a simulation: the AK's attributes claim a
 // TPM-resident key, which is a lie here, and is why only a load-test
@@ -45,12 +111,13 @@ type SimulatedTPM struct {
 
 	ekRSA *rsa.PrivateKey
 	ekECC *ecdh.PrivateKey
-	ak    *ecdsa.PrivateKey
+	ak    *ecdsa.PrivateKey // an ECC AK, or
+	akRSA *rsa.PrivateKey   // an RSA AK (pooled)
 }
 
 // NewSimulatedTPM makes a software EK of kind, certifies it with maker under
-// serial, and makes a software AK.
-func NewSimulatedTPM(kind EKKind, maker *makerca.CA, serial string) (*SimulatedTPM, error) {
+// serial, and makes (or, for RSA, takes from the pool) a software AK of akKind.
+func NewSimulatedTPM(kind EKKind, akKind AKKind, maker *makerca.CA, serial string) (*SimulatedTPM, error) {
 	s := &SimulatedTPM{}
 	var ekPub crypto.PublicKey
 	switch kind {
@@ -84,13 +151,23 @@ func NewSimulatedTPM(kind EKKind, maker *makerca.CA, serial string) (*SimulatedT
 	if s.EKCert, err = maker.IssueEKCert(ekPub, serial); err != nil {
 		return nil, fmt.Errorf("simulated tpm %s: %w", serial, err)
 	}
-	if s.ak, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
-		return nil, fmt.Errorf("simulated tpm %s: ak: %w", serial, err)
+	t := akTemplate(akKind)
+	switch akKind {
+	case AKRSA:
+		if s.akRSA, err = pooledRSAAK(); err != nil {
+			return nil, fmt.Errorf("simulated tpm %s: rsa ak: %w", serial, err)
+		}
+		t.Unique = tpm2.NewTPMUPublicID(tpm2.TPMAlgRSA, &tpm2.TPM2BPublicKeyRSA{Buffer: s.akRSA.N.Bytes()})
+	case AKECC, "":
+		if s.ak, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+			return nil, fmt.Errorf("simulated tpm %s: ak: %w", serial, err)
+		}
+		t.Unique = tpm2.NewTPMUPublicID(tpm2.TPMAlgECC, &tpm2.TPMSECCPoint{
+			X: tpm2.TPM2BECCParameter{Buffer: s.ak.X.FillBytes(make([]byte, 32))},
+			Y: tpm2.TPM2BECCParameter{Buffer: s.ak.Y.FillBytes(make([]byte, 32))}})
+	default:
+		return nil, fmt.Errorf("simulated tpm %s: unknown ak kind %q (want ecc or rsa)", serial, akKind)
 	}
-	t := tpm.AKTemplate
-	t.Unique = tpm2.NewTPMUPublicID(tpm2.TPMAlgECC, &tpm2.TPMSECCPoint{
-		X: tpm2.TPM2BECCParameter{Buffer: s.ak.X.FillBytes(make([]byte, 32))},
-		Y: tpm2.TPM2BECCParameter{Buffer: s.ak.Y.FillBytes(make([]byte, 32))}})
 	s.AKPublic = tpm2.Marshal(t)
 	name, err := tpm2.ObjectName(&t)
 	if err != nil {
@@ -169,7 +246,3 @@ func pad32(b []byte) []byte {
 	}
 	return append(make([]byte, 32-len(b)), b...)
 }
-
-// AKPublicKey returns the AK's public key, for tests.
-func (s *SimulatedTPM) AKPublicKey() *ecdsa.PublicKey { return &s.ak.PublicKey }
-

@@ -30,9 +30,12 @@ func TestActivateCredential(t *testing.T) {
 	if err := trust.AddAnchor(maker.Certificate(), "loadgen test"); err != nil {
 		t.Fatal(err)
 	}
-	for _, kind := range []EKKind{EKECC, EKRSA} {
-		t.Run(string(kind), func(t *testing.T) {
-			s, err := NewSimulatedTPM(kind, maker, "host-1")
+	for _, kind := range []struct {
+		ek EKKind
+		ak AKKind
+	}{{EKECC, AKECC}, {EKRSA, AKRSA}, {EKECC, AKRSA}} {
+		t.Run(string(kind.ek)+"-ek-"+string(kind.ak)+"-ak", func(t *testing.T) {
+			s, err := NewSimulatedTPM(kind.ek, kind.ak, maker, "host-1")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -50,7 +53,7 @@ func TestActivateCredential(t *testing.T) {
 			if !bytes.Equal(got, secret) {
 				t.Fatalf("recovered %x, want %x", got, secret)
 			}
-			other, err := NewSimulatedTPM(EKECC, maker, "host-2")
+			other, err := NewSimulatedTPM(EKECC, AKECC, maker, "host-2")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -76,11 +79,19 @@ func TestEvidenceAppraises(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := LoadPolicy(time.Minute)
-	if err != nil {
-		t.Fatal(err)
+	maker := testMaker(t)
+	for _, ak := range []AKKind{AKECC, AKRSA} {
+		s, err := NewSimulatedTPM(EKECC, ak, maker, "host-"+string(ak))
+		if err != nil {
+			t.Fatal(err)
+		}
+		appraiseProfiles(t, s, ims, profiles)
 	}
-	s, err := NewSimulatedTPM(EKECC, testMaker(t), "host-1")
+}
+
+func appraiseProfiles(t *testing.T, s *SimulatedTPM, ims map[emuhost.Profile]*Image, profiles []emuhost.Profile) {
+	t.Helper()
+	p, err := LoadPolicy(time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

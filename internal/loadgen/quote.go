@@ -1,8 +1,10 @@
 package loadgen
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"fmt"
 
@@ -18,7 +20,7 @@ const firmwareVersion = 0x2019_0723_0000_0000
 // TPMS_ATTEST (TPM_GENERATED magic, type quote, the AK's name as
 // qualifiedSigner, the nonce as extraData, the clock, the firmware version,
 // pcrSelect and pcrDigest) and sign its SHA-256 with the AK (ECDSA,
-// TPMT_SIGNATURE). clock is the TPM clock in milliseconds; it must grow
+// TPMT_SIGNATURE, or RSASSA for an RSA AK). clock is the TPM clock in milliseconds; it must grow
 // from one quote to the next, as the verifier checks.
 func (s *SimulatedTPM) Quote(b *BankValues, nonce []byte, clock uint64) (wire.Quote, error) {
 	att := tpm2.TPMSAttest{
@@ -35,14 +37,24 @@ func (s *SimulatedTPM) Quote(b *BankValues, nonce []byte, clock uint64) (wire.Qu
 	}
 	raw := tpm2.Marshal(&att)
 	d := sha256.Sum256(raw)
-	r, sv, err := ecdsa.Sign(rand.Reader, s.ak, d[:])
-	if err != nil {
-		return wire.Quote{}, fmt.Errorf("quote %v: sign: %w", b.Alg, err)
+	var sig tpm2.TPMTSignature
+	if s.akRSA != nil {
+		sv, err := rsa.SignPKCS1v15(nil, s.akRSA, crypto.SHA256, d[:])
+		if err != nil {
+			return wire.Quote{}, fmt.Errorf("quote %v: sign: %w", b.Alg, err)
+		}
+		sig = tpm2.TPMTSignature{SigAlg: tpm2.TPMAlgRSASSA, Signature: tpm2.NewTPMUSignature(tpm2.TPMAlgRSASSA,
+			&tpm2.TPMSSignatureRSA{Hash: tpm2.TPMAlgSHA256, Sig: tpm2.TPM2BPublicKeyRSA{Buffer: sv}})}
+	} else {
+		r, sv, err := ecdsa.Sign(rand.Reader, s.ak, d[:])
+		if err != nil {
+			return wire.Quote{}, fmt.Errorf("quote %v: sign: %w", b.Alg, err)
+		}
+		sig = tpm2.TPMTSignature{SigAlg: tpm2.TPMAlgECDSA, Signature: tpm2.NewTPMUSignature(tpm2.TPMAlgECDSA,
+			&tpm2.TPMSSignatureECC{Hash: tpm2.TPMAlgSHA256,
+				SignatureR: tpm2.TPM2BECCParameter{Buffer: r.FillBytes(make([]byte, 32))},
+				SignatureS: tpm2.TPM2BECCParameter{Buffer: sv.FillBytes(make([]byte, 32))}})}
 	}
-	sig := tpm2.TPMTSignature{SigAlg: tpm2.TPMAlgECDSA, Signature: tpm2.NewTPMUSignature(tpm2.TPMAlgECDSA,
-		&tpm2.TPMSSignatureECC{Hash: tpm2.TPMAlgSHA256,
-			SignatureR: tpm2.TPM2BECCParameter{Buffer: r.FillBytes(make([]byte, 32))},
-			SignatureS: tpm2.TPM2BECCParameter{Buffer: sv.FillBytes(make([]byte, 32))}})}
 	return wire.Quote{Bank: b.Alg.String(), Attest: raw, Signature: tpm2.Marshal(&sig), PCRs: b.PCRs}, nil
 }
 

@@ -24,6 +24,9 @@ type Report struct {
 	Rate float64 `json:"rate_per_s"`
 	// Errors are attestations that got no verdict (transport errors, 4xx, 5xx).
 	Errors int `json:"errors"`
+	// Busy are attestations the verifier shed with 503 (steady mode): an
+	// agent retries them after a backoff; the run does not.
+	Busy int `json:"busy"`
 	// Retries are attempts an agent would retry (cold start only).
 	Retries int `json:"retries"`
 	// Unexpected are verdicts other than the profile's expected one.
@@ -69,7 +72,7 @@ func (r *Report) Write(w io.Writer) {
 	mb := func(b int64) string { return fmt.Sprintf("%.0f MB", float64(b)/(1<<20)) }
 	fmt.Fprintf(w, "hosts          %d enrolled of %d in %s (%d enrolment errors)\n", r.Enrolled, r.Hosts, r.EnrolTime.Round(time.Millisecond), r.EnrolErrors)
 	fmt.Fprintf(w, "mode           %s, interval %s, measured %s\n", r.Mode, r.Interval, r.Wall.Round(time.Millisecond))
-	fmt.Fprintf(w, "attestations   %d (%.1f/s), errors %d, retries %d, unexpected verdicts %d\n", r.Attestations, r.Rate, r.Errors, r.Retries, r.Unexpected)
+	fmt.Fprintf(w, "attestations   %d (%.1f/s), errors %d, shed (503) %d, retries %d, unexpected verdicts %d\n", r.Attestations, r.Rate, r.Errors, r.Busy, r.Retries, r.Unexpected)
 	var vs []string
 	for k, n := range r.Verdicts {
 		vs = append(vs, fmt.Sprintf("%s=%d", k, n))

@@ -34,8 +34,9 @@ type Config struct {
 	Hosts int
 	// FailShare is the share of hosts booted with a failing profile (0..1).
 	FailShare float64
-	// EK is the kind of software EK (default ECC).
+	// EK and AK are the kinds of software keys (default ECC both).
 	EK EKKind
+	AK AKKind
 	// Interval is how often each host attests in the steady run.
 	Interval time.Duration
 	// Duration is how long the steady run lasts (after enrolment).
@@ -69,6 +70,7 @@ type runner struct {
 	lat       []time.Duration
 	verdicts  map[string]int
 	errs      int
+	busy      int
 	retries   int
 	unexp     int
 	errSample []string
@@ -194,7 +196,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rep.Attestations, rep.Errors, rep.Retries, rep.Unexpected = len(r.lat), r.errs, r.retries, r.unexp
+	rep.Attestations, rep.Errors, rep.Busy, rep.Retries, rep.Unexpected = len(r.lat), r.errs, r.busy, r.retries, r.unexp
 	rep.Verdicts, rep.ErrorSample, rep.MaxLag = r.verdicts, r.errSample, r.maxLag
 	rep.Rate = float64(len(r.lat)) / rep.Wall.Seconds()
 	rep.setLatencies(r.lat)
@@ -239,10 +241,10 @@ func (r *runner) watch(ctx context.Context, rep *Report) func() {
 				if now.Sub(last) >= r.cfg.ProgressEvery {
 					d := r.done.Load()
 					r.mu.Lock()
-					errs := r.errs
+					errs, busy := r.errs, r.busy
 					r.mu.Unlock()
-					fmt.Fprintf(r.cfg.Progress, "t=%s attested=%d (%.0f/s) errors=%d verifier_rss=%dMB\n",
-						now.Sub(start).Round(time.Second), d, float64(d-lastDone)/now.Sub(last).Seconds(), errs, s.RSSBytes>>20)
+					fmt.Fprintf(r.cfg.Progress, "t=%s attested=%d (%.0f/s) errors=%d shed=%d verifier_rss=%dMB\n",
+						now.Sub(start).Round(time.Second), d, float64(d-lastDone)/now.Sub(last).Seconds(), errs, busy, s.RSSBytes>>20)
 					last, lastDone = now, d
 				}
 			}
@@ -360,6 +362,15 @@ func (r *runner) steady(ctx context.Context, hosts []*host) {
 			// The request is not cut off by the run's end: it was sent in time.
 			t0 := time.Now()
 			res, err := r.attest(context.WithoutCancel(ctx), h)
+			var he *HTTPError
+			if errors.As(err, &he) && he.Status == http.StatusServiceUnavailable {
+				// The verifier shed load; the agent retries later. Counted
+				// apart from errors, and the attestation is not done.
+				r.mu.Lock()
+				r.busy++
+				r.mu.Unlock()
+				return
+			}
 			if err != nil {
 				r.noteError(fmt.Errorf("%s: %w", h.name, err))
 				return

@@ -185,7 +185,7 @@ func (s *Server) Handler() http.Handler {
 		TokenKeysPEM: s.Tokens.PublicPEM()})
 	registerReport(mux, s, a)
 	mux.Handle("GET /metrics", s.Metrics.Handler())
-	return mux
+	return admission(mux, maxAttestations, admissionWait)
 }
 
 // TLSConfig is the listener's TLS: the server certificate, and client
