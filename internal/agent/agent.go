@@ -121,7 +121,7 @@ func (a *Agent) Run(ctx context.Context) error {
 				return fmt.Errorf("verifier no longer knows this host; re-enrol with a new join token: %w", err)
 			}
 			a.log.Warn("attestation failed; will retry", "err", err)
-			if !sleep(ctx, backoff.next()) {
+			if !sleep(ctx, retryWait(err, backoff)) {
 				return ctx.Err()
 			}
 			continue
@@ -346,6 +346,17 @@ func (a *Agent) enroll(ctx context.Context) (*identity, error) {
 type enrollAnswer struct {
 	Challenge *wire.EnrollChallenge `json:"challenge,omitempty"`
 	Result    *wire.EnrollResult    `json:"result,omitempty"`
+}
+
+// retryWait is how long to wait before trying again: what a busy verifier
+// asked for (spread by jitter, so a shed crowd does not return at once), or
+// the next backoff step.
+func retryWait(err error, b *backoff) time.Duration {
+	var busy *BusyError
+	if errors.As(err, &busy) {
+		return busy.RetryAfter + time.Duration(rand.Int64N(int64(busy.RetryAfter)+1))
+	}
+	return b.next()
 }
 
 func jitter(d time.Duration) time.Duration {

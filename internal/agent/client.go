@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,6 +27,16 @@ type RefusedError struct {
 
 func (e *RefusedError) Error() string {
 	return fmt.Sprintf("verifier refused (%d %s): %s", e.Status, e.Code, e.Message)
+}
+
+// BusyError is the verifier shedding load (503 with Retry-After): the agent
+// waits as long as it asks, rather than backing off on its own schedule.
+type BusyError struct {
+	RetryAfter time.Duration
+}
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("verifier busy; retry after %s", e.RetryAfter)
 }
 
 // client speaks the agent protocol over HTTPS with the verifier's CA pinned.
@@ -73,6 +84,11 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
+	}
+	if resp.StatusCode == http.StatusServiceUnavailable {
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 && secs <= 600 {
+			return &BusyError{RetryAfter: time.Duration(secs) * time.Second}
+		}
 	}
 	if resp.StatusCode/100 != 2 {
 		var we wire.Error
