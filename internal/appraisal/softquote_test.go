@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/go-tpm/tpm2"
 
+	"github.com/bootproof/bootproof/internal/corpus"
 	"github.com/bootproof/bootproof/internal/eventlog"
 	"github.com/bootproof/bootproof/internal/wire"
 )
@@ -142,27 +143,11 @@ type corpusCase struct {
 	}
 }
 
-// corpusRoot finds ../shared/testdata/eventlogs beside the repository root.
+// corpusRoot is ../shared/testdata/eventlogs beside the repository root
+// (internal/corpus skips the test where it is absent).
 func corpusRoot(tb testing.TB) string {
 	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			root := filepath.Join(filepath.Dir(dir), "shared", "testdata", "eventlogs")
-			if _, err := os.Stat(root); err != nil {
-				tb.Skip("no ../shared/testdata/eventlogs beside the repository: corpus tests skipped")
-			}
-			return root
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("repository root not found: corpus tests skipped")
-		}
-		dir = parent
-	}
+	return filepath.Join(corpus.SharedDir(tb), "testdata", "eventlogs")
 }
 
 // loadCorpusCase reads one case with its pcrs.json.
