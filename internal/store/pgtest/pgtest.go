@@ -24,6 +24,8 @@ import (
 // server is the one PostgreSQL of this test binary.
 type server struct {
 	dir    string // holds data/, the unix socket and postgres.log
+	bin    string
+	cred   *syscall.Credential
 	port   int
 	cmd    *exec.Cmd
 	exited chan struct{}
@@ -82,6 +84,7 @@ func Stop() {
 	}
 	shared.stop()
 	shared = nil
+	once = sync.Once{} // a later Start starts a new server
 }
 
 // Main runs the tests, stops the server and exits: a whole TestMain.
@@ -133,7 +136,7 @@ func startServer(bin string) (*server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("make server directory: %w", err)
 	}
-	s := &server{dir: dir}
+	s := &server{dir: dir, bin: bin}
 	ok := false
 	defer func() {
 		if !ok {
@@ -162,38 +165,72 @@ func startServer(bin string) (*server, error) {
 		return nil, fmt.Errorf("initdb in %s: %w\n%s", data, err, out)
 	}
 
+	s.cred = cred
 	if s.port, err = freePort(); err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(dir, "postgres.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", logPath, err)
+	if err := s.launch(); err != nil {
+		return nil, err
 	}
-	defer logFile.Close()
-	// Durability is worthless for a throwaway server; speed is not.
-	s.cmd = exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-k", dir, "-p", strconv.Itoa(s.port),
-		"-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off",
-		"-c", "full_page_writes=off", "-c", "max_connections=300")
-	prepare(s.cmd, dir, cred)
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	// If the test binary dies without Stop, take the server with it.
-	s.cmd.SysProcAttr.Pdeathsig = syscall.SIGQUIT
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start postgres: %w", err)
-	}
-	s.exited = make(chan struct{})
-	go func() { s.cmd.Wait(); close(s.exited) }()
-
 	if s.admin, err = sql.Open("pgx", s.dsn("postgres")); err != nil {
 		return nil, fmt.Errorf("open admin connection: %w", err)
 	}
 	if err := s.waitReady(30 * time.Second); err != nil {
-		log, _ := os.ReadFile(logPath)
+		log, _ := os.ReadFile(filepath.Join(dir, "postgres.log"))
 		return nil, fmt.Errorf("postgres in %s: %w\n%s", dir, err, tail(string(log), 2000))
 	}
 	ok = true
 	return s, nil
+}
+
+// launch starts postgres on the server's data directory and port.
+func (s *server) launch() error {
+	logPath := filepath.Join(s.dir, "postgres.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", logPath, err)
+	}
+	defer logFile.Close()
+	// Durability is worthless for a throwaway server; speed is not.
+	s.cmd = exec.Command(filepath.Join(s.bin, "postgres"), "-D", filepath.Join(s.dir, "data"), "-k", s.dir,
+		"-p", strconv.Itoa(s.port), "-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off",
+		"-c", "full_page_writes=off", "-c", "max_connections=300")
+	prepare(s.cmd, s.dir, s.cred)
+	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	// If the test binary dies without Stop, take the server with it.
+	s.cmd.SysProcAttr.Pdeathsig = syscall.SIGQUIT
+	if err := s.cmd.Start(); err != nil {
+		return fmt.Errorf("start postgres: %w", err)
+	}
+	exited := make(chan struct{})
+	s.exited = exited
+	cmd := s.cmd
+	go func() { cmd.Wait(); close(exited) }()
+	return nil
+}
+
+// Restart stops the shared server (a fast shutdown: clients are cut off)
+// and starts it again on the same data, after down has passed: a database
+// restart under the tests' feet. Databases and their rows survive.
+func Restart(tb testing.TB, down time.Duration) {
+	tb.Helper()
+	if shared == nil {
+		tb.Fatal("pgtest: Restart before Start")
+	}
+	s := shared
+	s.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-s.exited:
+	case <-time.After(30 * time.Second):
+		tb.Fatal("pgtest: postgres did not stop")
+	}
+	time.Sleep(down)
+	if err := s.launch(); err != nil {
+		tb.Fatalf("pgtest: restart: %v", err)
+	}
+	if err := s.waitReady(30 * time.Second); err != nil {
+		tb.Fatalf("pgtest: restart: %v", err)
+	}
 }
 
 func (s *server) waitReady(limit time.Duration) error {
