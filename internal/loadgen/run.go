@@ -50,6 +50,10 @@ type Config struct {
 	MaxInFlight int
 	// Timeout bounds each request (default 30 s).
 	Timeout time.Duration
+	// KeepAlive keeps each host's connection open between attestations, as
+	// the agent's long poll does; without it every attestation pays a TLS
+	// handshake.
+	KeepAlive bool
 	// VerifierPID, when set, is sampled from /proc for CPU and memory.
 	VerifierPID int
 	// Progress receives a line every ProgressEvery (nil: none).
