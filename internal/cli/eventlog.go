@@ -277,6 +277,7 @@ func replay(l *eventlog.Log, want eventlog.PCRValues) *replayOutput {
 		for _, a := range state.Authorities {
 			ra := replayAuthority{Event: a.Event, Variable: a.Variable}
 			if a.Cert != nil {
+				a.Cert.ReadNames()
 				ra.Cert = &replayCert{Subject: a.Cert.Subject, SHA256: hex.EncodeToString(a.Cert.SHA256[:])}
 			}
 			sb.Authorities = append(sb.Authorities, ra)
@@ -292,6 +293,7 @@ func replayDBOf(db *uefi.SignatureDB) *replayDB {
 	}
 	r := &replayDB{Certs: []replayCert{}, Hashes: len(db.Hashes) + len(db.Other)}
 	for _, c := range db.Certs {
+		c.ReadNames()
 		r.Certs = append(r.Certs, replayCert{Subject: c.Subject, SHA256: hex.EncodeToString(c.SHA256[:])})
 	}
 	return r

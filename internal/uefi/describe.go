@@ -82,12 +82,12 @@ func describeVariable(t eventlog.EventType, v *VariableData) string {
 		return fmt.Sprintf("SecureBoot = %x", v.Data)
 	case t == eventlog.EvEFIVariableAuthority:
 		if len(v.Data) > 16 {
-			if c := parseCert(GUID{}, v.Data[16:]); c.Subject != "" {
-				return fmt.Sprintf("%s authority: %s", name, c.Subject)
+			if subject := certSubject(v.Data[16:]); subject != "" {
+				return fmt.Sprintf("%s authority: %s", name, subject)
 			}
 		}
-		if c := parseCert(GUID{}, v.Data); c.Subject != "" {
-			return fmt.Sprintf("%s authority: %s", name, c.Subject)
+		if subject := certSubject(v.Data); subject != "" {
+			return fmt.Sprintf("%s authority: %s", name, subject)
 		}
 		if s, ok := text(v.Data); ok {
 			return fmt.Sprintf("%s authority: %s", name, s)
@@ -214,4 +214,11 @@ func printable(s string) bool {
 		}
 	}
 	return true
+}
+
+// certSubject reads a DER certificate's subject, or "" when it has none.
+func certSubject(der []byte) string {
+	c := parseCert(GUID{}, der)
+	c.ReadNames()
+	return c.Subject
 }

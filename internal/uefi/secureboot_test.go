@@ -53,6 +53,10 @@ func TestSecureBootState(t *testing.T) {
 	if !sb.Enabled || !sb.Measured {
 		t.Errorf("Enabled %v Measured %v, want both", sb.Enabled, sb.Measured)
 	}
+	if sb.PK != nil && len(sb.PK.Certs) == 1 && sb.DB != nil && len(sb.DB.Certs) > 0 {
+		sb.PK.Certs[0].ReadNames()
+		sb.DB.Certs[0].ReadNames()
+	}
 	if sb.PK == nil || len(sb.PK.Certs) != 1 || sb.PK.Certs[0].Subject != "CN=PK" || sb.DB.Certs[0].Subject != "CN=db signer" || sb.DBX == nil {
 		t.Errorf("databases PK %+v db %+v dbx %+v", sb.PK, sb.DB, sb.DBX)
 	}

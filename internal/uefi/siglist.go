@@ -18,13 +18,34 @@ type Cert struct {
 	Owner   GUID // the SignatureOwner, zero for a bare certificate
 	DER     []byte
 	SHA256  [32]byte // fingerprint: SHA-256 of DER
-	Subject string   // RFC 2253 form; empty when unreadable
+	// Subject and Issuer (RFC 2253 form) are filled by ReadNames; parsing
+	// does not read them, because only people need them and reading them
+	// for every PK, KEK and db entry at every attestation was a large part
+	// of an appraisal's cost.
+	Subject string
 	Issuer  string
-	// ParseErr is set when not even the names could be read; it holds
-	// Go's x509 parser's reason. Names are read leniently from the TBS, so
-	// certificates Go refuses (negative serial numbers and duplicate
-	// extensions occur in real PKs and dbs) still show their subject.
+	// ParseErr is set by ReadNames when not even the names could be read;
+	// it holds Go's x509 parser's reason. Names are read leniently from the
+	// TBS, so certificates Go refuses (negative serial numbers and
+	// duplicate extensions occur in real PKs and dbs) still show their
+	// subject.
 	ParseErr string
+}
+
+// ReadNames fills Subject and Issuer (and ParseErr when they cannot be
+// read). It reads only names: nothing here verifies a signature.
+func (c *Cert) ReadNames() {
+	if c.Subject != "" || c.Issuer != "" || c.ParseErr != "" {
+		return
+	}
+	if c.Subject, c.Issuer = lenientNames(c.DER); c.Subject != "" || c.Issuer != "" {
+		return
+	}
+	if _, err := x509.ParseCertificate(c.DER); err != nil {
+		c.ParseErr = err.Error()
+	} else {
+		c.ParseErr = "no subject or issuer name"
+	}
 }
 
 // Hash is a hash entry of a signature list (EFI_CERT_SHA256 etc.).
@@ -112,23 +133,11 @@ func ParseSignatureLists(b []byte) (*SignatureDB, error) {
 	return db, nil
 }
 
-// parseCert fingerprints a certificate and reads its names. It never fails:
-// an unreadable certificate is still an entry of the database.
-//
-// Only the names are read (from the TBSCertificate, the same way
-// crypto/x509 fills Subject and Issuer): nothing here verifies a
-// signature, and a full x509 parse of every PK, KEK and db entry at every
-// attestation was most of the appraisal's cost. The full parser runs only
-// when the names cannot be read, to say why.
+// parseCert fingerprints a certificate. It never fails: an unreadable
+// certificate is still an entry of the database. Its names are read on
+// demand (Cert.ReadNames).
 func parseCert(owner GUID, der []byte) Cert {
-	c := Cert{Owner: owner, DER: der, SHA256: sha256.Sum256(der)}
-	if c.Subject, c.Issuer = lenientNames(der); c.Subject != "" || c.Issuer != "" {
-		return c
-	}
-	if _, err := x509.ParseCertificate(der); err != nil {
-		c.ParseErr = err.Error()
-	}
-	return c
+	return Cert{Owner: owner, DER: der, SHA256: sha256.Sum256(der)}
 }
 
 // lenientNames reads subject and issuer from the TBSCertificate without the

@@ -105,6 +105,7 @@ func TestSignatureList(t *testing.T) {
 		subject string
 	}{{a, "CN=bootproof PK"}, {b, "CN=bootproof db"}} {
 		c := db.Certs[i]
+		c.ReadNames()
 		if c.Subject != want.subject || c.SHA256 != sha256.Sum256(want.der) || c.Owner != uefi.BootproofOwner || c.ParseErr != "" {
 			t.Errorf("cert %d = subject %q owner %v err %q", i, c.Subject, c.Owner, c.ParseErr)
 		}
