@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -49,5 +48,4 @@ func BenchmarkReportFleet10k(b *testing.B) {
 			}
 		})
 	}
-	_ = filepath.Join
 }
