@@ -15,9 +15,9 @@ const maxSignatures = 1 << 16
 
 // Cert is an X.509 certificate from a signature list or an authority event.
 type Cert struct {
-	Owner   GUID // the SignatureOwner, zero for a bare certificate
-	DER     []byte
-	SHA256  [32]byte // fingerprint: SHA-256 of DER
+	Owner  GUID // the SignatureOwner, zero for a bare certificate
+	DER    []byte
+	SHA256 [32]byte // fingerprint: SHA-256 of DER
 	// Subject and Issuer (RFC 2253 form) are filled by ReadNames; parsing
 	// does not read them, because only people need them and reading them
 	// for every PK, KEK and db entry at every attestation was a large part
