@@ -43,6 +43,9 @@ func ArtefactsDir(tb testing.TB) string {
 	if dir == "" {
 		return tb.TempDir()
 	}
+	// One folder per test, so that two walks do not overwrite each
+	// other's screenshots.
+	dir = filepath.Join(dir, strings.ReplaceAll(tb.Name(), "/", "_"))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		tb.Fatalf("make artefacts directory: %v", err)
 	}
