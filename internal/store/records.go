@@ -151,6 +151,13 @@ type AttestationRecord struct {
 	// Webhook is inserted into the outbox only when the status changed. The
 	// caller fills Event and Payload; the store sets the rest.
 	Webhook *WebhookDelivery
+	// Nonce, when set, is the nonce the evidence answers. It is taken in
+	// the same transaction as the verdict is recorded: nothing is recorded
+	// unless it was issued to Host, is unexpired at At and was not used
+	// before (ErrNotFound), and a nonce issued to another host is left
+	// alone (ErrConflict). One write transaction per attestation instead
+	// of two.
+	Nonce []byte
 }
 
 // LatestEvidence is the most recent evidence and verdict of a host; one per

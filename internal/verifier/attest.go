@@ -46,25 +46,27 @@ func (v *Verifier) Nonce(ctx context.Context, h store.Host) (wire.NonceResponse,
 	return wire.NonceResponse{Nonce: n, IntervalSeconds: int(p.Interval / time.Second)}, nil
 }
 
+// errNonceUnknown refuses evidence whose nonce was not issued, has expired
+// or was used already.
+var errNonceUnknown = refuse(KindConflict, "nonce.unknown", "the nonce was not issued, has expired or was already used; fetch a new one")
+
 // Submit appraises evidence answering a nonce this verifier (or a replica)
-// issued to the same host, and records the verdict.
+// issued to the same host, and records the verdict. The nonce is used up in
+// the transaction that records the verdict, so nothing is recorded for a
+// nonce that was not issued to this host, and a nonce counts once even when
+// two answers race.
 func (v *Verifier) Submit(ctx context.Context, h store.Host, ev *wire.Evidence) (wire.EvidenceResult, error) {
 	start := time.Now()
-	n, err := v.st.TakeNonce(ctx, ev.Nonce, v.now())
-	if errors.Is(err, store.ErrNotFound) {
-		return wire.EvidenceResult{}, refuse(KindConflict, "nonce.unknown", "the nonce was not issued, has expired or was already used; fetch a new one")
-	}
-	if err != nil {
-		return wire.EvidenceResult{}, fmt.Errorf("take nonce: %w", err)
-	}
-	if n.Host != h.Name {
-		return wire.EvidenceResult{}, refuse(KindForbidden, "nonce.other_host", "the nonce was issued to another host")
+	if len(ev.Nonce) == 0 {
+		return wire.EvidenceResult{}, errNonceUnknown
 	}
 	p, err := v.policies.get(ctx, h.Group)
 	if err != nil {
 		return wire.EvidenceResult{}, err
 	}
-	in := appraisal.Input{Evidence: ev, AKPublic: h.AKPublic, Nonce: n.Value, Policy: p, Now: v.now()}
+	// The appraisal checks that the quotes carry ev.Nonce; the store checks,
+	// when it records the verdict, that the verifier issued ev.Nonce to h.
+	in := appraisal.Input{Evidence: ev, AKPublic: h.AKPublic, Nonce: ev.Nonce, Policy: p, Now: v.now()}
 	if h.TPMFamily != store.TPMFamily20 {
 		// The enrolled family decides; a host enrolled without a TPM 2.0
 		// cannot earn a Passed by sending quotes now.
@@ -80,7 +82,12 @@ func (v *Verifier) Submit(ctx context.Context, h store.Host, ev *wire.Evidence) 
 		verdict = unjudgeable(aerr)
 	}
 	rec, err := v.record(ctx, h, ev, verdict, time.Since(start))
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return wire.EvidenceResult{}, errNonceUnknown
+	case errors.Is(err, store.ErrConflict):
+		return wire.EvidenceResult{}, refuse(KindForbidden, "nonce.other_host", "the nonce was issued to another host")
+	case err != nil:
 		return wire.EvidenceResult{}, err
 	}
 	v.metrics.AttestationTime.Observe(time.Since(start).Seconds())
@@ -98,6 +105,7 @@ func (v *Verifier) record(ctx context.Context, h store.Host, ev *wire.Evidence, 
 	}
 	at := v.now()
 	rec := store.AttestationRecord{Host: h.Name, At: at, Status: string(verdict.Status), Evidence: evJSON, Verdict: vJSON,
+		Nonce:          ev.Nonce,
 		DurationMicros: took.Microseconds()}
 	if c := firstFailure(verdict); c != nil {
 		rec.ReasonCode, rec.Reason = c.Code, c.Message

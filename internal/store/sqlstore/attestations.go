@@ -53,6 +53,11 @@ func (s *Store) RecordAttestation(ctx context.Context, r store.AttestationRecord
 	at := micros(r.At)
 	var changed bool
 	err := s.withTx(ctx, func(c conn) error {
+		if r.Nonce != nil {
+			if err := takeNonceFor(ctx, c, r.Nonce, r.Host, r.At); err != nil {
+				return fmt.Errorf("record attestation of host %q: %w", r.Host, err)
+			}
+		}
 		var old string
 		err := c.queryRow(ctx, qHostStatus+s.d.forUpdate, r.Host).Scan(&old)
 		if errors.Is(err, sql.ErrNoRows) {

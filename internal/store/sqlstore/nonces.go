@@ -109,3 +109,28 @@ func (s *Store) TakeChallenge(ctx context.Context, id string, now time.Time) (st
 	}
 	return ch, nil
 }
+
+// takeNonceFor uses up a nonce inside a transaction: it must exist, belong
+// to host and be unexpired at now. On any error the caller's transaction
+// rolls back, so a refused nonce is not used up.
+func takeNonceFor(ctx context.Context, c conn, value []byte, host string, now time.Time) error {
+	var owner string
+	var exp int64
+	err := c.queryRow(ctx, qTakeNonce, value).Scan(&owner, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("take nonce: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("take nonce: %w", err)
+	}
+	if owner != host {
+		return fmt.Errorf("take nonce: issued to another host: %w", store.ErrConflict)
+	}
+	if !now.Before(fromMicros(exp)) {
+		return fmt.Errorf("take nonce: expired at %s: %w", fromMicros(exp).Format(time.RFC3339), store.ErrNotFound)
+	}
+	if _, err := c.exec(ctx, qSweepNonces, micros(now)); err != nil {
+		return fmt.Errorf("take nonce: sweep expired: %w", err)
+	}
+	return nil
+}

@@ -330,3 +330,53 @@ func testRecordAttestationConcurrent(t *testing.T, s store.Store) {
 		t.Errorf("ClaimDeliveries = %d deliveries, %v; want 1", len(ds), err)
 	}
 }
+
+// testRecordAttestationNonce: the nonce an attestation answers is used up in
+// the same transaction as its verdict is recorded, and a refused nonce
+// records nothing.
+func testRecordAttestationNonce(t *testing.T, s store.Store) {
+	mustCreateHost(t, s, newHost("n1", "prod"))
+	mustCreateHost(t, s, newHost("n2", "prod"))
+	put := func(v string, host string, exp time.Duration) []byte {
+		if err := s.PutNonce(ctx(t), store.Nonce{Value: []byte(v), Host: host, ExpiresAt: at(exp)}); err != nil {
+			t.Fatalf("PutNonce: %v", err)
+		}
+		return []byte(v)
+	}
+	rec := func(host string, nonce []byte, when time.Duration) error {
+		_, err := s.RecordAttestation(ctx(t), store.AttestationRecord{Host: host, At: at(when), Status: store.StatusPassed,
+			Evidence: []byte("{}"), Verdict: []byte("{}"), Nonce: nonce})
+		return err
+	}
+	summaries := func(host string) int {
+		got, err := s.Summaries(ctx(t), host, at(-time.Hour), 100)
+		if err != nil {
+			t.Fatalf("Summaries: %v", err)
+		}
+		return len(got)
+	}
+	good := put("nonce-good", "n1", time.Minute)
+	if err := rec("n1", good, time.Second); err != nil {
+		t.Fatalf("RecordAttestation with its nonce: %v", err)
+	}
+	if err := rec("n1", good, 2*time.Second); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the same nonce again: err %v, want ErrNotFound", err)
+	}
+	if err := rec("n1", []byte("never-issued"), 3*time.Second); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a nonce never issued: err %v, want ErrNotFound", err)
+	}
+	other := put("nonce-of-n2", "n2", time.Minute)
+	if err := rec("n1", other, 4*time.Second); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("another host's nonce: err %v, want ErrConflict", err)
+	}
+	if err := rec("n2", other, 5*time.Second); err != nil {
+		t.Errorf("the other host's nonce, refused to n1, must still work for n2: %v", err)
+	}
+	stale := put("nonce-stale", "n1", 10*time.Second)
+	if err := rec("n1", stale, 11*time.Second); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("an expired nonce: err %v, want ErrNotFound", err)
+	}
+	if got := summaries("n1"); got != 1 {
+		t.Errorf("n1 has %d attestations recorded, want only the one with a good nonce", got)
+	}
+}

@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"RecordAttestation", testRecordAttestation},
 		{"RecordAttestationErrors", testRecordAttestationErrors},
 		{"RecordAttestationConcurrent", testRecordAttestationConcurrent},
+		{"RecordAttestationNonce", testRecordAttestationNonce},
 		{"HistoryPaging", testHistoryPaging},
 		{"SummariesAndPrune", testSummariesAndPrune},
 		{"MarkUnreachable", testMarkUnreachable},
