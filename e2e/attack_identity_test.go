@@ -34,7 +34,7 @@ func TestEnrolmentProtocolAttacks(t *testing.T) {
 	t.Run("the challenge answer does not leak the secret (Keylime CVE-2023-38201)", func(t *testing.T) {
 		e := f.newEvil(t, "leak", emuhost.Good, 0)
 		req, _ := e.enrollRequest(f.joinToken("leak", "10m"))
-		var ans enrollAnswer
+		var ans wire.EnrollAnswer
 		a := e.call(e.client(nil), "POST", "/agent/v1/enroll", req, &ans)
 		if a.Status != 200 || ans.Challenge == nil {
 			t.Fatalf("enrol: %v", a)
@@ -73,7 +73,7 @@ func TestEnrolmentProtocolAttacks(t *testing.T) {
 		e := f.newEvil(t, "ak-swap", emuhost.Good, 0)
 		req, _ := e.enrollRequest(f.joinToken("ak-swap", "10m"))
 		req.AKPublic = otherReq.AKPublic
-		var ans enrollAnswer
+		var ans wire.EnrollAnswer
 		if a := e.call(e.client(nil), "POST", "/agent/v1/enroll", req, &ans); a.Status != 200 || ans.Challenge == nil {
 			t.Fatalf("enrol: %v", a)
 		}

@@ -224,17 +224,12 @@ func (e *evil) enrollRequest(token string) (wire.EnrollRequest, []byte) {
 		TPMFamily: wire.FamilyTPM20, EKPublic: ekPub, EKCert: ekCert, AKPublic: e.ak.Public(), ClientPublicKey: pubDER}, keyPEM
 }
 
-type enrollAnswer struct {
-	Challenge *wire.EnrollChallenge `json:"challenge,omitempty"`
-	Result    *wire.EnrollResult    `json:"result,omitempty"`
-}
-
 // enroll runs the honest enrolment protocol and keeps the client certificate.
 func (e *evil) enroll(token string) {
 	e.t.Helper()
 	req, keyPEM := e.enrollRequest(token)
 	anon := e.client(nil)
-	var ans enrollAnswer
+	var ans wire.EnrollAnswer
 	if a := e.call(anon, "POST", "/agent/v1/enroll", req, &ans); a.Status != 200 || ans.Challenge == nil {
 		e.t.Fatalf("enrol %s: %v", e.name, a)
 	}

@@ -147,7 +147,7 @@ func (a *Agent) waitForTurn(ctx context.Context, interval time.Duration) error {
 			return nil
 		}
 		poll := min(left, 25*time.Second)
-		var w waitResponse
+		var w wire.WaitResponse
 		err := a.api.do(ctx, "GET", fmt.Sprintf("/agent/v1/wait?timeout=%d", int(poll/time.Millisecond)), nil, &w)
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -166,10 +166,6 @@ func (a *Agent) waitForTurn(ctx context.Context, interval time.Duration) error {
 			return nil
 		}
 	}
-}
-
-type waitResponse struct {
-	Attest bool `json:"attest"`
 }
 
 func (a *Agent) ensureEnrolled(ctx context.Context) error {
@@ -309,7 +305,7 @@ func (a *Agent) enroll(ctx context.Context) (*identity, error) {
 		return nil, err
 	}
 	defer api.close()
-	var ans enrollAnswer
+	var ans wire.EnrollAnswer
 	if err := api.do(ctx, "POST", "/agent/v1/enroll", req, &ans); err != nil {
 		return nil, err
 	}
@@ -339,13 +335,6 @@ func (a *Agent) enroll(ctx context.Context) (*identity, error) {
 		return nil, err
 	}
 	return id, nil
-}
-
-// enrollAnswer is the verifier's answer to an enrol request: a challenge
-// for a TPM 2.0 host, the result at once for the others.
-type enrollAnswer struct {
-	Challenge *wire.EnrollChallenge `json:"challenge,omitempty"`
-	Result    *wire.EnrollResult    `json:"result,omitempty"`
 }
 
 // retryWait is how long to wait before trying again: what a busy verifier

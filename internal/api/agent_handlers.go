@@ -75,7 +75,7 @@ func (s *server) agentWait(w http.ResponseWriter, r *http.Request) error {
 		timeout = min(time.Duration(ms)*time.Millisecond, s.cfg.MaxWait)
 	}
 	attest := s.v.Wait(r.Context(), agentHost(r), timeout)
-	writeJSON(w, http.StatusOK, map[string]bool{"attest": attest})
+	writeJSON(w, http.StatusOK, wire.WaitResponse{Attest: attest})
 	return nil
 }
 

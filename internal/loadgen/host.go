@@ -29,12 +29,6 @@ type host struct {
 	hc    *http.Client    // kept between attestations with Config.KeepAlive
 }
 
-// enrolAnswer mirrors the verifier's answer to an enrol request.
-type enrolAnswer struct {
-	Challenge *wire.EnrollChallenge `json:"challenge,omitempty"`
-	Result    *wire.EnrollResult    `json:"result,omitempty"`
-}
-
 // enrolHost runs the enrolment protocol for one simulated host: a join
 // token from the REST API (as an operator's tooling would), enrol with EK,
 // EK certificate and AK, answer the credential challenge, keep the client
@@ -60,7 +54,7 @@ func (r *runner) enrolHost(ctx context.Context, name string, im *Image, maker *m
 	req := wire.EnrollRequest{ProtocolVersion: wire.ProtocolVersion, JoinToken: jt.Token, Host: name,
 		TPMFamily: wire.FamilyTPM20, EKPublic: sim.EKPublic, EKCert: sim.EKCert, AKPublic: sim.AKPublic,
 		ClientPublicKey: pubDER}
-	var ans enrolAnswer
+	var ans wire.EnrollAnswer
 	if err := call(ctx, r.enrolHTTP, "POST", r.base+"/agent/v1/enroll", "", req, &ans); err != nil {
 		return nil, fmt.Errorf("enrol %s: %w", name, err)
 	}

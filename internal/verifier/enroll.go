@@ -18,13 +18,6 @@ import (
 	"github.com/bootproof/bootproof/internal/wire"
 )
 
-// EnrollAnswer is the first step's answer: a challenge for a TPM 2.0 host,
-// the result at once for a host that cannot attest.
-type EnrollAnswer struct {
-	Challenge *wire.EnrollChallenge `json:"challenge,omitempty"`
-	Result    *wire.EnrollResult    `json:"result,omitempty"`
-}
-
 var hostNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
 // ValidHostName reports whether s may name a host.
@@ -33,7 +26,7 @@ func ValidHostName(s string) bool { return hostNameRE.MatchString(s) }
 // Enroll starts enrolment. It spends the join token, checks the EK's
 // provenance and the host's identity, and challenges the TPM to prove that
 // the AK lives beside the EK.
-func (v *Verifier) Enroll(ctx context.Context, req wire.EnrollRequest) (*EnrollAnswer, error) {
+func (v *Verifier) Enroll(ctx context.Context, req wire.EnrollRequest) (*wire.EnrollAnswer, error) {
 	ans, err := v.enroll(ctx, req)
 	outcome := "challenged"
 	if e, ok := AsError(err); ok {
@@ -50,7 +43,7 @@ func (v *Verifier) Enroll(ctx context.Context, req wire.EnrollRequest) (*EnrollA
 	return ans, err
 }
 
-func (v *Verifier) enroll(ctx context.Context, req wire.EnrollRequest) (*EnrollAnswer, error) {
+func (v *Verifier) enroll(ctx context.Context, req wire.EnrollRequest) (*wire.EnrollAnswer, error) {
 	if !ValidHostName(req.Host) {
 		return nil, refuse(KindInvalid, "enroll.host_name", "host name %q is not valid (letters, digits, '.', '_', '-'; at most 128)", req.Host)
 	}
@@ -84,13 +77,13 @@ func (v *Verifier) enroll(ctx context.Context, req wire.EnrollRequest) (*EnrollA
 		if err != nil {
 			return nil, err
 		}
-		return &EnrollAnswer{Result: res}, nil
+		return &wire.EnrollAnswer{Result: res}, nil
 	}
 	ch, err := v.challengeTPM(ctx, req, group)
 	if err != nil {
 		return nil, err
 	}
-	return &EnrollAnswer{Challenge: ch}, nil
+	return &wire.EnrollAnswer{Challenge: ch}, nil
 }
 
 // joinTokenPrefix marks join tokens, so they are not confused with API tokens.
@@ -155,6 +148,13 @@ func (v *Verifier) challengeTPM(ctx context.Context, req wire.EnrollRequest, gro
 	if err := v.checkIdentity(ctx, req, ekDigest); err != nil {
 		return nil, err
 	}
+	return v.challenge(ctx, req, group)
+}
+
+// challenge makes the credential challenge for req's AK, encrypted to
+// req's EK, and stores a hash of the secret with the request that Activate
+// completes once the TPM has recovered the secret.
+func (v *Verifier) challenge(ctx context.Context, req wire.EnrollRequest, group string) (*wire.EnrollChallenge, error) {
 	secret, blob, seed, err := enroll.MakeChallenge(req.EKPublic, req.AKPublic, v.cfg.Rand)
 	if err != nil {
 		return nil, refuse(KindInvalid, "enroll.ak_refused", "the AK cannot be challenged: %v", err)
@@ -230,26 +230,9 @@ func (v *Verifier) Reactivate(ctx context.Context, h store.Host, akPub []byte) (
 	if h.TPMFamily != store.TPMFamily20 || len(h.EKPublic) == 0 {
 		return nil, refuse(KindConflict, "enroll.no_tpm", "host %q is not enrolled with a TPM 2.0", h.Name)
 	}
-	secret, blob, seed, err := enroll.MakeChallenge(h.EKPublic, akPub, v.cfg.Rand)
-	if err != nil {
-		return nil, refuse(KindInvalid, "enroll.ak_refused", "the AK cannot be challenged: %v", err)
-	}
-	// A request without a client key marks a re-activation in the challenge.
-	reqJSON, err := json.Marshal(wire.EnrollRequest{Host: h.Name, TPMFamily: wire.FamilyTPM20, EKPublic: h.EKPublic, AKPublic: akPub})
-	if err != nil {
-		return nil, err
-	}
-	id := make([]byte, 16)
-	if _, err := v.cfg.Rand.Read(id); err != nil {
-		return nil, fmt.Errorf("challenge id: %w", err)
-	}
-	sum := sha256.Sum256(secret)
-	c := store.Challenge{ID: hex.EncodeToString(id), Host: h.Name, Group: h.Group, Request: reqJSON,
-		SecretHash: sum[:], ExpiresAt: v.now().Add(v.cfg.NonceTTL)}
-	if err := v.st.PutChallenge(ctx, c); err != nil {
-		return nil, fmt.Errorf("store challenge: %w", err)
-	}
-	return &wire.EnrollChallenge{ChallengeID: c.ID, CredentialBlob: blob, EncryptedSeed: seed}, nil
+	// A request without a client key marks a re-activation: Activate then
+	// replaces the AK instead of admitting a host.
+	return v.challenge(ctx, wire.EnrollRequest{Host: h.Name, TPMFamily: wire.FamilyTPM20, EKPublic: h.EKPublic, AKPublic: akPub}, h.Group)
 }
 
 func (v *Verifier) replaceAK(ctx context.Context, req wire.EnrollRequest) (*wire.EnrollResult, error) {

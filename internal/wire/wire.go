@@ -52,6 +52,19 @@ type ReactivateRequest struct {
 	AKPublic []byte `json:"ak_public"`
 }
 
+// EnrollAnswer answers an EnrollRequest: a credential challenge for a TPM
+// 2.0 host, the result at once for a host that cannot attest.
+type EnrollAnswer struct {
+	Challenge *EnrollChallenge `json:"challenge,omitempty"`
+	Result    *EnrollResult    `json:"result,omitempty"`
+}
+
+// WaitResponse answers the agent's long poll: Attest is true when an
+// operator asked for evidence now, false when the poll timed out.
+type WaitResponse struct {
+	Attest bool `json:"attest"`
+}
+
 // ActivateRequest returns the secret recovered by TPM2_ActivateCredential.
 type ActivateRequest struct {
 	ChallengeID string `json:"challenge_id"`

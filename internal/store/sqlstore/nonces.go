@@ -41,24 +41,14 @@ func (s *Store) PutNonce(ctx context.Context, n store.Nonce) error {
 // TakeNonce removes and returns a nonce that has not expired at now.
 func (s *Store) TakeNonce(ctx context.Context, value []byte, now time.Time) (store.Nonce, error) {
 	n := store.Nonce{Value: append([]byte(nil), value...)}
-	err := s.withTx(ctx, func(c conn) error {
-		var exp int64
-		err := c.queryRow(ctx, qTakeNonce, value).Scan(&n.Host, &exp)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("take nonce: %w", store.ErrNotFound)
-		}
-		if err != nil {
-			return fmt.Errorf("take nonce: %w", err)
-		}
-		n.ExpiresAt = fromMicros(exp)
-		if _, err := c.exec(ctx, qSweepNonces, micros(now)); err != nil {
-			return fmt.Errorf("take nonce: sweep expired: %w", err)
-		}
-		return nil
+	err := s.withTx(ctx, func(c conn) (err error) {
+		n.Host, n.ExpiresAt, err = takeNonce(ctx, c, value, now)
+		return err
 	})
 	if err != nil {
 		return store.Nonce{}, err
 	}
+	// Checked after the commit: an expired nonce is used up all the same.
 	if !now.Before(n.ExpiresAt) {
 		return store.Nonce{}, fmt.Errorf("take nonce for host %q: expired at %s: %w", n.Host,
 			n.ExpiresAt.Format(time.RFC3339), store.ErrNotFound)
@@ -110,27 +100,37 @@ func (s *Store) TakeChallenge(ctx context.Context, id string, now time.Time) (st
 	return ch, nil
 }
 
-// takeNonceFor uses up a nonce inside a transaction: it must exist, belong
-// to host and be unexpired at now. On any error the caller's transaction
-// rolls back, so a refused nonce is not used up.
-func takeNonceFor(ctx context.Context, c conn, value []byte, host string, now time.Time) error {
-	var owner string
+// takeNonce uses up a nonce inside a transaction and sweeps the expired
+// ones. It returns the nonce's host and expiry, and ErrNotFound when there
+// is no such nonce; the caller judges the expiry.
+func takeNonce(ctx context.Context, c conn, value []byte, now time.Time) (host string, expires time.Time, err error) {
 	var exp int64
-	err := c.queryRow(ctx, qTakeNonce, value).Scan(&owner, &exp)
+	err = c.queryRow(ctx, qTakeNonce, value).Scan(&host, &exp)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("take nonce: %w", store.ErrNotFound)
+		return "", time.Time{}, fmt.Errorf("take nonce: %w", store.ErrNotFound)
 	}
 	if err != nil {
-		return fmt.Errorf("take nonce: %w", err)
+		return "", time.Time{}, fmt.Errorf("take nonce: %w", err)
+	}
+	if _, err := c.exec(ctx, qSweepNonces, micros(now)); err != nil {
+		return "", time.Time{}, fmt.Errorf("take nonce: sweep expired: %w", err)
+	}
+	return host, fromMicros(exp), nil
+}
+
+// takeNonceFor is takeNonce for a nonce that must have been issued to host
+// and be unexpired at now: another host's nonce is ErrConflict, an expired
+// one ErrNotFound, and either way the caller's transaction rolls back.
+func takeNonceFor(ctx context.Context, c conn, value []byte, host string, now time.Time) error {
+	owner, expires, err := takeNonce(ctx, c, value, now)
+	if err != nil {
+		return err
 	}
 	if owner != host {
 		return fmt.Errorf("take nonce: issued to another host: %w", store.ErrConflict)
 	}
-	if !now.Before(fromMicros(exp)) {
-		return fmt.Errorf("take nonce: expired at %s: %w", fromMicros(exp).Format(time.RFC3339), store.ErrNotFound)
-	}
-	if _, err := c.exec(ctx, qSweepNonces, micros(now)); err != nil {
-		return fmt.Errorf("take nonce: sweep expired: %w", err)
+	if !now.Before(expires) {
+		return fmt.Errorf("take nonce: expired at %s: %w", expires.Format(time.RFC3339), store.ErrNotFound)
 	}
 	return nil
 }
