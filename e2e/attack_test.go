@@ -93,10 +93,7 @@ var evidenceAttacks = []evidenceAttack{
 			other.openTPM()
 			other.bootOS(emuhost.Good)
 			other.enrollRequest("") // makes its AK
-			for i := range ev.Quotes {
-				bank, _ := eventlog.ParseAlg(ev.Quotes[i].Bank)
-				ev.Quotes[i] = other.quote(n, bank)
-			}
+			ev.Quotes = []wire.Quote{other.quote(n, e.boot.Banks...)}
 			other.closeTPM()
 			return ev
 		}},
@@ -104,8 +101,10 @@ var evidenceAttacks = []evidenceAttack{
 	{name: "PCR values that disagree with the quote digest", code: "quote.pcr_digest",
 		tamper: func(t *testing.T, e *evil, n []byte) *wire.Evidence {
 			ev := e.evidence(n)
-			for i := range ev.Quotes {
-				ev.Quotes[i].PCRs[9] = bytes.Repeat([]byte{0x42}, len(ev.Quotes[i].PCRs[9]))
+			for _, q := range ev.Quotes {
+				for _, vals := range q.PCRs {
+					vals[9] = bytes.Repeat([]byte{0x42}, len(vals[9]))
+				}
 			}
 			return ev
 		}},

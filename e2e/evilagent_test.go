@@ -257,7 +257,7 @@ func (e *evil) nonce() []byte {
 	return n.Nonce
 }
 
-// evidence is what the honest agent would send for nonce: a quote of
+// evidence is what the honest agent would send for nonce: one quote of
 // every PCR in every bank, the boot's event log and its bundles.
 func (e *evil) evidence(nonce []byte) *wire.Evidence {
 	e.t.Helper()
@@ -265,19 +265,22 @@ func (e *evil) evidence(nonce []byte) *wire.Evidence {
 	for _, b := range e.boot.Bundles {
 		ev.Bundles = append(ev.Bundles, bytes.Clone(b))
 	}
-	for _, bank := range e.boot.Banks {
-		ev.Quotes = append(ev.Quotes, e.quote(nonce, bank))
-	}
+	ev.Quotes = []wire.Quote{e.quote(nonce, e.boot.Banks...)}
 	return ev
 }
 
-func (e *evil) quote(nonce []byte, bank eventlog.Alg) wire.Quote {
+// quote has the TPM quote every PCR of banks in one quote, as the agent does.
+func (e *evil) quote(nonce []byte, banks ...eventlog.Alg) wire.Quote {
 	e.t.Helper()
-	att, sig, pcrs, err := e.dev.Quote(e.ak, nonce, bank)
+	att, sig, pcrs, err := e.dev.Quote(e.ak, nonce, banks...)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return wire.Quote{Bank: bank.String(), Attest: att, Signature: sig, PCRs: pcrs}
+	q := wire.Quote{Attest: att, Signature: sig, PCRs: map[string]map[int][]byte{}}
+	for bank, vals := range pcrs {
+		q.PCRs[bank.String()] = vals
+	}
+	return q
 }
 
 // quoteSome has the TPM quote only the given PCRs of bank: a genuine
@@ -301,7 +304,7 @@ func (e *evil) quoteSome(nonce []byte, bank eventlog.Alg, pcrs []uint) wire.Quot
 	for _, p := range pcrs {
 		vals[int(p)] = all[int(p)]
 	}
-	return wire.Quote{Bank: bank.String(), Attest: att, Signature: sig, PCRs: vals}
+	return wire.Quote{Attest: att, Signature: sig, PCRs: map[string]map[int][]byte{bank.String(): vals}}
 }
 
 // submit posts evidence and returns the verifier's answer and verdict.

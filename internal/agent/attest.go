@@ -12,7 +12,9 @@ type TPM interface {
 	EK() (pub, cert []byte, err error)
 	CreateAK() (AK, error)
 	LoadAK(blob []byte) (AK, error)
-	Quote(ak AK, nonce []byte, bank string) (attest, sig []byte, pcrs map[int][]byte, err error)
+	// Quote quotes every PCR of the banks in one TPM2_Quote and returns
+	// the values read, by bank then index.
+	Quote(ak AK, nonce []byte, banks []string) (attest, sig []byte, pcrs map[string]map[int][]byte, err error)
 	ActivateCredential(ak AK, credentialBlob, encryptedSecret []byte) ([]byte, error)
 	Banks() ([]string, error)
 }
@@ -44,8 +46,8 @@ func (a *Agent) attestOnce(ctx context.Context) (wire.EvidenceResult, error) {
 	return res, nil
 }
 
-// gather collects the evidence for one nonce: a quote per active bank, the
-// event log and the bundle inventory.
+// gather collects the evidence for one nonce: the quotes of every active
+// bank, the event log and the bundle inventory.
 func (a *Agent) gather(nonce []byte) (*wire.Evidence, error) {
 	ev := &wire.Evidence{Nonce: nonce, TPMFamily: a.cfg.Family}
 	if a.cfg.Family != wire.FamilyTPM20 {
@@ -55,12 +57,8 @@ func (a *Agent) gather(nonce []byte) (*wire.Evidence, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list PCR banks: %w", err)
 	}
-	for _, bank := range banks {
-		att, sig, pcrs, err := a.cfg.TPM.Quote(a.ak, nonce, bank)
-		if err != nil {
-			return nil, fmt.Errorf("quote %s bank: %w", bank, err)
-		}
-		ev.Quotes = append(ev.Quotes, wire.Quote{Bank: bank, Attest: att, Signature: sig, PCRs: pcrs})
+	if ev.Quotes, err = a.quote(nonce, banks); err != nil {
+		return nil, err
 	}
 	if a.cfg.EventLog != nil {
 		if ev.EventLog, err = a.cfg.EventLog(); err != nil {
@@ -77,4 +75,28 @@ func (a *Agent) gather(nonce []byte) (*wire.Evidence, error) {
 		}
 	}
 	return ev, nil
+}
+
+// quote quotes every bank in one TPM2_Quote: one signature for the TPM to
+// make and the verifier to check. A TPM that refuses a selection of several
+// banks (the specification allows it, some firmware TPMs may not) is asked
+// for one quote per bank instead; the verifier accepts either.
+func (a *Agent) quote(nonce []byte, banks []string) ([]wire.Quote, error) {
+	att, sig, pcrs, err := a.cfg.TPM.Quote(a.ak, nonce, banks)
+	if err == nil {
+		return []wire.Quote{{Attest: att, Signature: sig, PCRs: pcrs}}, nil
+	}
+	if len(banks) == 1 {
+		return nil, fmt.Errorf("quote %s bank: %w", banks[0], err)
+	}
+	a.log.Warn("the TPM refused one quote over all banks; quoting each bank on its own", "banks", banks, "err", err)
+	var out []wire.Quote
+	for _, bank := range banks {
+		att, sig, pcrs, err := a.cfg.TPM.Quote(a.ak, nonce, []string{bank})
+		if err != nil {
+			return nil, fmt.Errorf("quote %s bank: %w", bank, err)
+		}
+		out = append(out, wire.Quote{Attest: att, Signature: sig, PCRs: pcrs})
+	}
+	return out, nil
 }

@@ -21,17 +21,29 @@ func (d DeviceTPM) CreateAK() (AK, error) { return d.Dev.CreateAK() }
 // LoadAK loads a persisted AK.
 func (d DeviceTPM) LoadAK(blob []byte) (AK, error) { return d.Dev.LoadAK(blob) }
 
-// Quote quotes every PCR of bank.
-func (d DeviceTPM) Quote(ak AK, nonce []byte, bank string) ([]byte, []byte, map[int][]byte, error) {
-	a, err := eventlog.ParseAlg(bank)
-	if err != nil {
-		return nil, nil, nil, err
+// Quote quotes every PCR of every bank in banks in one TPM2_Quote.
+func (d DeviceTPM) Quote(ak AK, nonce []byte, banks []string) ([]byte, []byte, map[string]map[int][]byte, error) {
+	algs := make([]eventlog.Alg, len(banks))
+	for i, b := range banks {
+		a, err := eventlog.ParseAlg(b)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		algs[i] = a
 	}
 	k, ok := ak.(*tpm.AK)
 	if !ok {
 		return nil, nil, nil, fmt.Errorf("AK of type %T is not a TPM key", ak)
 	}
-	return d.Dev.Quote(k, nonce, a)
+	att, sig, pcrs, err := d.Dev.Quote(k, nonce, algs...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	out := make(map[string]map[int][]byte, len(pcrs))
+	for a, vals := range pcrs {
+		out[a.String()] = vals
+	}
+	return att, sig, out, nil
 }
 
 // ActivateCredential answers the verifier's enrolment challenge.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/bootproof/bootproof/internal/eventlog"
 	"github.com/bootproof/bootproof/internal/wire"
@@ -46,7 +47,8 @@ func (a *appraisal) pass(code, msg string) {
 //  1. a TPM 2.0: any other family is N/A (tpm.not_tpm20);
 //  2. each quote: a TPMS_ATTEST of type quote, signed by the enrolled AK,
 //     over the issued nonce, whose pcrDigest is the digest of the PCR values
-//     sent; one quote per bank;
+//     sent; a quote may cover several banks (the agent sends one over all),
+//     and no bank may be quoted twice;
 //  3. the quotes' TPM clock is not older than Last;
 //  4. every bank the log declares is quoted, and a bank of SHA-256 or
 //     better is among them (no bank downgrade);
@@ -129,46 +131,43 @@ func Appraise(in Input) (*Verdict, error) {
 	return a.v, nil
 }
 
-// checkQuotes verifies every quote and the clock, and returns the quotes
-// that hold, by bank.
+// checkQuotes verifies every quote and the clock, and returns what the
+// quotes that hold prove, by bank. A bank quoted twice is refused: which
+// of two values would be the TPM's?
 func (a *appraisal) checkQuotes(ak crypto.PublicKey) map[eventlog.Alg]*quote {
-	ev := a.in.Evidence
 	out := map[eventlog.Alg]*quote{}
 	var first *ClockInfo
-	for _, wq := range ev.Quotes {
-		q, c := checkQuote(wq, ak, a.in.Nonce)
+	for _, wq := range a.in.Evidence.Quotes {
+		banks, c := checkQuote(wq, ak, a.in.Nonce)
 		if c != nil {
 			a.fail(*c)
 			continue
 		}
-		if _, dup := out[q.bank]; dup {
-			a.fail(Check{Code: CodeQuotePCRSelection, Bank: wq.Bank, Message: fmt.Sprintf("The host sent two quotes for bank %s.", wq.Bank)})
+		label := quoteBanks(banks)
+		if slices.ContainsFunc(banks, func(q *quote) bool { return out[q.bank] != nil }) {
+			a.fail(Check{Code: CodeQuotePCRSelection, Bank: label, Message: fmt.Sprintf("The host sent two quotes over the same bank (%s).", label)})
 			continue
 		}
-		if c := checkClock(wq.Bank, q.clock, a.in.Last); c != nil {
+		clock := banks[0].clock
+		if c := checkClock(label, clock, a.in.Last); c != nil {
 			a.fail(*c)
 			continue
 		}
-		if first != nil && (first.ResetCount != q.clock.ResetCount || first.RestartCount != q.clock.RestartCount) {
-			a.fail(Check{Code: CodeQuoteReset, Bank: wq.Bank,
-				Message:  fmt.Sprintf("The %s quote comes from another TPM boot than the other quotes.", wq.Bank),
+		if first != nil && (first.ResetCount != clock.ResetCount || first.RestartCount != clock.RestartCount) {
+			a.fail(Check{Code: CodeQuoteReset, Bank: label,
+				Message:  fmt.Sprintf("The %s quote comes from another TPM boot than the other quotes.", label),
 				Expected: []string{fmt.Sprintf("reset_count %d, restart_count %d", first.ResetCount, first.RestartCount)},
-				Found:    fmt.Sprintf("reset_count %d, restart_count %d", q.clock.ResetCount, q.clock.RestartCount)})
+				Found:    fmt.Sprintf("reset_count %d, restart_count %d", clock.ResetCount, clock.RestartCount)})
 			continue
 		}
-		if first == nil || q.clock.Clock > first.Clock {
-			c := q.clock
+		if first == nil || clock.Clock > first.Clock {
+			c := clock
 			first = &c
 		}
-		out[q.bank] = q
-		if a.v.PCRs == nil {
-			a.v.PCRs = map[string]map[int]string{}
+		for _, q := range banks {
+			out[q.bank] = q
+			a.showPCRs(q)
 		}
-		m := make(map[int]string, len(q.pcrs))
-		for pcr, val := range q.pcrs {
-			m[pcr] = hex.EncodeToString(val)
-		}
-		a.v.PCRs[q.bank.String()] = m
 	}
 	if len(out) > 0 {
 		a.v.Clock = first
@@ -183,6 +182,27 @@ func (a *appraisal) checkQuotes(ak crypto.PublicKey) map[eventlog.Alg]*quote {
 		a.pass(CodeQuoteReset, "The TPM reset and restart counts did not go back.")
 	}
 	return out
+}
+
+// showPCRs puts a proven bank's PCR values in the verdict, for the report.
+func (a *appraisal) showPCRs(q *quote) {
+	if a.v.PCRs == nil {
+		a.v.PCRs = map[string]map[int]string{}
+	}
+	m := make(map[int]string, len(q.pcrs))
+	for pcr, val := range q.pcrs {
+		m[pcr] = hex.EncodeToString(val)
+	}
+	a.v.PCRs[q.bank.String()] = m
+}
+
+// quoteBanks names the banks of one quote ("sha1+sha256").
+func quoteBanks(qs []*quote) string {
+	names := make([]string, len(qs))
+	for i, q := range qs {
+		names[i] = q.bank.String()
+	}
+	return strings.Join(names, "+")
 }
 
 // checkBanks requires a quote for every bank the log declares and returns

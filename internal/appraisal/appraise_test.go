@@ -170,13 +170,13 @@ func TestAppraiseQuotes(t *testing.T) {
 		{name: "PCR values that do not match the quote", boot: sb, want: Failed, wantFailed: []string{CodeQuoteMissingBank, CodeQuotePCRDigest},
 			evidence: func(h *simHost) *wire.Evidence {
 				ev := h.evidence(nil)
-				ev.Quotes[1].PCRs[7] = flip(ev.Quotes[1].PCRs[7])
+				ev.Quotes[1].PCRs["sha256"][7] = flip(ev.Quotes[1].PCRs["sha256"][7])
 				return ev
 			}},
 		{name: "PCR value of a quoted PCR missing", boot: sb, want: Failed, wantFailed: []string{CodeQuoteMissingBank, CodeQuotePCRDigest},
 			evidence: func(h *simHost) *wire.Evidence {
 				ev := h.evidence(nil)
-				delete(ev.Quotes[1].PCRs, 4)
+				delete(ev.Quotes[1].PCRs["sha256"], 4)
 				return ev
 			}},
 		{name: "replayed old quote: clock went back", boot: sb, want: Failed, wantFailed: []string{CodeQuoteClock},
@@ -231,6 +231,73 @@ func TestAppraiseQuotes(t *testing.T) {
 			evidence: func(h *simHost) *wire.Evidence {
 				ev := h.evidence(nil)
 				ev.Quotes = nil
+				return ev
+			}},
+	})
+}
+
+// TestAppraiseOneQuoteOverAllBanks covers the agent's usual evidence: one
+// TPM2_Quote whose selection spans every bank, its pcrDigest over all of
+// them in selection order.
+func TestAppraiseOneQuoteOverAllBanks(t *testing.T) {
+	one := func(mutate func(q *wire.Quote)) func(h *simHost) *wire.Evidence {
+		return func(h *simHost) *wire.Evidence {
+			ev := h.evidence(nil)
+			q := h.quoteBanks(akECC, h.banks, pcrRange(0, 9), testNonce)
+			if mutate != nil {
+				mutate(&q)
+			}
+			ev.Quotes = []wire.Quote{q}
+			return ev
+		}
+	}
+	runCases(t, []appraisalCase{
+		{name: "one quote over SHA-1 and SHA-256 passes", boot: sb, want: Passed, evidence: one(nil),
+			check: func(t *testing.T, v *Verdict) {
+				if v.Bank != "sha256" || len(v.PCRs["sha1"]) != 10 || len(v.PCRs["sha256"]) != 10 {
+					t.Errorf("bank %q, PCRs %v; want decisions on sha256 and PCR 0-9 of both banks", v.Bank, v.PCRs)
+				}
+			}},
+		{name: "one quote over three banks passes", boot: sb, banks: simBanks, want: Passed, evidence: one(nil),
+			policy: func(p *policy.Policy) { p.References = policy.References{} },
+			check: func(t *testing.T, v *Verdict) {
+				if v.Bank != "sha384" || len(v.PCRs) != 3 {
+					t.Errorf("bank %q, PCR banks %d; want sha384 of 3", v.Bank, len(v.PCRs))
+				}
+			}},
+		// The digest covers both banks: a value changed in the weaker bank
+		// fails the whole quote, not just that bank.
+		{name: "a SHA-1 value altered fails the whole quote", boot: sb, want: Failed,
+			wantFailed: []string{CodeQuotePCRDigest},
+			evidence:   one(func(q *wire.Quote) { q.PCRs["sha1"][7] = flip(q.PCRs["sha1"][7]) }),
+			check: func(t *testing.T, v *Verdict) {
+				if c := findCheck(v, CodeQuotePCRDigest); c == nil || c.Bank != "sha1+sha256" {
+					t.Errorf("pcr_digest check names bank %+v, want sha1+sha256", c)
+				}
+				if v.PCRs != nil {
+					t.Errorf("PCRs of a failed quote were used: %v", v.PCRs)
+				}
+			}},
+		{name: "values of one selected bank not sent", boot: sb, want: Failed,
+			wantFailed: []string{CodeQuotePCRDigest},
+			evidence:   one(func(q *wire.Quote) { delete(q.PCRs, "sha1") })},
+		// Values sent under the wrong bank name do not hash to the digest.
+		{name: "banks' values swapped", boot: sb, want: Failed,
+			wantFailed: []string{CodeQuotePCRDigest},
+			evidence: one(func(q *wire.Quote) {
+				q.PCRs["sha1"], q.PCRs["sha256"] = q.PCRs["sha256"], q.PCRs["sha1"]
+			})},
+		{name: "a bank quoted again in a second quote", boot: sb, want: Failed, wantFailed: []string{CodeQuotePCRSelection},
+			evidence: func(h *simHost) *wire.Evidence {
+				ev := one(nil)(h)
+				ev.Quotes = append(ev.Quotes, h.quote(akECC, eventlog.SHA256, pcrRange(0, 9), testNonce))
+				return ev
+			}},
+		{name: "one quote over all banks with a wrong nonce", boot: sb, want: Failed,
+			wantFailed: []string{CodeQuoteNonce},
+			evidence: func(h *simHost) *wire.Evidence {
+				ev := h.evidence(nil)
+				ev.Quotes = []wire.Quote{h.quoteBanks(akECC, h.banks, pcrRange(0, 9), []byte("an older nonce"))}
 				return ev
 			}},
 	})

@@ -42,6 +42,10 @@ type benchFixture struct {
 	c  corpusCase
 	in Input
 	ak []byte
+	// perBank are quotes of one bank each, for go-attestation, whose
+	// AKPublic.Verify reads one bank per quote; Appraise gets one quote
+	// over all banks, as bootproof's agent sends it.
+	perBank map[eventlog.Alg]attest.Quote
 }
 
 func loadBench(b *testing.B) *benchFixture {
@@ -79,7 +83,12 @@ func loadBench(b *testing.B) *benchFixture {
 	if v, err = Appraise(in); err != nil || v.Status != Passed {
 		b.Fatalf("bench host does not pass: %v %+v", err, v.Failures())
 	}
-	return &benchFixture{c: c, in: in, ak: in.AKPublic}
+	f := &benchFixture{c: c, in: in, ak: in.AKPublic, perBank: map[eventlog.Alg]attest.Quote{}}
+	for _, bank := range c.PCRs.Banks() {
+		q := ak.quote(b, bank, c.PCRs[bank], testNonce, ClockInfo{Clock: 1000, ResetCount: 3})
+		f.perBank[bank] = attest.Quote{Quote: q.Attest, Signature: q.Signature}
+	}
+	return f
 }
 
 func BenchmarkAppraise(b *testing.B) {
@@ -96,9 +105,9 @@ func BenchmarkAppraise(b *testing.B) {
 	}
 }
 
-// BenchmarkFloor is what any verifier of this evidence must do: check each
-// quote's signature, parse the log, replay it against each quoted bank, and
-// read the Secure Boot state.
+// BenchmarkFloor is what any verifier of this evidence must do: check the
+// quote's signature (one quote over all banks), parse the log, replay it
+// against each quoted bank, and read the Secure Boot state.
 func BenchmarkFloor(b *testing.B) {
 	f := loadBench(b)
 	b.SetBytes(int64(len(f.c.Log)))
@@ -161,11 +170,7 @@ func benchGoAttestation(b *testing.B, banks []eventlog.Alg) {
 		for i, v := range f.c.PCRs[bank] {
 			w.pcrs = append(w.pcrs, attest.PCR{Index: i, Digest: v, DigestAlg: h})
 		}
-		for _, q := range f.in.Evidence.Quotes {
-			if q.Bank == bank.String() {
-				w.quote = attest.Quote{Quote: q.Attest, Signature: q.Signature}
-			}
-		}
+		w.quote = f.perBank[bank]
 		work = append(work, w)
 	}
 	b.SetBytes(int64(len(f.c.Log)))

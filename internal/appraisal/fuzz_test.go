@@ -13,7 +13,7 @@ import (
 // and never accept a quote the enrolled AK did not sign.
 func FuzzQuote(f *testing.F) {
 	h := boot(f, testBanks, standardBoot(f, bootOpts{secureBoot: true}))
-	good := h.quote(akECC, eventlog.SHA256, pcrRange(0, 9), testNonce)
+	good := h.quoteBanks(akECC, testBanks, pcrRange(0, 9), testNonce)
 	rsa := h.quote(akRSA, eventlog.SHA256, pcrRange(0, 3), testNonce)
 	f.Add(good.Attest, good.Signature)
 	f.Add(rsa.Attest, rsa.Signature)
@@ -28,7 +28,7 @@ func FuzzQuote(f *testing.F) {
 		if _, _, err := ParseAttest(attest); err == nil && len(attest) == 0 {
 			t.Fatal("empty TPMS_ATTEST accepted")
 		}
-		q, c := checkQuote(wire.Quote{Bank: "sha256", Attest: attest, Signature: sig, PCRs: good.PCRs}, ak, testNonce)
+		q, c := checkQuote(wire.Quote{Attest: attest, Signature: sig, PCRs: good.PCRs}, ak, testNonce)
 		if (q == nil) == (c == nil) {
 			t.Fatalf("checkQuote returned quote %v and check %v", q, c)
 		}

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
+	"strings"
 
 	"github.com/google/go-tpm/tpm2"
 
@@ -179,70 +181,91 @@ func selectedPCRs(sel tpm2.TPMSPCRSelection) ([]int, error) {
 	return pcrs, nil
 }
 
-// checkQuote verifies one quote. On failure it returns the failed check and
-// a nil quote: nothing of a failed quote is used.
-func checkQuote(q wire.Quote, ak crypto.PublicKey, nonce []byte) (*quote, *Check) {
-	fail := func(code, format string, a ...any) (*quote, *Check) {
-		return nil, &Check{Code: code, Bank: q.Bank, Message: fmt.Sprintf(format, a...)}
-	}
-	bank, err := eventlog.ParseAlg(q.Bank)
-	if _, ok := bank.Hash(); err != nil || !ok {
-		return fail(CodeQuotePCRSelection, "A quote names bank %q, which the verifier cannot check.", q.Bank)
+// checkQuote verifies one quote and splits it into its banks: a TPM2_Quote
+// may select PCRs of several banks, and its pcrDigest covers them all in the
+// selection's order. On failure it returns the failed check and no quote:
+// nothing of a failed quote is used.
+func checkQuote(q wire.Quote, ak crypto.PublicKey, nonce []byte) ([]*quote, *Check) {
+	var label string // the banks the quote selects, once it is read
+	fail := func(code, format string, a ...any) ([]*quote, *Check) {
+		return nil, &Check{Code: code, Bank: label, Message: fmt.Sprintf(format, a...)}
 	}
 	att, info, err := ParseAttest(q.Attest)
 	if err != nil {
-		return fail(CodeQuoteSignature, "The %s quote is not a TPM quote: %v.", q.Bank, err)
+		return fail(CodeQuoteSignature, "A quote is not a TPM quote: %v.", err)
 	}
+	label = quoteLabel(info.PCRSelect)
 	h, err := verifySignature(ak, q.Attest, q.Signature)
 	if err != nil {
-		return fail(CodeQuoteSignature, "The %s quote is not signed by this host's enrolled AK: %v.", q.Bank, err)
+		return fail(CodeQuoteSignature, "The %s quote is not signed by this host's enrolled AK: %v.", label, err)
 	}
 	if !bytes.Equal(att.ExtraData.Buffer, nonce) {
-		_, c := fail(CodeQuoteNonce, "The %s quote does not carry the nonce the verifier issued.", q.Bank)
+		_, c := fail(CodeQuoteNonce, "The %s quote does not carry the nonce the verifier issued.", label)
 		c.Expected, c.Found = []string{hex.EncodeToString(nonce)}, hex.EncodeToString(att.ExtraData.Buffer)
 		return nil, c
 	}
-
-	var order []int
+	ci := att.ClockInfo
+	clock := ClockInfo{Clock: ci.Clock, ResetCount: ci.ResetCount, RestartCount: ci.RestartCount, Safe: bool(ci.Safe)}
+	hh := h.New()
+	var out []*quote
 	for _, sel := range info.PCRSelect.PCRSelections {
 		pcrs, err := selectedPCRs(sel)
 		if err != nil {
-			return fail(CodeQuotePCRSelection, "The %s quote's PCR selection is invalid: %v.", q.Bank, err)
+			return fail(CodeQuotePCRSelection, "The %s quote's PCR selection is invalid: %v.", label, err)
 		}
-		if len(pcrs) > 0 && eventlog.Alg(sel.Hash) != bank {
-			return fail(CodeQuotePCRSelection, "The quote sent as %s selects PCRs of bank %v.", q.Bank, eventlog.Alg(sel.Hash))
+		if len(pcrs) == 0 {
+			continue // an empty selection adds nothing to the digest
 		}
-		order = append(order, pcrs...)
+		bank := eventlog.Alg(sel.Hash)
+		if _, ok := bank.Hash(); !ok {
+			return fail(CodeQuotePCRSelection, "The %s quote selects PCRs of bank %v, which the verifier cannot check.", label, bank)
+		}
+		if slices.ContainsFunc(out, func(o *quote) bool { return o.bank == bank }) {
+			return fail(CodeQuotePCRSelection, "The %s quote selects bank %v twice.", label, bank)
+		}
+		sent := q.PCRs[bank.String()]
+		bq := &quote{bank: bank, pcrs: make(map[int][]byte, len(pcrs)), clock: clock}
+		for _, pcr := range pcrs {
+			v, ok := sent[pcr]
+			if !ok {
+				_, c := fail(CodeQuotePCRDigest, "The %s quote covers %v PCR %d but its value was not sent.", label, bank, pcr)
+				c.PCR = intp(pcr)
+				return nil, c
+			}
+			if len(v) != bank.Size() {
+				_, c := fail(CodeQuotePCRDigest, "The %v value sent for PCR %d has %d bytes, want %d.", bank, pcr, len(v), bank.Size())
+				c.PCR = intp(pcr)
+				return nil, c
+			}
+			hh.Write(v)
+			bq.pcrs[pcr] = v
+		}
+		out = append(out, bq)
 	}
-	if len(order) == 0 {
-		return fail(CodeQuotePCRSelection, "The %s quote covers no PCR.", q.Bank)
-	}
-	hh := h.New()
-	pcrs := make(map[int][]byte, len(order))
-	for _, pcr := range order {
-		v, ok := q.PCRs[pcr]
-		if !ok {
-			_, c := fail(CodeQuotePCRDigest, "The %s quote covers PCR %d but its value was not sent.", q.Bank, pcr)
-			c.PCR = intp(pcr)
-			return nil, c
-		}
-		if len(v) != bank.Size() {
-			_, c := fail(CodeQuotePCRDigest, "The %s value sent for PCR %d has %d bytes, want %d.", q.Bank, pcr, len(v), bank.Size())
-			c.PCR = intp(pcr)
-			return nil, c
-		}
-		hh.Write(v)
-		pcrs[pcr] = v
+	if len(out) == 0 {
+		return fail(CodeQuotePCRSelection, "The %s quote covers no PCR.", label)
 	}
 	if got := hh.Sum(nil); !bytes.Equal(got, info.PCRDigest.Buffer) {
-		_, c := fail(CodeQuotePCRDigest, "The %s PCR values sent are not the values the TPM quoted.", q.Bank)
+		_, c := fail(CodeQuotePCRDigest, "The %s PCR values sent are not the values the TPM quoted.", label)
 		c.Expected, c.Found = []string{hex.EncodeToString(info.PCRDigest.Buffer)}, hex.EncodeToString(got)
 		return nil, c
 	}
-	ci := att.ClockInfo
-	return &quote{bank: bank, pcrs: pcrs, clock: ClockInfo{
-		Clock: ci.Clock, ResetCount: ci.ResetCount, RestartCount: ci.RestartCount, Safe: bool(ci.Safe),
-	}}, nil
+	return out, nil
+}
+
+// quoteLabel names a quote by the banks it selects ("sha1+sha256"), for
+// messages and the check's bank.
+func quoteLabel(sel tpm2.TPMLPCRSelection) string {
+	var names []string
+	for _, s := range sel.PCRSelections {
+		if slices.ContainsFunc(s.PCRSelect, func(b byte) bool { return b != 0 }) {
+			names = append(names, eventlog.Alg(s.Hash).String())
+		}
+	}
+	if len(names) == 0 {
+		return "empty"
+	}
+	return strings.Join(names, "+")
 }
 
 // checkClock compares a quote's clock with the last accepted one. The TPM

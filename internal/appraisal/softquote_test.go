@@ -81,14 +81,28 @@ func unrestrictedAK(t testing.TB) []byte {
 // quote builds and signs a TPMS_ATTEST over the given PCR values of one bank.
 func (ak *softwareAK) quote(t testing.TB, bank eventlog.Alg, pcrs map[int][]byte, nonce []byte, clock ClockInfo) wire.Quote {
 	t.Helper()
-	var idx []uint
-	for p := range pcrs {
-		idx = append(idx, uint(p))
-	}
-	sort.Slice(idx, func(i, j int) bool { return idx[i] < idx[j] })
+	return ak.quoteBanks(t, []eventlog.Alg{bank}, eventlog.PCRValues{bank: pcrs}, nonce, clock)
+}
+
+// quoteBanks builds and signs one TPMS_ATTEST over the given PCR values of
+// every bank in banks, selected in that order, as one TPM2_Quote over
+// several banks makes it.
+func (ak *softwareAK) quoteBanks(t testing.TB, banks []eventlog.Alg, vals eventlog.PCRValues, nonce []byte, clock ClockInfo) wire.Quote {
+	t.Helper()
 	h := sha256.New()
-	for _, p := range idx {
-		h.Write(pcrs[int(p)])
+	var sel tpm2.TPMLPCRSelection
+	sent := map[string]map[int][]byte{}
+	for _, bank := range banks {
+		var idx []uint
+		for p := range vals[bank] {
+			idx = append(idx, uint(p))
+		}
+		sort.Slice(idx, func(i, j int) bool { return idx[i] < idx[j] })
+		for _, p := range idx {
+			h.Write(vals[bank][int(p)])
+		}
+		sel.PCRSelections = append(sel.PCRSelections, tpm2.TPMSPCRSelection{Hash: tpm2.TPMIAlgHash(bank), PCRSelect: tpm2.PCClientCompatible.PCRs(idx...)})
+		sent[bank.String()] = vals[bank]
 	}
 	att := tpm2.TPMSAttest{
 		Magic:           tpm2.TPMGeneratedValue,
@@ -98,8 +112,7 @@ func (ak *softwareAK) quote(t testing.TB, bank eventlog.Alg, pcrs map[int][]byte
 		ClockInfo: tpm2.TPMSClockInfo{Clock: clock.Clock, ResetCount: clock.ResetCount,
 			RestartCount: clock.RestartCount, Safe: tpm2.TPMIYesNo(clock.Safe)},
 		Attested: tpm2.NewTPMUAttest(tpm2.TPMSTAttestQuote, &tpm2.TPMSQuoteInfo{
-			PCRSelect: tpm2.TPMLPCRSelection{PCRSelections: []tpm2.TPMSPCRSelection{
-				{Hash: tpm2.TPMIAlgHash(bank), PCRSelect: tpm2.PCClientCompatible.PCRs(idx...)}}},
+			PCRSelect: sel,
 			PCRDigest: tpm2.TPM2BDigest{Buffer: h.Sum(nil)},
 		}),
 	}
@@ -112,7 +125,7 @@ func (ak *softwareAK) quote(t testing.TB, bank eventlog.Alg, pcrs map[int][]byte
 		}
 		sig := tpm2.TPMTSignature{SigAlg: tpm2.TPMAlgRSASSA, Signature: tpm2.NewTPMUSignature(tpm2.TPMAlgRSASSA,
 			&tpm2.TPMSSignatureRSA{Hash: tpm2.TPMAlgSHA256, Sig: tpm2.TPM2BPublicKeyRSA{Buffer: sigBytes}})}
-		return wire.Quote{Bank: bank.String(), Attest: b, Signature: tpm2.Marshal(&sig), PCRs: pcrs}
+		return wire.Quote{Attest: b, Signature: tpm2.Marshal(&sig), PCRs: sent}
 	}
 	r, s, err := ecdsa.Sign(rand.Reader, ak.key, d[:])
 	if err != nil {
@@ -120,7 +133,7 @@ func (ak *softwareAK) quote(t testing.TB, bank eventlog.Alg, pcrs map[int][]byte
 	}
 	sig := tpm2.TPMTSignature{SigAlg: tpm2.TPMAlgECDSA, Signature: tpm2.NewTPMUSignature(tpm2.TPMAlgECDSA, &tpm2.TPMSSignatureECC{
 		Hash: tpm2.TPMAlgSHA256, SignatureR: tpm2.TPM2BECCParameter{Buffer: r.Bytes()}, SignatureS: tpm2.TPM2BECCParameter{Buffer: s.Bytes()}})}
-	return wire.Quote{Bank: bank.String(), Attest: b, Signature: tpm2.Marshal(&sig), PCRs: pcrs}
+	return wire.Quote{Attest: b, Signature: tpm2.Marshal(&sig), PCRs: sent}
 }
 
 // name is the AK's TPM name: nameAlg (SHA-256) || SHA-256(TPMT_PUBLIC).
@@ -174,11 +187,10 @@ func loadCorpusCase(tb testing.TB, root, name string) corpusCase {
 	return c
 }
 
-// corpusEvidence quotes every bank of the case's pcrs.json with a software AK.
+// corpusEvidence quotes every bank of the case's pcrs.json with a software
+// AK in one quote, as the agent does.
 func corpusEvidence(tb testing.TB, c corpusCase, ak *softwareAK) *wire.Evidence {
 	ev := &wire.Evidence{Nonce: testNonce, TPMFamily: wire.FamilyTPM20, EventLog: c.Log}
-	for _, bank := range c.PCRs.Banks() {
-		ev.Quotes = append(ev.Quotes, ak.quote(tb, bank, c.PCRs[bank], testNonce, ClockInfo{Clock: 1000, ResetCount: 3}))
-	}
+	ev.Quotes = []wire.Quote{ak.quoteBanks(tb, c.PCRs.Banks(), c.PCRs, testNonce, ClockInfo{Clock: 1000, ResetCount: 3})}
 	return ev
 }

@@ -171,12 +171,22 @@ func (h *simHost) akPublic(kind akKind) []byte {
 // values, as the agent does.
 func (h *simHost) quote(kind akKind, bank eventlog.Alg, pcrs []int, nonce []byte) wire.Quote {
 	h.t.Helper()
+	return h.quoteBanks(kind, []eventlog.Alg{bank}, pcrs, nonce)
+}
+
+// quoteBanks asks the TPM for one quote over pcrs of every bank in banks,
+// in that order, and reads the PCR values, as the agent does.
+func (h *simHost) quoteBanks(kind akKind, banks []eventlog.Alg, pcrs []int, nonce []byte) wire.Quote {
+	h.t.Helper()
 	sel := make([]uint, len(pcrs))
 	for i, p := range pcrs {
 		sel[i] = uint(p)
 	}
-	selection := tpm2.TPMLPCRSelection{PCRSelections: []tpm2.TPMSPCRSelection{
-		{Hash: tpm2.TPMIAlgHash(bank), PCRSelect: tpm2.PCClientCompatible.PCRs(sel...)}}}
+	var selection tpm2.TPMLPCRSelection
+	for _, bank := range banks {
+		selection.PCRSelections = append(selection.PCRSelections,
+			tpm2.TPMSPCRSelection{Hash: tpm2.TPMIAlgHash(bank), PCRSelect: tpm2.PCClientCompatible.PCRs(sel...)})
+	}
 	rsp, err := tpm2.Quote{
 		SignHandle:     tpm2.AuthHandle{Handle: h.ak(kind).Handle, Name: h.ak(kind).Name, Auth: tpm2.PasswordAuth(nil)},
 		QualifyingData: tpm2.TPM2BData{Buffer: nonce},
@@ -184,16 +194,20 @@ func (h *simHost) quote(kind akKind, bank eventlog.Alg, pcrs []int, nonce []byte
 		PCRSelect:      selection,
 	}.Execute(simTPM)
 	if err != nil {
-		h.t.Fatalf("quote %v: %v", bank, err)
+		h.t.Fatalf("quote %v: %v", banks, err)
 	}
-	q := wire.Quote{Bank: bank.String(), Attest: rsp.Quoted.Bytes(), Signature: tpm2.Marshal(rsp.Signature), PCRs: map[int][]byte{}}
-	for _, p := range pcrs {
-		rd, err := tpm2.PCRRead{PCRSelectionIn: tpm2.TPMLPCRSelection{PCRSelections: []tpm2.TPMSPCRSelection{
-			{Hash: tpm2.TPMIAlgHash(bank), PCRSelect: tpm2.PCClientCompatible.PCRs(uint(p))}}}}.Execute(simTPM)
-		if err != nil || len(rd.PCRValues.Digests) != 1 {
-			h.t.Fatalf("read %v PCR %d: %v", bank, p, err)
+	q := wire.Quote{Attest: rsp.Quoted.Bytes(), Signature: tpm2.Marshal(rsp.Signature), PCRs: map[string]map[int][]byte{}}
+	for _, bank := range banks {
+		vals := map[int][]byte{}
+		for _, p := range pcrs {
+			rd, err := tpm2.PCRRead{PCRSelectionIn: tpm2.TPMLPCRSelection{PCRSelections: []tpm2.TPMSPCRSelection{
+				{Hash: tpm2.TPMIAlgHash(bank), PCRSelect: tpm2.PCClientCompatible.PCRs(uint(p))}}}}.Execute(simTPM)
+			if err != nil || len(rd.PCRValues.Digests) != 1 {
+				h.t.Fatalf("read %v PCR %d: %v", bank, p, err)
+			}
+			vals[p] = rd.PCRValues.Digests[0].Buffer
 		}
-		q.PCRs[p] = rd.PCRValues.Digests[0].Buffer
+		q.PCRs[bank.String()] = vals
 	}
 	return q
 }

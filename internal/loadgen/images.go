@@ -20,19 +20,27 @@ type Image struct {
 	EventLog []byte
 	Bundles  [][]byte
 	Banks    []BankValues
+	// quoted is what one quote over every bank carries, computed once.
+	quoted quoteTemplate
 	// Expect is the verdict a host of this profile must earn from a
 	// verifier whose policy trusts the emulated vendors.
 	Expect string
 }
 
-// BankValues are one bank's 24 PCRs and what a quote over all of them carries.
+// BankValues are one bank's 24 PCRs.
 type BankValues struct {
 	Alg  eventlog.Alg
 	PCRs map[int][]byte
-	// selection and digest are the quote's pcrSelect and pcrDigest (the
-	// AK's scheme hash, SHA-256, over PCRs 0..23 in order), computed once.
+}
+
+// quoteTemplate is what a TPM2_Quote over every PCR of every bank of an
+// image carries: pcrSelect (banks in the TPM's order, PCRs ascending), the
+// pcrDigest (the AK's scheme hash, SHA-256, over the values in that order)
+// and the values the agent sends beside it.
+type quoteTemplate struct {
 	selection tpm2.TPMLPCRSelection
 	digest    []byte
+	pcrs      map[string]map[int][]byte
 }
 
 // expectedVerdict is what each profile earns with the default policy plus
@@ -108,27 +116,33 @@ func bootImage(p emuhost.Profile, seed int64) (*Image, error) {
 				return nil, fmt.Errorf("boot image %s: replaying the log gives %v pcr %d = %x, the tpm holds %x", p, a, pcr, v, pcrs[pcr])
 			}
 		}
-		im.Banks = append(im.Banks, newBankValues(a, pcrs))
+		im.Banks = append(im.Banks, BankValues{Alg: a, PCRs: pcrs})
 	}
 	if len(im.Banks) == 0 {
 		return nil, fmt.Errorf("boot image %s: the tpm has no bank Go can hash", p)
 	}
+	im.quoted = newQuoteTemplate(im.Banks)
 	return im, nil
 }
 
-func newBankValues(a eventlog.Alg, pcrs map[int][]byte) BankValues {
-	idx := make([]int, 0, len(pcrs))
-	for p := range pcrs {
-		idx = append(idx, p)
-	}
-	sort.Ints(idx)
+func newQuoteTemplate(banks []BankValues) quoteTemplate {
+	t := quoteTemplate{pcrs: make(map[string]map[int][]byte, len(banks))}
 	var cat []byte
-	sel := make([]uint, len(idx))
-	for i, p := range idx {
-		cat = append(cat, pcrs[p]...)
-		sel[i] = uint(p)
+	for _, b := range banks {
+		idx := make([]int, 0, len(b.PCRs))
+		for p := range b.PCRs {
+			idx = append(idx, p)
+		}
+		sort.Ints(idx)
+		sel := make([]uint, len(idx))
+		for i, p := range idx {
+			cat = append(cat, b.PCRs[p]...)
+			sel[i] = uint(p)
+		}
+		t.selection.PCRSelections = append(t.selection.PCRSelections,
+			tpm2.TPMSPCRSelection{Hash: tpm2.TPMIAlgHash(b.Alg), PCRSelect: tpm2.PCClientCompatible.PCRs(sel...)})
+		t.pcrs[b.Alg.String()] = b.PCRs
 	}
-	return BankValues{Alg: a, PCRs: pcrs, digest: eventlog.SHA256.Sum(cat),
-		selection: tpm2.TPMLPCRSelection{PCRSelections: []tpm2.TPMSPCRSelection{
-			{Hash: tpm2.TPMIAlgHash(a), PCRSelect: tpm2.PCClientCompatible.PCRs(sel...)}}}}
+	t.digest = eventlog.SHA256.Sum(cat)
+	return t
 }

@@ -16,13 +16,14 @@ import (
 // firmwareVersion is what the reference TPM reports in TPMS_ATTEST.
 const firmwareVersion = 0x2019_0723_0000_0000
 
-// Quote does in software what TPM2_Quote does for one bank of im: marshal a
+// Quote does in software what TPM2_Quote does over every bank of im: marshal a
 // TPMS_ATTEST (TPM_GENERATED magic, type quote, the AK's name as
 // qualifiedSigner, the nonce as extraData, the clock, the firmware version,
 // pcrSelect and pcrDigest) and sign its SHA-256 with the AK (ECDSA,
 // TPMT_SIGNATURE, or RSASSA for an RSA AK). clock is the TPM clock in milliseconds; it must grow
 // from one quote to the next, as the verifier checks.
-func (s *SimulatedTPM) Quote(b *BankValues, nonce []byte, clock uint64) (wire.Quote, error) {
+func (s *SimulatedTPM) Quote(im *Image, nonce []byte, clock uint64) (wire.Quote, error) {
+	t := &im.quoted
 	att := tpm2.TPMSAttest{
 		Magic:           tpm2.TPMGeneratedValue,
 		Type:            tpm2.TPMSTAttestQuote,
@@ -31,8 +32,8 @@ func (s *SimulatedTPM) Quote(b *BankValues, nonce []byte, clock uint64) (wire.Qu
 		ClockInfo:       tpm2.TPMSClockInfo{Clock: clock, Safe: true},
 		FirmwareVersion: firmwareVersion,
 		Attested: tpm2.NewTPMUAttest(tpm2.TPMSTAttestQuote, &tpm2.TPMSQuoteInfo{
-			PCRSelect: b.selection,
-			PCRDigest: tpm2.TPM2BDigest{Buffer: b.digest},
+			PCRSelect: t.selection,
+			PCRDigest: tpm2.TPM2BDigest{Buffer: t.digest},
 		}),
 	}
 	raw := tpm2.Marshal(&att)
@@ -41,33 +42,30 @@ func (s *SimulatedTPM) Quote(b *BankValues, nonce []byte, clock uint64) (wire.Qu
 	if s.akRSA != nil {
 		sv, err := rsa.SignPKCS1v15(nil, s.akRSA, crypto.SHA256, d[:])
 		if err != nil {
-			return wire.Quote{}, fmt.Errorf("quote %v: sign: %w", b.Alg, err)
+			return wire.Quote{}, fmt.Errorf("quote: sign: %w", err)
 		}
 		sig = tpm2.TPMTSignature{SigAlg: tpm2.TPMAlgRSASSA, Signature: tpm2.NewTPMUSignature(tpm2.TPMAlgRSASSA,
 			&tpm2.TPMSSignatureRSA{Hash: tpm2.TPMAlgSHA256, Sig: tpm2.TPM2BPublicKeyRSA{Buffer: sv}})}
 	} else {
 		r, sv, err := ecdsa.Sign(rand.Reader, s.ak, d[:])
 		if err != nil {
-			return wire.Quote{}, fmt.Errorf("quote %v: sign: %w", b.Alg, err)
+			return wire.Quote{}, fmt.Errorf("quote: sign: %w", err)
 		}
 		sig = tpm2.TPMTSignature{SigAlg: tpm2.TPMAlgECDSA, Signature: tpm2.NewTPMUSignature(tpm2.TPMAlgECDSA,
 			&tpm2.TPMSSignatureECC{Hash: tpm2.TPMAlgSHA256,
 				SignatureR: tpm2.TPM2BECCParameter{Buffer: r.FillBytes(make([]byte, 32))},
 				SignatureS: tpm2.TPM2BECCParameter{Buffer: sv.FillBytes(make([]byte, 32))}})}
 	}
-	return wire.Quote{Bank: b.Alg.String(), Attest: raw, Signature: tpm2.Marshal(&sig), PCRs: b.PCRs}, nil
+	return wire.Quote{Attest: raw, Signature: tpm2.Marshal(&sig), PCRs: t.pcrs}, nil
 }
 
-// Evidence answers nonce for a host booted as im: a quote per bank, the log
-// and the bundles, exactly the fields the agent fills.
+// Evidence answers nonce for a host booted as im: one quote over every
+// bank, the log and the bundles, exactly the fields the agent fills.
 func (s *SimulatedTPM) Evidence(im *Image, nonce []byte, clock uint64) (*wire.Evidence, error) {
-	ev := &wire.Evidence{Nonce: nonce, TPMFamily: wire.FamilyTPM20, EventLog: im.EventLog, Bundles: im.Bundles}
-	for i := range im.Banks {
-		q, err := s.Quote(&im.Banks[i], nonce, clock)
-		if err != nil {
-			return nil, err
-		}
-		ev.Quotes = append(ev.Quotes, q)
+	q, err := s.Quote(im, nonce, clock)
+	if err != nil {
+		return nil, err
 	}
-	return ev, nil
+	return &wire.Evidence{Nonce: nonce, TPMFamily: wire.FamilyTPM20, EventLog: im.EventLog, Bundles: im.Bundles,
+		Quotes: []wire.Quote{q}}, nil
 }

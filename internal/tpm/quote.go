@@ -17,24 +17,30 @@ const MaxNonce = 64
 // the reads (another process extending at that moment).
 const quoteAttempts = 3
 
-// Quote signs, with the AK, all 24 PCRs of a bank with nonce as
-// qualifyingData (TPM2_Quote, TPM 2.0 Part 3 §18.4). It returns the
-// TPMS_ATTEST the TPM made (the contents of the TPM2B_ATTEST), its
-// TPMT_SIGNATURE marshalled, and the PCR values that the quote covers.
+// Quote signs, with the AK, all 24 PCRs of every bank in banks in one
+// TPM2_Quote with nonce as qualifyingData (TPM 2.0 Part 3 §18.4). It returns
+// the TPMS_ATTEST the TPM made (the contents of the TPM2B_ATTEST), its
+// TPMT_SIGNATURE marshalled, and the PCR values the quote covers, by bank.
+// One quote for all banks costs the TPM one signature (0.1 to several
+// seconds on hardware) and the verifier one check.
 //
 // The values come from TPM2_PCR_Read after the quote; they belong to the
 // quote only if no PCR moved in between. Quote checks that, rather than
 // trusting timing: the PCR update counter read before the quote must equal
-// the one every read after it returns, and the values read, hashed in PCR
-// order with the AK's scheme hash, must equal the quote's pcrDigest; on a
-// mismatch it quotes again, up to quoteAttempts times. The verifier repeats the digest
-// check: nothing here is taken on trust there.
-func (d *Device) Quote(ak *AK, nonce []byte, bank eventlog.Alg) (attest, sig []byte, pcrs map[int][]byte, err error) {
+// the one every read after it returns, and the values read, concatenated in
+// the quote's own selection order and hashed with the AK's scheme hash,
+// must equal the quote's pcrDigest; on a mismatch it quotes again, up to
+// quoteAttempts times. The verifier repeats the digest check: nothing here
+// is taken on trust there.
+func (d *Device) Quote(ak *AK, nonce []byte, banks ...eventlog.Alg) (attest, sig []byte, pcrs map[eventlog.Alg]map[int][]byte, err error) {
 	if len(nonce) > MaxNonce {
 		return nil, nil, nil, fmt.Errorf("quote: nonce of %d bytes, at most %d", len(nonce), MaxNonce)
 	}
 	if ak == nil || ak.dev != d {
 		return nil, nil, nil, fmt.Errorf("quote: ak is not loaded in tpm %s", d.desc)
+	}
+	if len(banks) == 0 {
+		return nil, nil, nil, fmt.Errorf("quote: no bank given")
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -46,37 +52,58 @@ func (d *Device) Quote(ak *AK, nonce []byte, bank eventlog.Alg) (attest, sig []b
 	for i := range all {
 		all[i] = uint(i)
 	}
+	var sel tpm2.TPMLPCRSelection
+	for _, bank := range banks {
+		sel.PCRSelections = append(sel.PCRSelections, selection(bank, all).PCRSelections...)
+	}
 	for range quoteAttempts {
-		before, err := updateCounter(t, bank)
+		before, err := updateCounter(t, banks[0])
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("quote %v pcrs: %w", bank, err)
+			return nil, nil, nil, fmt.Errorf("quote %v pcrs: %w", banks, err)
 		}
 		rsp, err := tpm2.Quote{
 			SignHandle:     tpm2.AuthHandle{Handle: ak.handle, Name: ak.name, Auth: tpm2.PasswordAuth(nil)},
 			QualifyingData: tpm2.TPM2BData{Buffer: nonce},
 			InScheme:       tpm2.TPMTSigScheme{Scheme: tpm2.TPMAlgNull},
-			PCRSelect:      selection(bank, all),
+			PCRSelect:      sel,
 		}.Execute(t)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("quote %v pcrs: %w", bank, err)
+			return nil, nil, nil, fmt.Errorf("quote %v pcrs: %w", banks, err)
 		}
-		pcrs, after, err := readPCRs(t, bank)
+		pcrs, moved, err := readBanks(t, banks, before)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("quote %v pcrs: %w", bank, err)
+			return nil, nil, nil, fmt.Errorf("quote %v pcrs: %w", banks, err)
 		}
-		if after != before {
+		if moved {
 			continue // a PCR was extended around the quote; quote again
 		}
 		attest = rsp.Quoted.Bytes()
 		ok, err := quoteMatches(attest, pcrs)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("quote %v pcrs: %w", bank, err)
+			return nil, nil, nil, fmt.Errorf("quote %v pcrs: %w", banks, err)
 		}
 		if ok {
 			return attest, tpm2.Marshal(rsp.Signature), pcrs, nil
 		}
 	}
-	return nil, nil, nil, fmt.Errorf("quote %v pcrs: pcrs kept changing during %d attempts", bank, quoteAttempts)
+	return nil, nil, nil, fmt.Errorf("quote %v pcrs: pcrs kept changing during %d attempts", banks, quoteAttempts)
+}
+
+// readBanks reads every PCR of banks and reports whether the PCR update
+// counter moved away from before during the reads.
+func readBanks(t transport.TPM, banks []eventlog.Alg, before uint32) (map[eventlog.Alg]map[int][]byte, bool, error) {
+	out := make(map[eventlog.Alg]map[int][]byte, len(banks))
+	for _, bank := range banks {
+		vals, after, err := readPCRs(t, bank)
+		if err != nil {
+			return nil, false, err
+		}
+		if after != before {
+			return nil, true, nil
+		}
+		out[bank] = vals
+	}
+	return out, false, nil
 }
 
 // updateCounter reads the TPM's PCR update counter (with PCR 0 of bank).
@@ -89,9 +116,10 @@ func updateCounter(t transport.TPM, bank eventlog.Alg) (uint32, error) {
 }
 
 // quoteMatches reports whether the pcrDigest of a TPMS_ATTEST quote equals
-// the digest of pcrs (PCRs 0..23 concatenated), hashed with the digest's
-// own length's algorithm (the AK's scheme hash, SHA-256 for AKTemplate).
-func quoteMatches(attest []byte, pcrs map[int][]byte) (bool, error) {
+// the digest of pcrs concatenated in the quote's selection order (banks as
+// selected, PCRs ascending within each; Part 1 §17.5), hashed with the
+// digest's own length's algorithm (the AK's scheme hash).
+func quoteMatches(attest []byte, pcrs map[eventlog.Alg]map[int][]byte) (bool, error) {
 	a, err := tpm2.Unmarshal[tpm2.TPMSAttest](attest)
 	if err != nil {
 		return false, fmt.Errorf("parse attest: %w", err)
@@ -112,8 +140,15 @@ func quoteMatches(attest []byte, pcrs map[int][]byte) (bool, error) {
 		return false, fmt.Errorf("quote pcr digest of %d bytes", len(q.PCRDigest.Buffer))
 	}
 	var cat []byte
-	for i := 0; i < NumPCRs; i++ {
-		cat = append(cat, pcrs[i]...)
+	for _, s := range q.PCRSelect.PCRSelections {
+		bank := eventlog.Alg(s.Hash)
+		vals, ok := pcrs[bank]
+		if !ok {
+			return false, fmt.Errorf("quote selects bank %v, which was not read", bank)
+		}
+		for _, pcr := range selected(tpm2.TPMLPCRSelection{PCRSelections: []tpm2.TPMSPCRSelection{s}}, bank) {
+			cat = append(cat, vals[int(pcr)]...)
+		}
 	}
 	return bytes.Equal(h.Sum(cat), q.PCRDigest.Buffer), nil
 }

@@ -10,10 +10,11 @@ import (
 	"github.com/google/go-tpm/tpm2"
 )
 
-// TestQuoteRoundTrip quotes every bank of the reference TPM after some
-// extends and checks, as the verifier will: signature, nonce, selection of
-// all 24 PCRs of that bank, and that the returned PCR values hash to the
-// quote's pcrDigest and equal what ReadPCRs reports.
+// TestQuoteRoundTrip quotes the reference TPM after some extends, each bank
+// on its own and all banks in one quote, and checks, as the verifier will:
+// signature, nonce, a selection of all 24 PCRs of every bank asked for in
+// that order, and that the returned PCR values hash to the quote's
+// pcrDigest and equal what ReadPCRs reports.
 func TestQuoteRoundTrip(t *testing.T) {
 	d := openSim(t, 20)
 	banks, err := d.Banks()
@@ -29,35 +30,42 @@ func TestQuoteRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateAK: %v", err)
 	}
+	cases := map[string][]eventlog.Alg{"all banks": banks}
 	for _, bank := range banks {
-		t.Run(bank.String(), func(t *testing.T) {
+		cases[bank.String()] = []eventlog.Alg{bank}
+	}
+	for name, want := range cases {
+		t.Run(name, func(t *testing.T) {
 			nonce := make([]byte, 32)
 			rand.Read(nonce)
-			attest, sig, pcrs, err := d.Quote(ak, nonce, bank)
+			attest, sig, pcrs, err := d.Quote(ak, nonce, want...)
 			if err != nil {
 				t.Fatalf("Quote: %v", err)
 			}
 			q := verifyQuote(t, ak.Public(), attest, sig, nonce)
-			if len(q.PCRSelect.PCRSelections) != 1 {
-				t.Fatalf("quote selects %d banks, want 1", len(q.PCRSelect.PCRSelections))
-			}
-			sel := q.PCRSelect.PCRSelections[0]
-			if eventlog.Alg(sel.Hash) != bank || !bytes.Equal(sel.PCRSelect, []byte{0xff, 0xff, 0xff}) {
-				t.Errorf("quote selects %v %x, want %v PCRs 0-23", eventlog.Alg(sel.Hash), sel.PCRSelect, bank)
+			if len(q.PCRSelect.PCRSelections) != len(want) {
+				t.Fatalf("quote selects %d banks, want %d", len(q.PCRSelect.PCRSelections), len(want))
 			}
 			var cat []byte
-			for i := 0; i < NumPCRs; i++ {
-				cat = append(cat, pcrs[i]...)
+			for i, sel := range q.PCRSelect.PCRSelections {
+				if eventlog.Alg(sel.Hash) != want[i] || !bytes.Equal(sel.PCRSelect, []byte{0xff, 0xff, 0xff}) {
+					t.Errorf("selection %d is %v %x, want %v PCRs 0-23", i, eventlog.Alg(sel.Hash), sel.PCRSelect, want[i])
+				}
+				for pcr := 0; pcr < NumPCRs; pcr++ {
+					cat = append(cat, pcrs[want[i]][pcr]...)
+				}
 			}
 			if got := eventlog.SHA256.Sum(cat); !bytes.Equal(got, q.PCRDigest.Buffer) {
 				t.Errorf("returned PCRs hash to %x, quote pcrDigest is %x", got, q.PCRDigest.Buffer)
 			}
-			read, err := d.ReadPCRs(bank)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(read, pcrs); diff != "" {
-				t.Errorf("quoted PCRs differ from ReadPCRs (-read +quoted):\n%s", diff)
+			for _, bank := range want {
+				read, err := d.ReadPCRs(bank)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(read, pcrs[bank]); diff != "" {
+					t.Errorf("quoted %v PCRs differ from ReadPCRs (-read +quoted):\n%s", bank, diff)
+				}
 			}
 		})
 	}
@@ -77,6 +85,9 @@ func TestQuoteRejects(t *testing.T) {
 	}
 	if _, _, _, err := d.Quote(ak, nil, eventlog.SM3256); err == nil {
 		t.Error("Quote of an inactive bank = nil error, want error")
+	}
+	if _, _, _, err := d.Quote(ak, nil); err == nil {
+		t.Error("Quote of no bank = nil error, want error")
 	}
 }
 

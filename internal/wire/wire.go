@@ -89,17 +89,18 @@ type NonceResponse struct {
 	IntervalSeconds int `json:"interval_seconds"`
 }
 
-// Quote is one TPM2_Quote over the PCRs of one bank.
+// Quote is one TPM2_Quote. Which banks and PCRs it covers is in the
+// TPMS_ATTEST's own PCR selection; the agent quotes every PCR of every
+// active bank in one quote, or, where a TPM refuses that, one quote per bank.
 type Quote struct {
-	// Bank is the PCR bank as pcrs.json spells it ("sha256").
-	Bank string `json:"bank"`
 	// Attest is the TPMS_ATTEST structure the TPM signed (TPM2B_ATTEST contents).
 	Attest []byte `json:"attest"`
 	// Signature is the TPMT_SIGNATURE the TPM returned.
 	Signature []byte `json:"signature"`
-	// PCRs are the values the agent read, by index. They are believed only
-	// if their digest equals the quote's pcrDigest.
-	PCRs map[int][]byte `json:"pcrs"`
+	// PCRs are the values the agent read, by bank as pcrs.json spells it
+	// ("sha256"), then by index. They are believed only if their digest, in
+	// the quote's selection order, equals the quote's pcrDigest.
+	PCRs map[string]map[int][]byte `json:"pcrs"`
 }
 
 // Evidence answers a nonce. The event log and the bundles are untrusted:

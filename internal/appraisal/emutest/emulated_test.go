@@ -43,13 +43,15 @@ func attest(t *testing.T, p emuhost.Profile, v *emuhost.Vendors, secureBoot *boo
 		t.Fatal(err)
 	}
 	defer ak.Close()
-	for _, bank := range res.Banks {
-		att, sig, pcrs, err := dev.Quote(ak, nonce, bank)
-		if err != nil {
-			t.Fatalf("quote %v: %v", bank, err)
-		}
-		ev.Quotes = append(ev.Quotes, wire.Quote{Bank: bank.String(), Attest: att, Signature: sig, PCRs: pcrs})
+	att, sig, pcrs, err := dev.Quote(ak, nonce, res.Banks...)
+	if err != nil {
+		t.Fatalf("quote %v: %v", res.Banks, err)
 	}
+	q := wire.Quote{Attest: att, Signature: sig, PCRs: map[string]map[int][]byte{}}
+	for bank, vals := range pcrs {
+		q.PCRs[bank.String()] = vals
+	}
+	ev.Quotes = []wire.Quote{q}
 	return ev, ak.Public()
 }
 
