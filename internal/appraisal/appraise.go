@@ -78,7 +78,8 @@ func Appraise(in Input) (*Verdict, error) {
 	if in.Now.IsZero() {
 		return nil, errors.New("appraise: no time given (Input.Now)")
 	}
-	a := &appraisal{in: in, v: &Verdict{Status: Passed}}
+	// Room for every check a passing host records, so appending never grows.
+	a := &appraisal{in: in, v: &Verdict{Status: Passed, Checks: make([]Check, 0, 24)}}
 	if in.Evidence.TPMFamily != wire.FamilyTPM20 {
 		fam := in.Evidence.TPMFamily
 		if fam == "" {
@@ -134,8 +135,8 @@ func Appraise(in Input) (*Verdict, error) {
 // checkQuotes verifies every quote and the clock, and returns what the
 // quotes that hold prove, by bank. A bank quoted twice is refused: which
 // of two values would be the TPM's?
-func (a *appraisal) checkQuotes(ak crypto.PublicKey) map[eventlog.Alg]*quote {
-	out := map[eventlog.Alg]*quote{}
+func (a *appraisal) checkQuotes(ak crypto.PublicKey) map[eventlog.Alg]*bankQuote {
+	out := map[eventlog.Alg]*bankQuote{}
 	var first *ClockInfo
 	for _, wq := range a.in.Evidence.Quotes {
 		banks, c := checkQuote(wq, ak, a.in.Nonce)
@@ -144,7 +145,7 @@ func (a *appraisal) checkQuotes(ak crypto.PublicKey) map[eventlog.Alg]*quote {
 			continue
 		}
 		label := quoteBanks(banks)
-		if slices.ContainsFunc(banks, func(q *quote) bool { return out[q.bank] != nil }) {
+		if slices.ContainsFunc(banks, func(q *bankQuote) bool { return out[q.bank] != nil }) {
 			a.fail(Check{Code: CodeQuotePCRSelection, Bank: label, Message: fmt.Sprintf("The host sent two quotes over the same bank (%s).", label)})
 			continue
 		}
@@ -185,7 +186,7 @@ func (a *appraisal) checkQuotes(ak crypto.PublicKey) map[eventlog.Alg]*quote {
 }
 
 // showPCRs puts a proven bank's PCR values in the verdict, for the report.
-func (a *appraisal) showPCRs(q *quote) {
+func (a *appraisal) showPCRs(q *bankQuote) {
 	if a.v.PCRs == nil {
 		a.v.PCRs = map[string]map[int]string{}
 	}
@@ -197,7 +198,7 @@ func (a *appraisal) showPCRs(q *quote) {
 }
 
 // quoteBanks names the banks of one quote ("sha1+sha256").
-func quoteBanks(qs []*quote) string {
+func quoteBanks(qs []*bankQuote) string {
 	names := make([]string, len(qs))
 	for i, q := range qs {
 		names[i] = q.bank.String()
@@ -207,7 +208,7 @@ func quoteBanks(qs []*quote) string {
 
 // checkBanks requires a quote for every bank the log declares and returns
 // the strongest quoted bank of SHA-256 or better that the log also has.
-func (a *appraisal) checkBanks(log *eventlog.Log, quotes map[eventlog.Alg]*quote) *quote {
+func (a *appraisal) checkBanks(log *eventlog.Log, quotes map[eventlog.Alg]*bankQuote) *bankQuote {
 	for _, bank := range log.Banks {
 		if _, ok := bank.Hash(); !ok {
 			continue // a bank nobody can replay (SM3) proves nothing either way
@@ -217,7 +218,7 @@ func (a *appraisal) checkBanks(log *eventlog.Log, quotes map[eventlog.Alg]*quote
 				Message: fmt.Sprintf("The event log declares the %s bank but no valid %s quote was sent.", bank, bank)})
 		}
 	}
-	var best *quote
+	var best *bankQuote
 	for _, bank := range []eventlog.Alg{eventlog.SHA512, eventlog.SHA384, eventlog.SHA256} {
 		if q := quotes[bank]; q != nil && slices.Contains(log.Banks, bank) {
 			best = q
@@ -257,7 +258,7 @@ func (a *appraisal) requiredPCRs(log *eventlog.Log) []int {
 
 // checkSelection fails every quote that leaves out a PCR the appraisal
 // relies on, so that no unquoted PCR's events are read as proven.
-func (a *appraisal) checkSelection(log *eventlog.Log, quotes map[eventlog.Alg]*quote) {
+func (a *appraisal) checkSelection(log *eventlog.Log, quotes map[eventlog.Alg]*bankQuote) {
 	need := a.requiredPCRs(log)
 	ok := true
 	for _, bank := range eventlog.Algs {
@@ -279,7 +280,7 @@ func (a *appraisal) checkSelection(log *eventlog.Log, quotes map[eventlog.Alg]*q
 }
 
 // quotedForReplay returns a quote's PCRs less the ignored ones.
-func (a *appraisal) quotedForReplay(q *quote) map[int][]byte {
+func (a *appraisal) quotedForReplay(q *bankQuote) map[int][]byte {
 	out := make(map[int][]byte, len(q.pcrs))
 	for pcr, v := range q.pcrs {
 		if !a.in.Policy.Ignored(pcr) {
@@ -292,14 +293,21 @@ func (a *appraisal) quotedForReplay(q *quote) map[int][]byte {
 // replay verifies the log in every quoted bank the log has, each bank on
 // its own, and returns the events the best bank proves; proven is false when
 // there is no best bank or its replay failed.
-func (a *appraisal) replay(log *eventlog.Log, quotes map[eventlog.Alg]*quote, best *quote) (verified []eventlog.Event, proven bool) {
+func (a *appraisal) replay(log *eventlog.Log, quotes map[eventlog.Alg]*bankQuote, best *bankQuote) (verified []eventlog.Event, proven bool) {
 	ok := true
 	for _, bank := range eventlog.Algs {
 		q := quotes[bank]
 		if q == nil || !slices.Contains(log.Banks, bank) {
 			continue
 		}
-		evs, err := log.Verified(bank, a.quotedForReplay(q))
+		// Every bank must replay on its own; only the best bank's events
+		// are read, so only they are collected.
+		var err error
+		if q == best {
+			verified, err = log.Verified(bank, a.quotedForReplay(q))
+		} else {
+			err = log.Verify(bank, a.quotedForReplay(q))
+		}
 		if err != nil {
 			ok = false
 			a.failReplay(log, bank, err)
@@ -307,7 +315,7 @@ func (a *appraisal) replay(log *eventlog.Log, quotes map[eventlog.Alg]*quote, be
 		}
 		a.replayed = append(a.replayed, bank)
 		if q == best {
-			verified, proven = evs, true
+			proven = true
 		}
 	}
 	if ok && len(quotes) > 0 {
@@ -335,7 +343,7 @@ func (a *appraisal) failReplay(log *eventlog.Log, bank eventlog.Alg, err error) 
 // provenIn returns, for each event index, the banks whose quote proves it
 // (the quote covers its PCR and the log replayed to it), so components
 // carry a digest only in banks that proved it.
-func (a *appraisal) provenIn(log *eventlog.Log, quotes map[eventlog.Alg]*quote) func(idx int) []eventlog.Alg {
+func (a *appraisal) provenIn(log *eventlog.Log, quotes map[eventlog.Alg]*bankQuote) func(idx int) []eventlog.Alg {
 	var proven [eventlog.NumPCRs][]eventlog.Alg
 	for _, bank := range a.replayed {
 		q := quotes[bank]

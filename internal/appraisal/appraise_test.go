@@ -78,11 +78,11 @@ func runCases(t *testing.T, cases []appraisalCase) {
 			}
 			in := Input{Evidence: ev, AKPublic: h.akPublic(tt.enrolled), Nonce: testNonce, Policy: p, Now: testNow}
 			if tt.last != nil && len(ev.Quotes) > 0 {
-				att, _, err := ParseAttest(ev.Quotes[0].Attest)
+				att, err := ParseAttest(ev.Quotes[0].Attest)
 				if err != nil {
 					t.Fatal(err)
 				}
-				in.Last = tt.last(ClockInfo{Clock: att.ClockInfo.Clock, ResetCount: att.ClockInfo.ResetCount, RestartCount: att.ClockInfo.RestartCount})
+				in.Last = tt.last(ClockInfo{Clock: att.Clock, ResetCount: att.ResetCount, RestartCount: att.RestartCount})
 			}
 			v, err := Appraise(in)
 			if err != nil {

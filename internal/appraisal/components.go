@@ -1,6 +1,7 @@
 package appraisal
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"path"
@@ -67,7 +68,7 @@ func classify(e *eventlog.Event) (class, name string) {
 		return policy.ClassBootloader, "EFI application without a file path"
 	case e.Type != eventlog.EvIPL:
 		return "", ""
-	case e.PCR == 8 && hasAnyPrefix(string(e.Data), "kernel_cmdline: ", "grub_kernel_cmdline "):
+	case e.PCR == 8 && (bytes.HasPrefix(e.Data, []byte("kernel_cmdline: ")) || bytes.HasPrefix(e.Data, []byte("grub_kernel_cmdline "))):
 		return policy.ClassBootOptions, text(e.Data)
 	case e.PCR == 12:
 		return policy.ClassBootOptions, strings.TrimSpace(utf16Text(e.Data))

@@ -1,7 +1,7 @@
 package appraisal
 
 import (
-	"strings"
+	"bytes"
 
 	"github.com/bootproof/bootproof/internal/eventlog"
 	"github.com/bootproof/bootproof/internal/policy"
@@ -25,14 +25,14 @@ func classifyEmulated(e *eventlog.Event) (class, name string) {
 	if e.Type != eventlog.EvIPL {
 		return "", ""
 	}
-	d := string(e.Data)
+	d := e.Data
 	switch {
-	case e.PCR == 8 && strings.HasPrefix(d, emuBootOptionsPrefix):
-		return policy.ClassBootOptions, text([]byte(d[len(emuBootOptionsPrefix):]))
-	case e.PCR == 9 && strings.HasPrefix(d, emuKernelPrefix):
-		return policy.ClassKernel, text([]byte(d[len(emuKernelPrefix):]))
-	case e.PCR == 9 && strings.HasPrefix(d, emuModulePrefix):
-		return policy.ClassModules, text([]byte(d[len(emuModulePrefix):]))
+	case e.PCR == 8 && bytes.HasPrefix(d, []byte(emuBootOptionsPrefix)):
+		return policy.ClassBootOptions, text(d[len(emuBootOptionsPrefix):])
+	case e.PCR == 9 && bytes.HasPrefix(d, []byte(emuKernelPrefix)):
+		return policy.ClassKernel, text(d[len(emuKernelPrefix):])
+	case e.PCR == 9 && bytes.HasPrefix(d, []byte(emuModulePrefix)):
+		return policy.ClassModules, text(d[len(emuModulePrefix):])
 	}
 	return "", ""
 }

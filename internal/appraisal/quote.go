@@ -3,24 +3,20 @@ package appraisal
 import (
 	"bytes"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/rsa"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/big"
 	"slices"
 	"strings"
 
-	"github.com/google/go-tpm/tpm2"
-
 	"github.com/bootproof/bootproof/internal/eventlog"
+	"github.com/bootproof/bootproof/internal/quote"
 	"github.com/bootproof/bootproof/internal/wire"
 )
 
-// quote is a quote whose signature, nonce, selection and PCR digest held:
-// its PCR values are what the TPM had.
-type quote struct {
+// bankQuote is one bank of a quote whose signature, nonce, selection and
+// PCR digest held: its PCR values are what the TPM had.
+type bankQuote struct {
 	bank  eventlog.Alg
 	pcrs  map[int][]byte // exactly the selected PCRs
 	clock ClockInfo
@@ -30,129 +26,43 @@ type quote struct {
 // signs it. It checks the structure only: that the TPM made it (magic
 // TPM_GENERATED_VALUE) and that it is a quote. It proves nothing until its
 // signature is checked.
-func ParseAttest(b []byte) (att *tpm2.TPMSAttest, info *tpm2.TPMSQuoteInfo, err error) {
-	defer func() {
-		// go-tpm's reflective decoder is not written for hostile input;
-		// a panic there must not take the verifier down.
-		if r := recover(); r != nil {
-			att, info, err = nil, nil, fmt.Errorf("parse TPMS_ATTEST: malformed structure (%v)", r)
-		}
-	}()
+func ParseAttest(b []byte) (*quote.Attest, error) {
 	if len(b) == 0 {
-		return nil, nil, errors.New("parse TPMS_ATTEST: empty")
+		return nil, errors.New("parse TPMS_ATTEST: empty")
 	}
-	att, err = tpm2.Unmarshal[tpm2.TPMSAttest](b)
+	att, err := quote.ParseAttest(b)
 	if err != nil {
-		return nil, nil, fmt.Errorf("parse TPMS_ATTEST: %w", err)
+		return nil, fmt.Errorf("parse %w", err)
 	}
-	if att.Magic != tpm2.TPMGeneratedValue {
-		return nil, nil, fmt.Errorf("parse TPMS_ATTEST: magic 0x%08x, want TPM_GENERATED_VALUE 0xff544347", uint32(att.Magic))
-	}
-	if att.Type != tpm2.TPMSTAttestQuote {
-		return nil, nil, fmt.Errorf("parse TPMS_ATTEST: type 0x%04x, want TPM_ST_ATTEST_QUOTE 0x8018", uint16(att.Type))
-	}
-	info, err = att.Attested.Quote()
-	if err != nil {
-		return nil, nil, fmt.Errorf("parse TPMS_ATTEST: quote info: %w", err)
-	}
-	return att, info, nil
+	return att, nil
 }
 
 // akKey reads the enrolled AK's TPMT_PUBLIC into a Go public key.
 func akKey(b []byte) (crypto.PublicKey, error) {
-	pub, err := tpm2.Unmarshal[tpm2.TPMTPublic](b)
+	pub, err := quote.ParsePublic(b)
 	if err != nil {
-		return nil, fmt.Errorf("parse enrolled AK TPMT_PUBLIC: %w", err)
+		return nil, fmt.Errorf("parse enrolled AK: %w", err)
 	}
 	// Only a restricted signing key proves a quote: the TPM refuses to sign
 	// outside data that starts with TPM_GENERATED_VALUE with it (TPM 2.0
 	// Part 1 §29.2.1), while an unrestricted key signs any digest, so a host
 	// could forge a TPMS_ATTEST. Enrolment checks this too.
-	if a := pub.ObjectAttributes; !a.Restricted || !a.SignEncrypt || a.Decrypt || !a.FixedTPM {
+	if !pub.Restricted() || !pub.SignEncrypt() || pub.Decrypt() || !pub.FixedTPM() {
 		return nil, errors.New("enrolled AK is not a restricted, fixedTPM signing key")
 	}
-	k, err := tpm2.Pub(*pub)
-	if err != nil {
-		return nil, fmt.Errorf("enrolled AK: %w", err)
-	}
-	return k, nil
-}
-
-// sigHash maps a signature's hash to Go's. SHA-1 is refused: a quote
-// signature over SHA-1 can be forged by collision.
-func sigHash(alg tpm2.TPMIAlgHash) (crypto.Hash, error) {
-	switch alg {
-	case tpm2.TPMAlgSHA256:
-		return crypto.SHA256, nil
-	case tpm2.TPMAlgSHA384:
-		return crypto.SHA384, nil
-	case tpm2.TPMAlgSHA512:
-		return crypto.SHA512, nil
-	}
-	return 0, fmt.Errorf("signature hash 0x%04x is not SHA-256, SHA-384 or SHA-512", uint16(alg))
+	return pub.Key, nil
 }
 
 // verifySignature checks a TPMT_SIGNATURE over attest by the AK and returns
 // the hash of the signing scheme, which is also the hash of the quote's
-// pcrDigest (TPM 2.0 Part 3 §18.4).
-func verifySignature(ak crypto.PublicKey, attest, sigBytes []byte) (h crypto.Hash, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			h, err = 0, fmt.Errorf("parse TPMT_SIGNATURE: malformed structure (%v)", r)
-		}
-	}()
-	sig, err := tpm2.Unmarshal[tpm2.TPMTSignature](sigBytes)
+// pcrDigest (TPM 2.0 Part 3 §18.4). SHA-1 signatures are refused: a quote
+// signature over SHA-1 can be forged by collision.
+func verifySignature(ak crypto.PublicKey, attest, sigBytes []byte) (crypto.Hash, error) {
+	sig, err := quote.ParseSignature(sigBytes)
 	if err != nil {
-		return 0, fmt.Errorf("parse TPMT_SIGNATURE: %w", err)
+		return 0, fmt.Errorf("parse %w", err)
 	}
-	switch sig.SigAlg {
-	case tpm2.TPMAlgRSASSA, tpm2.TPMAlgRSAPSS:
-		pub, ok := ak.(*rsa.PublicKey)
-		if !ok {
-			return 0, fmt.Errorf("an RSA signature, but the enrolled AK is %T", ak)
-		}
-		var s *tpm2.TPMSSignatureRSA
-		if sig.SigAlg == tpm2.TPMAlgRSASSA {
-			s, err = sig.Signature.RSASSA()
-		} else {
-			s, err = sig.Signature.RSAPSS()
-		}
-		if err != nil {
-			return 0, fmt.Errorf("parse TPMT_SIGNATURE: %w", err)
-		}
-		if h, err = sigHash(s.Hash); err != nil {
-			return 0, err
-		}
-		d := digest(h, attest)
-		if sig.SigAlg == tpm2.TPMAlgRSASSA {
-			err = rsa.VerifyPKCS1v15(pub, h, d, s.Sig.Buffer)
-		} else {
-			err = rsa.VerifyPSS(pub, h, d, s.Sig.Buffer, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto})
-		}
-		if err != nil {
-			return 0, errors.New("the RSA signature does not verify with the enrolled AK")
-		}
-		return h, nil
-	case tpm2.TPMAlgECDSA:
-		pub, ok := ak.(*ecdsa.PublicKey)
-		if !ok {
-			return 0, fmt.Errorf("an ECDSA signature, but the enrolled AK is %T", ak)
-		}
-		s, err := sig.Signature.ECDSA()
-		if err != nil {
-			return 0, fmt.Errorf("parse TPMT_SIGNATURE: %w", err)
-		}
-		if h, err = sigHash(s.Hash); err != nil {
-			return 0, err
-		}
-		r := new(big.Int).SetBytes(s.SignatureR.Buffer)
-		ss := new(big.Int).SetBytes(s.SignatureS.Buffer)
-		if !ecdsa.Verify(pub, digest(h, attest), r, ss) {
-			return 0, errors.New("the ECDSA signature does not verify with the enrolled AK")
-		}
-		return h, nil
-	}
-	return 0, fmt.Errorf("signature algorithm 0x%04x is not RSASSA, RSAPSS or ECDSA", uint16(sig.SigAlg))
+	return quote.VerifySignature(ak, attest, sig)
 }
 
 func digest(h crypto.Hash, b []byte) []byte {
@@ -164,9 +74,9 @@ func digest(h crypto.Hash, b []byte) []byte {
 // selectedPCRs lists the PCRs a selection covers, in the order the TPM
 // concatenates them for the pcrDigest (TPM 2.0 Part 1 §17.5: selections in
 // order, PCRs ascending within each).
-func selectedPCRs(sel tpm2.TPMSPCRSelection) ([]int, error) {
+func selectedPCRs(sel quote.PCRSelection) ([]int, error) {
 	var pcrs []int
-	for i, b := range sel.PCRSelect {
+	for i, b := range sel.Select {
 		for bit := 0; bit < 8; bit++ {
 			if b&(1<<bit) == 0 {
 				continue
@@ -185,30 +95,29 @@ func selectedPCRs(sel tpm2.TPMSPCRSelection) ([]int, error) {
 // may select PCRs of several banks, and its pcrDigest covers them all in the
 // selection's order. On failure it returns the failed check and no quote:
 // nothing of a failed quote is used.
-func checkQuote(q wire.Quote, ak crypto.PublicKey, nonce []byte) ([]*quote, *Check) {
+func checkQuote(q wire.Quote, ak crypto.PublicKey, nonce []byte) ([]*bankQuote, *Check) {
 	var label string // the banks the quote selects, once it is read
-	fail := func(code, format string, a ...any) ([]*quote, *Check) {
+	fail := func(code, format string, a ...any) ([]*bankQuote, *Check) {
 		return nil, &Check{Code: code, Bank: label, Message: fmt.Sprintf(format, a...)}
 	}
-	att, info, err := ParseAttest(q.Attest)
+	att, err := ParseAttest(q.Attest)
 	if err != nil {
 		return fail(CodeQuoteSignature, "A quote is not a TPM quote: %v.", err)
 	}
-	label = quoteLabel(info.PCRSelect)
+	label = quoteLabel(att.PCRSelections)
 	h, err := verifySignature(ak, q.Attest, q.Signature)
 	if err != nil {
 		return fail(CodeQuoteSignature, "The %s quote is not signed by this host's enrolled AK: %v.", label, err)
 	}
-	if !bytes.Equal(att.ExtraData.Buffer, nonce) {
+	if !bytes.Equal(att.ExtraData, nonce) {
 		_, c := fail(CodeQuoteNonce, "The %s quote does not carry the nonce the verifier issued.", label)
-		c.Expected, c.Found = []string{hex.EncodeToString(nonce)}, hex.EncodeToString(att.ExtraData.Buffer)
+		c.Expected, c.Found = []string{hex.EncodeToString(nonce)}, hex.EncodeToString(att.ExtraData)
 		return nil, c
 	}
-	ci := att.ClockInfo
-	clock := ClockInfo{Clock: ci.Clock, ResetCount: ci.ResetCount, RestartCount: ci.RestartCount, Safe: bool(ci.Safe)}
+	clock := ClockInfo{Clock: att.Clock, ResetCount: att.ResetCount, RestartCount: att.RestartCount, Safe: att.Safe}
 	hh := h.New()
-	var out []*quote
-	for _, sel := range info.PCRSelect.PCRSelections {
+	var out []*bankQuote
+	for _, sel := range att.PCRSelections {
 		pcrs, err := selectedPCRs(sel)
 		if err != nil {
 			return fail(CodeQuotePCRSelection, "The %s quote's PCR selection is invalid: %v.", label, err)
@@ -220,11 +129,11 @@ func checkQuote(q wire.Quote, ak crypto.PublicKey, nonce []byte) ([]*quote, *Che
 		if _, ok := bank.Hash(); !ok {
 			return fail(CodeQuotePCRSelection, "The %s quote selects PCRs of bank %v, which the verifier cannot check.", label, bank)
 		}
-		if slices.ContainsFunc(out, func(o *quote) bool { return o.bank == bank }) {
+		if slices.ContainsFunc(out, func(o *bankQuote) bool { return o.bank == bank }) {
 			return fail(CodeQuotePCRSelection, "The %s quote selects bank %v twice.", label, bank)
 		}
 		sent := q.PCRs[bank.String()]
-		bq := &quote{bank: bank, pcrs: make(map[int][]byte, len(pcrs)), clock: clock}
+		bq := &bankQuote{bank: bank, pcrs: make(map[int][]byte, len(pcrs)), clock: clock}
 		for _, pcr := range pcrs {
 			v, ok := sent[pcr]
 			if !ok {
@@ -245,9 +154,9 @@ func checkQuote(q wire.Quote, ak crypto.PublicKey, nonce []byte) ([]*quote, *Che
 	if len(out) == 0 {
 		return fail(CodeQuotePCRSelection, "The %s quote covers no PCR.", label)
 	}
-	if got := hh.Sum(nil); !bytes.Equal(got, info.PCRDigest.Buffer) {
+	if got := hh.Sum(nil); !bytes.Equal(got, att.PCRDigest) {
 		_, c := fail(CodeQuotePCRDigest, "The %s PCR values sent are not the values the TPM quoted.", label)
-		c.Expected, c.Found = []string{hex.EncodeToString(info.PCRDigest.Buffer)}, hex.EncodeToString(got)
+		c.Expected, c.Found = []string{hex.EncodeToString(att.PCRDigest)}, hex.EncodeToString(got)
 		return nil, c
 	}
 	return out, nil
@@ -255,10 +164,10 @@ func checkQuote(q wire.Quote, ak crypto.PublicKey, nonce []byte) ([]*quote, *Che
 
 // quoteLabel names a quote by the banks it selects ("sha1+sha256"), for
 // messages and the check's bank.
-func quoteLabel(sel tpm2.TPMLPCRSelection) string {
+func quoteLabel(sels []quote.PCRSelection) string {
 	var names []string
-	for _, s := range sel.PCRSelections {
-		if slices.ContainsFunc(s.PCRSelect, func(b byte) bool { return b != 0 }) {
+	for _, s := range sels {
+		if slices.ContainsFunc(s.Select, func(b byte) bool { return b != 0 }) {
 			names = append(names, eventlog.Alg(s.Hash).String())
 		}
 	}

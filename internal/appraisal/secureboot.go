@@ -13,7 +13,14 @@ import (
 // and holds it against the policy.
 func (a *appraisal) checkSecureBoot(verified []eventlog.Event) {
 	p := a.in.Policy
-	sb, err := uefi.SecureBootState(verified)
+	// The data of the Secure Boot events is bound by a proven digest:
+	// SHA-256's when that bank replayed (fastest to compute), else the
+	// decision bank's.
+	bind, _ := eventlog.ParseAlg(a.v.Bank)
+	if slices.Contains(a.replayed, eventlog.SHA256) {
+		bind = eventlog.SHA256
+	}
+	sb, err := uefi.SecureBootStateBoundBy(verified, bind)
 	if err != nil {
 		a.fail(Check{Code: CodeSecureBootVariables, Bank: a.v.Bank, PCR: intp(7),
 			Message: fmt.Sprintf("The Secure Boot events in PCR 7 are not what honest firmware logs: %v.", err)})

@@ -297,38 +297,64 @@ func checkPCRValues(bank Alg, vals map[int][]byte) ([]int, error) {
 // covered by its digest; callers that read the data must check it against
 // the digest where the spec defines the digest as the hash of the data.
 func (l *Log) Verified(bank Alg, quoted map[int][]byte) ([]Event, error) {
+	covered, err := l.verify(bank, quoted)
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	for i := range l.Events {
+		if e := &l.Events[i]; provenEvent(e, &covered) {
+			n++
+		}
+	}
+	out := make([]Event, 0, n)
+	for i := range l.Events {
+		if e := &l.Events[i]; provenEvent(e, &covered) {
+			out = append(out, *e)
+		}
+	}
+	return out, nil
+}
+
+// Verify checks the log against quoted PCR values of one bank under the
+// rules of Verified, without returning the events: for the banks whose
+// replay must hold but whose events no decision reads.
+func (l *Log) Verify(bank Alg, quoted map[int][]byte) error {
+	_, err := l.verify(bank, quoted)
+	return err
+}
+
+func provenEvent(e *Event, covered *[NumPCRs]bool) bool {
+	return e.Type != EvNoAction && e.PCR >= 0 && e.PCR < NumPCRs && covered[e.PCR]
+}
+
+// verify replays bank and compares every quoted PCR; it returns which PCRs
+// the quote covers.
+func (l *Log) verify(bank Alg, quoted map[int][]byte) (covered [NumPCRs]bool, err error) {
 	if len(quoted) == 0 {
-		return nil, fmt.Errorf("verify log in %v: no quoted PCRs", bank)
+		return covered, fmt.Errorf("verify log in %v: no quoted PCRs", bank)
 	}
 	var s pcrState
 	if err := l.replay(bank, &s); err != nil {
-		return nil, err
+		return covered, err
 	}
 	pcrs, err := checkPCRValues(bank, quoted)
 	if err != nil {
-		return nil, fmt.Errorf("verify log: %w", err)
+		return covered, fmt.Errorf("verify log: %w", err)
 	}
-	var covered [NumPCRs]bool
 	for _, pcr := range pcrs {
 		if err := s.missingErr(pcr); err != nil {
-			return nil, fmt.Errorf("verify log: %w", err)
+			return covered, fmt.Errorf("verify log: %w", err)
 		}
 		q := quoted[pcr]
 		if s.events[pcr] == 0 {
 			if !isReset(pcr, q, s.start0) {
-				return nil, &ReplayError{Bank: bank, PCR: pcr, Want: q, Got: s.value(pcr)}
+				return covered, &ReplayError{Bank: bank, PCR: pcr, Want: q, Got: s.value(pcr)}
 			}
 		} else if got := s.vals[pcr][:s.size]; !bytes.Equal(got, q) {
-			return nil, &ReplayError{Bank: bank, PCR: pcr, Want: q, Got: slices.Clone(got)}
+			return covered, &ReplayError{Bank: bank, PCR: pcr, Want: q, Got: slices.Clone(got)}
 		}
 		covered[pcr] = true
 	}
-	var out []Event
-	for _, e := range l.Events {
-		if e.Type == EvNoAction || e.PCR < 0 || e.PCR >= NumPCRs || !covered[e.PCR] {
-			continue
-		}
-		out = append(out, e)
-	}
-	return out, nil
+	return covered, nil
 }

@@ -1,10 +1,11 @@
 package eventlog
 
 import (
+	"bytes"
 	"crypto"
-	_ "crypto/sha1" // register SHA-1 for legacy logs and the sha1 bank
-	_ "crypto/sha256"
-	_ "crypto/sha512"
+	"crypto/sha1" // SHA-1 for legacy logs and the sha1 bank
+	"crypto/sha256"
+	"crypto/sha512"
 	"fmt"
 )
 
@@ -90,6 +91,29 @@ func (a Alg) Sum(b []byte) []byte {
 	hh := h.New()
 	hh.Write(b)
 	return hh.Sum(nil)
+}
+
+// Matches reports whether digest is a's hash of b. It hashes without
+// allocating for the common banks.
+func (a Alg) Matches(b, digest []byte) bool {
+	switch a {
+	case SHA1:
+		d := sha1.Sum(b)
+		return bytes.Equal(d[:], digest)
+	case SHA256:
+		d := sha256.Sum256(b)
+		return bytes.Equal(d[:], digest)
+	case SHA384:
+		d := sha512.Sum384(b)
+		return bytes.Equal(d[:], digest)
+	case SHA512:
+		d := sha512.Sum512(b)
+		return bytes.Equal(d[:], digest)
+	}
+	if _, ok := a.Hash(); !ok {
+		return false
+	}
+	return bytes.Equal(a.Sum(b), digest)
 }
 
 // Digest is one bank's digest of an event.

@@ -60,6 +60,20 @@ var secureBootVars = map[GUID]map[string]bool{
 //   - a SecureBoot value other than empty, 0 or 1;
 //   - a PK, KEK, db or dbx value that is not a signature list.
 func SecureBootState(events []eventlog.Event) (*SecureBoot, error) {
+	return SecureBootStateBoundBy(events, 0)
+}
+
+// SecureBootStateBoundBy is SecureBootState with the data of each event
+// checked against its digest in bank bind instead of the strongest one.
+// The caller must have proven bind's replay (the events' PCR 7 digests in
+// bind are what the TPM extended): then any bank of SHA-256 or better binds
+// the data as well as the strongest, and SHA-256 is the fastest of them on
+// CPUs with SHA extensions, which matters for large db and dbx values.
+// A bind of 0 means the strongest digest.
+func SecureBootStateBoundBy(events []eventlog.Event, bind eventlog.Alg) (*SecureBoot, error) {
+	if bind != 0 && bind.Size() < eventlog.SHA256.Size() {
+		return nil, fmt.Errorf("bind Secure Boot data by %v: a bank of SHA-256 or better is needed", bind)
+	}
 	var (
 		sb        SecureBoot
 		separator bool
@@ -76,7 +90,7 @@ func SecureBootState(events []eventlog.Event) (*SecureBoot, error) {
 				return nil, fmt.Errorf("event %d: second separator in PCR 7", e.Index)
 			}
 			separator = true
-			if err := checkDigests(e, e.Data); err != nil {
+			if err := checkDigests(e, e.Data, bind); err != nil {
 				return nil, fmt.Errorf("event %d: separator: %w", e.Index, err)
 			}
 			if !bytes.Equal(e.Data, []byte{0, 0, 0, 0}) {
@@ -84,7 +98,7 @@ func SecureBootState(events []eventlog.Event) (*SecureBoot, error) {
 			}
 
 		case eventlog.EvEFIAction:
-			if string(e.Data) == "UEFI Debug Mode" && checkDigests(e, e.Data) == nil {
+			if string(e.Data) == "UEFI Debug Mode" && checkDigests(e, e.Data, bind) == nil {
 				sb.DebugMode = true
 			}
 
@@ -93,7 +107,7 @@ func SecureBootState(events []eventlog.Event) (*SecureBoot, error) {
 			if err != nil {
 				return nil, fmt.Errorf("event %d: %w", e.Index, err)
 			}
-			if err := checkDigests(e, e.Data); err != nil {
+			if err := checkDigests(e, e.Data, bind); err != nil {
 				return nil, fmt.Errorf("event %d: variable %s: %w", e.Index, v.Name, err)
 			}
 			if !secureBootVars[v.VendorGUID][v.Name] {
@@ -111,7 +125,7 @@ func SecureBootState(events []eventlog.Event) (*SecureBoot, error) {
 			}
 
 		case eventlog.EvEFIVariableAuthority:
-			a, err := parseAuthority(e)
+			a, err := parseAuthority(e, bind)
 			if err != nil {
 				return nil, fmt.Errorf("event %d: %w", e.Index, err)
 			}
@@ -162,7 +176,7 @@ const maxShimTrailer = 8
 // follow the variable data and the digest covers all but the last byte of
 // the event. That form is accepted, as go-attestation does; the trailer is
 // never read as data.
-func parseAuthority(e *eventlog.Event) (*Authority, error) {
+func parseAuthority(e *eventlog.Event, bind eventlog.Alg) (*Authority, error) {
 	v, extra, err := parseVariableData(e.Data)
 	if err != nil {
 		return nil, err
@@ -175,7 +189,7 @@ func parseAuthority(e *eventlog.Event) (*Authority, error) {
 	default:
 		return nil, fmt.Errorf("authority %s: %d bytes after the variable data", v.Name, extra)
 	}
-	if err := checkDigests(e, measured); err != nil {
+	if err := checkDigests(e, measured, bind); err != nil {
 		return nil, fmt.Errorf("authority %s: %w", v.Name, err)
 	}
 	a := &Authority{Event: e.Index, Variable: v.Name, VendorGUID: v.VendorGUID, Data: v.Data}
@@ -212,24 +226,34 @@ func looksLikeDER(b []byte) bool {
 	return false
 }
 
-// checkDigests checks that the strongest digest of e that Go can compute
-// is the hash of data. One collision-resistant digest binds the data; the
-// weaker banks' digests add nothing to that binding (decisions rest on the
-// strongest bank, and each bank's replay is checked on its own), and
-// hashing large db and dbx values in every bank was a large part of an
-// appraisal's cost.
-func checkDigests(e *eventlog.Event, data []byte) error {
+// checkDigests checks that e's digest in bank bind (or, with bind 0, the
+// strongest digest Go can compute) is the hash of data. One
+// collision-resistant digest of a proven bank binds the data; the other
+// banks' digests add nothing to that binding (each bank's replay is checked
+// on its own), and hashing large db and dbx values in every bank was a large
+// part of an appraisal's cost.
+func checkDigests(e *eventlog.Event, data []byte, bind eventlog.Alg) error {
 	var best *eventlog.Digest
 	for i := range e.Digests {
 		d := &e.Digests[i]
+		if bind != 0 {
+			if d.Alg == bind {
+				best = d
+				break
+			}
+			continue
+		}
 		if _, ok := d.Alg.Hash(); ok && (best == nil || d.Alg.Size() > best.Alg.Size()) {
 			best = d
 		}
 	}
 	if best == nil {
+		if bind != 0 {
+			return fmt.Errorf("no %v digest", bind)
+		}
 		return fmt.Errorf("no digest in a bank that can be checked")
 	}
-	if !bytes.Equal(best.Alg.Sum(data), best.Value) {
+	if !best.Alg.Matches(data, best.Value) {
 		return fmt.Errorf("%v digest %x is not the hash of the event data", best.Alg, best.Value)
 	}
 	return nil

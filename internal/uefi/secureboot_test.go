@@ -143,3 +143,41 @@ func TestSecureBootFromVerifiedLog(t *testing.T) {
 		t.Fatalf("SecureBootState = %+v, %v; want enabled", sb, err)
 	}
 }
+
+// TestSecureBootStateBoundBy checks that the data is checked against the
+// digest of the bank the caller names, and that a bank weaker than SHA-256
+// cannot be named.
+func TestSecureBootStateBoundBy(t *testing.T) {
+	badSHA256 := variable(globalGUID, "SecureBoot", []byte{1})
+	badSHA256.Digests[0].Value = eventlog.SHA256.Sum([]byte("x"))
+	badSHA512 := variable(globalGUID, "SecureBoot", []byte{1})
+	badSHA512.Digests[1].Value = eventlog.SHA512.Sum([]byte("x"))
+	tests := []struct {
+		name    string
+		e       eventlog.Event
+		bind    eventlog.Alg
+		wantErr string
+	}{
+		{"honest, bound by SHA-256", variable(globalGUID, "SecureBoot", []byte{1}), eventlog.SHA256, ""},
+		{"honest, bound by SHA-512", variable(globalGUID, "SecureBoot", []byte{1}), eventlog.SHA512, ""},
+		{"SHA-256 digest wrong, bound by SHA-256", badSHA256, eventlog.SHA256, "sha256 digest"},
+		{"SHA-512 digest wrong, bound by SHA-512", badSHA512, eventlog.SHA512, "sha512 digest"},
+		{"SHA-512 digest wrong, bound by the strongest", badSHA512, 0, "sha512 digest"},
+		{"no digest of the binding bank", variable(globalGUID, "SecureBoot", []byte{1}), eventlog.SHA384, "no sha384 digest"},
+		{"SHA-1 cannot bind", variable(globalGUID, "SecureBoot", []byte{1}), eventlog.SHA1, "SHA-256 or better"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sb, err := uefi.SecureBootStateBoundBy(index(tt.e), tt.bind)
+			if tt.wantErr == "" {
+				if err != nil || !sb.Enabled {
+					t.Fatalf("SecureBootStateBoundBy = %+v, %v; want enabled", sb, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error %v, want one saying %q", err, tt.wantErr)
+			}
+		})
+	}
+}

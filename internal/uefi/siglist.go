@@ -7,6 +7,7 @@ import (
 	"encoding/asn1"
 	"encoding/binary"
 	"fmt"
+	"slices"
 )
 
 // maxSignatures bounds the entries of one signature database; a dbx of
@@ -108,6 +109,12 @@ func ParseSignatureLists(b []byte) (*SignatureDB, error) {
 			return nil, fmt.Errorf("parse signature list at offset %d: %d bytes of signatures is not a multiple of signature size %d (minimum 16)", off, body, sigSize)
 		}
 		at := uint64(off) + hdr + headerSize
+		// Grow once per list: a dbx holds hundreds of hashes.
+		if count := int(min(body/sigSize, maxSignatures)); typ == CertX509 {
+			db.Certs = slices.Grow(db.Certs, count)
+		} else if _, ok := hashTypes[typ]; ok {
+			db.Hashes = slices.Grow(db.Hashes, count)
+		}
 		for i := uint64(0); i < body/sigSize; i++ {
 			if n++; n > maxSignatures {
 				return nil, fmt.Errorf("parse signature list at offset %d: more than %d signatures", off, maxSignatures)
