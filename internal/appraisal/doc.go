@@ -16,5 +16,8 @@
 // checks. Appraise returns an error only when it cannot judge at all (no
 // evidence, no policy, an invalid policy or enrolled AK).
 //
-// It is pure: no network, no storage, no logging, no clock (Input.Now).
+// It is pure: no network, no storage, no logging, no clock (Input.Now). The
+// one piece of state, Input.BundleMemo, belongs to the caller and only
+// saves re-verifying bundle files that verified before; it never changes a
+// verdict.
 package appraisal

@@ -69,6 +69,10 @@ type Input struct {
 	Policy *policy.Policy
 	// Now is the time of the appraisal, for certificate validity.
 	Now time.Time
+	// BundleMemo, if set, remembers bundle files that verified, across
+	// appraisals; nil parses and verifies every file each time. Verdicts
+	// are the same either way.
+	BundleMemo *BundleMemo
 }
 
 // ClockInfo is a quote's TPMS_CLOCK_INFO (TPM 2.0 Part 2 §10.11.1): the

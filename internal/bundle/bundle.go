@@ -199,19 +199,54 @@ func decodeEnvelope(b []byte) (*Envelope, error) {
 // ErrNotCodeSigning, ErrBadSignature, ErrUntrustedChain, ErrExpired and
 // names the certificate.
 func (b *Bundle) Verify(roots []*x509.Certificate, now time.Time) error {
+	_, err := b.VerifyValidity(roots, now)
+	return err
+}
+
+// Validity is a span of time, both ends included, as X.509 validity is.
+type Validity struct {
+	NotBefore, NotAfter time.Time
+}
+
+// Contains reports whether t is inside the span.
+func (v Validity) Contains(t time.Time) bool {
+	return !t.Before(v.NotBefore) && !t.After(v.NotAfter)
+}
+
+// VerifyValidity is Verify that also says, when the bundle verifies, for
+// how long that answer holds: the span around now within which Verify with
+// the same roots succeeds too. Of what Verify checks only certificate
+// validity depends on the time, so the span is the validity of every
+// certificate of a chain that verified, intersected along the chain and
+// joined over the chains (each contains now, so they join into one span).
+// The span is what is sure: a chain not valid at now may verify at other
+// times, outside it. Callers that remember a success use it to know when to
+// verify again.
+func (b *Bundle) VerifyValidity(roots []*x509.Certificate, now time.Time) (Validity, error) {
 	if len(b.Chain) == 0 {
-		return fmt.Errorf("%w: chain: no certificate", ErrMalformed)
+		return Validity{}, fmt.Errorf("%w: chain: no certificate", ErrMalformed)
 	}
 	leaf := b.Chain[0]
 	if leaf.KeyUsage != 0 && leaf.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
-		return fmt.Errorf("%w: leaf %q: keyUsage lacks digitalSignature", ErrNotCodeSigning, leaf.Subject.CommonName)
+		return Validity{}, fmt.Errorf("%w: leaf %q: keyUsage lacks digitalSignature", ErrNotCodeSigning, leaf.Subject.CommonName)
 	}
 	if !hasCodeSigning(leaf) {
-		return fmt.Errorf("%w: leaf %q: extKeyUsage lacks codeSigning", ErrNotCodeSigning, leaf.Subject.CommonName)
+		return Validity{}, fmt.Errorf("%w: leaf %q: extKeyUsage lacks codeSigning", ErrNotCodeSigning, leaf.Subject.CommonName)
 	}
 	if err := b.checkSignature(leaf); err != nil {
-		return fmt.Errorf("%w: bundle %s %s is not signed by leaf %q: %v", ErrBadSignature, b.Descriptor.Name, b.Descriptor.Version, leaf.Subject.CommonName, err)
+		return Validity{}, fmt.Errorf("%w: bundle %s %s is not signed by leaf %q: %v", ErrBadSignature, b.Descriptor.Name, b.Descriptor.Version, leaf.Subject.CommonName, err)
 	}
+	chains, err := b.verifyChain(roots, now)
+	if err != nil {
+		return Validity{}, err
+	}
+	return chainsValidity(chains), nil
+}
+
+// verifyChain checks that the chain leads from the leaf to one of roots with
+// every certificate valid at now, and returns the chains that do.
+func (b *Bundle) verifyChain(roots []*x509.Certificate, now time.Time) ([][]*x509.Certificate, error) {
+	leaf := b.Chain[0]
 	pool := x509.NewCertPool()
 	for _, r := range roots {
 		pool.AddCert(r)
@@ -220,27 +255,60 @@ func (b *Bundle) Verify(roots []*x509.Certificate, now time.Time) error {
 	for _, c := range b.Chain[1:] {
 		inter.AddCert(c)
 	}
-	_, err := leaf.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, CurrentTime: now,
+	chains, err := leaf.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, CurrentTime: now,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}})
 	if err == nil {
-		return nil
+		return chains, nil
 	}
 	var inv x509.CertificateInvalidError
 	if errors.As(err, &inv) {
 		switch inv.Reason {
 		case x509.Expired:
-			return fmt.Errorf("%w: certificate %q at %s: %v", ErrExpired, inv.Cert.Subject.CommonName, now.UTC().Format(time.RFC3339), inv.Detail)
+			return nil, fmt.Errorf("%w: certificate %q at %s: %v", ErrExpired, inv.Cert.Subject.CommonName, now.UTC().Format(time.RFC3339), inv.Detail)
 		case x509.IncompatibleUsage:
-			return fmt.Errorf("%w: chain of %q does not allow codeSigning: %v", ErrNotCodeSigning, leaf.Subject.CommonName, err)
+			return nil, fmt.Errorf("%w: chain of %q does not allow codeSigning: %v", ErrNotCodeSigning, leaf.Subject.CommonName, err)
 		}
 	}
 	// An expired intermediate or root shows up as an unknown authority,
 	// since Go then finds no valid path: name it precisely.
 	if c := expiredOnPath(b.Chain, roots, now); c != nil {
-		return fmt.Errorf("%w: certificate %q is valid %s to %s, not at %s", ErrExpired, c.Subject.CommonName,
+		return nil, fmt.Errorf("%w: certificate %q is valid %s to %s, not at %s", ErrExpired, c.Subject.CommonName,
 			c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
-	return fmt.Errorf("%w: leaf %q issued by %q: %v", ErrUntrustedChain, leaf.Subject.CommonName, leaf.Issuer.CommonName, err)
+	return nil, fmt.Errorf("%w: leaf %q issued by %q: %v", ErrUntrustedChain, leaf.Subject.CommonName, leaf.Issuer.CommonName, err)
+}
+
+// chainsValidity returns the span in which at least one of chains is
+// valid: along a chain, the latest NotBefore to the earliest NotAfter;
+// over the chains, which all hold at one instant, the earliest start to the
+// latest end.
+func chainsValidity(chains [][]*x509.Certificate) Validity {
+	var out Validity
+	for i, chain := range chains {
+		if len(chain) == 0 {
+			continue
+		}
+		v := Validity{NotBefore: chain[0].NotBefore, NotAfter: chain[0].NotAfter}
+		for _, c := range chain[1:] {
+			if c.NotBefore.After(v.NotBefore) {
+				v.NotBefore = c.NotBefore
+			}
+			if c.NotAfter.Before(v.NotAfter) {
+				v.NotAfter = c.NotAfter
+			}
+		}
+		if i == 0 {
+			out = v
+			continue
+		}
+		if v.NotBefore.Before(out.NotBefore) {
+			out.NotBefore = v.NotBefore
+		}
+		if v.NotAfter.After(out.NotAfter) {
+			out.NotAfter = v.NotAfter
+		}
+	}
+	return out
 }
 
 // expiredOnPath follows signatures from the leaf through the chain to a root,

@@ -2,8 +2,6 @@ package policy
 
 import (
 	"bytes"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -236,38 +234,6 @@ func (p *Policy) Marshal() ([]byte, error) {
 		return nil, fmt.Errorf("marshal policy: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-// TrustedRootCerts parses the trusted bundle roots.
-func (p *Policy) TrustedRootCerts() ([]*x509.Certificate, error) {
-	var certs []*x509.Certificate
-	for i, s := range p.Bundles.TrustedRoots {
-		rest := []byte(s)
-		n := 0
-		for {
-			var blk *pem.Block
-			blk, rest = pem.Decode(rest)
-			if blk == nil {
-				break
-			}
-			if blk.Type != "CERTIFICATE" {
-				return nil, fmt.Errorf("bundles.trusted_roots[%d]: PEM block %d is %q, want CERTIFICATE", i, n, blk.Type)
-			}
-			c, err := x509.ParseCertificate(blk.Bytes)
-			if err != nil {
-				return nil, fmt.Errorf("bundles.trusted_roots[%d]: certificate %d: %w", i, n, err)
-			}
-			certs = append(certs, c)
-			n++
-		}
-		if n == 0 {
-			return nil, fmt.Errorf("bundles.trusted_roots[%d]: no PEM certificate", i)
-		}
-		if len(bytes.TrimSpace(rest)) != 0 {
-			return nil, fmt.Errorf("bundles.trusted_roots[%d]: text after the last PEM block", i)
-		}
-	}
-	return certs, nil
 }
 
 // Ignored reports whether the policy ignores a PCR.

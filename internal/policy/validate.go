@@ -32,7 +32,7 @@ func (p *Policy) Validate() error {
 	if _, err := bundle.ParseAcceptance(p.Bundles.MinAcceptance); err != nil {
 		add("bundles.min_acceptance: %w", err)
 	}
-	if _, err := p.TrustedRootCerts(); err != nil {
+	if err := p.checkTrustedRoots(); err != nil {
 		errs = append(errs, err)
 	}
 	seen := map[int]bool{}
@@ -49,14 +49,19 @@ func (p *Policy) Validate() error {
 	}
 	for _, class := range Classes {
 		for i, r := range p.References.Class(class) {
-			errs = append(errs, r.validate(fmt.Sprintf("references.%s[%d]", class, i))...)
+			errs = append(errs, r.validate(class, i)...)
 		}
 	}
+	// Every attestation validates its policy, so a valid one should cost
+	// no allocation: messages are made only for what is wrong.
 	sb := p.SecureBootVariables
-	for name, list := range map[string][]string{"pk": sb.PK, "kek": sb.KEK, "db": sb.DB, "dbx_contains": sb.DBXContains} {
-		for i, h := range list {
+	for _, v := range [...]struct {
+		name string
+		list []string
+	}{{"pk", sb.PK}, {"kek", sb.KEK}, {"db", sb.DB}, {"dbx_contains", sb.DBXContains}} {
+		for i, h := range v.list {
 			if err := checkHex(h, 32); err != nil {
-				add("secure_boot_variables.%s[%d]: %w", name, i, err)
+				add("secure_boot_variables.%s[%d]: %w", v.name, i, err)
 			}
 		}
 	}
@@ -68,16 +73,18 @@ var strongBanks = []string{"sha256", "sha384", "sha512"}
 
 var bankSizes = map[string]int{"sha1": 20, "sha256": 32, "sha384": 48, "sha512": 64}
 
-func (r Reference) validate(where string) []error {
+// validate checks reference i of a class; errors name it
+// references.<class>[i].
+func (r Reference) validate(class string, i int) []error {
 	var errs []error
 	strong := false
-	for _, bank := range []string{"sha1", "sha256", "sha384", "sha512"} {
+	for _, bank := range [...]string{"sha1", "sha256", "sha384", "sha512"} {
 		d := r.Digest(bank)
 		if d == "" {
 			continue
 		}
 		if err := checkHex(d, bankSizes[bank]); err != nil {
-			errs = append(errs, fmt.Errorf("%s.%s: %w", where, bank, err))
+			errs = append(errs, fmt.Errorf("references.%s[%d].%s: %w", class, i, bank, err))
 			continue
 		}
 		if bank != "sha1" {
@@ -85,21 +92,37 @@ func (r Reference) validate(where string) []error {
 		}
 	}
 	if !strong {
-		errs = append(errs, fmt.Errorf("%s: needs a sha256, sha384 or sha512 digest (SHA-1 alone is not accepted)", where))
+		errs = append(errs, fmt.Errorf("references.%s[%d]: needs a sha256, sha384 or sha512 digest (SHA-1 alone is not accepted)", class, i))
 	}
 	return errs
 }
 
+// checkHex requires size bytes in lowercase hex. A digest of lowercase
+// hex digits, the usual case, is checked without decoding it, so a valid
+// one costs no allocation; anything else takes the decoding path.
 func checkHex(s string, size int) error {
-	if s != strings.ToLower(s) {
-		return fmt.Errorf("%q: want lowercase hex", s)
+	if !isLowerHex(s) {
+		if s != strings.ToLower(s) {
+			return fmt.Errorf("%q: want lowercase hex", s)
+		}
+		if _, err := hex.DecodeString(s); err != nil {
+			return fmt.Errorf("%q: not hex", s)
+		}
 	}
-	b, err := hex.DecodeString(s)
-	if err != nil {
+	if len(s)%2 != 0 {
 		return fmt.Errorf("%q: not hex", s)
 	}
-	if len(b) != size {
-		return fmt.Errorf("%q: %d bytes, want %d", s, len(b), size)
+	if len(s)/2 != size {
+		return fmt.Errorf("%q: %d bytes, want %d", s, len(s)/2, size)
 	}
 	return nil
+}
+
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }

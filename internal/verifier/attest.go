@@ -66,7 +66,7 @@ func (v *Verifier) Submit(ctx context.Context, h store.Host, ev *wire.Evidence) 
 	}
 	// The appraisal checks that the quotes carry ev.Nonce; the store checks,
 	// when it records the verdict, that the verifier issued ev.Nonce to h.
-	in := appraisal.Input{Evidence: ev, AKPublic: h.AKPublic, Nonce: ev.Nonce, Policy: p, Now: v.now()}
+	in := appraisal.Input{Evidence: ev, AKPublic: h.AKPublic, Nonce: ev.Nonce, Policy: p, Now: v.now(), BundleMemo: v.bundles}
 	if h.TPMFamily != store.TPMFamily20 {
 		// The enrolled family decides; a host enrolled without a TPM 2.0
 		// cannot earn a Passed by sending quotes now.

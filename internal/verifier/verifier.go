@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bootproof/bootproof/internal/appraisal"
 	"github.com/bootproof/bootproof/internal/enroll"
 	"github.com/bootproof/bootproof/internal/metrics"
 	"github.com/bootproof/bootproof/internal/pki"
@@ -58,6 +59,8 @@ type Verifier struct {
 
 	policies policyCache
 	waiters  waiters
+	// bundles remembers bundle files that verified, for every appraisal.
+	bundles *appraisal.BundleMemo
 }
 
 // New checks cfg and returns a Verifier.
@@ -112,6 +115,7 @@ func New(cfg Config) (*Verifier, error) {
 	v.policies.st = cfg.Store
 	v.policies.now = cfg.Now
 	v.waiters.m = make(map[string][]chan struct{})
+	v.bundles = appraisal.NewBundleMemo(appraisal.DefaultBundleMemoEntries)
 	return v, nil
 }
 
