@@ -190,9 +190,19 @@ func (a *appraisal) showPCRs(q *bankQuote) {
 	if a.v.PCRs == nil {
 		a.v.PCRs = map[string]map[int]string{}
 	}
-	m := make(map[int]string, len(q.pcrs))
+	// One hex string for the bank, each PCR a substring of it: one
+	// allocation instead of one per PCR.
+	size := q.bank.Size()
+	raw := make([]byte, 0, len(q.pcrs)*size)
+	order := make([]int, 0, len(q.pcrs))
 	for pcr, val := range q.pcrs {
-		m[pcr] = hex.EncodeToString(val)
+		raw = append(raw, val...)
+		order = append(order, pcr)
+	}
+	all := hex.EncodeToString(raw)
+	m := make(map[int]string, len(q.pcrs))
+	for i, pcr := range order {
+		m[pcr] = all[2*i*size : 2*(i+1)*size]
 	}
 	a.v.PCRs[q.bank.String()] = m
 }

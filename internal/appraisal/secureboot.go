@@ -64,8 +64,8 @@ func (a *appraisal) checkSecureBoot(verified []eventlog.Event) {
 	}
 	if len(want.DBXContains) > 0 {
 		have := map[string]bool{}
-		if sb.DBX != nil {
-			for _, h := range sb.DBX.Hashes {
+		if dbx := sb.DBX(); dbx != nil {
+			for _, h := range dbx.Hashes {
 				have[hex.EncodeToString(h.Value)] = true
 			}
 		}
@@ -85,9 +85,7 @@ func (a *appraisal) checkSecureBoot(verified []eventlog.Event) {
 
 func summarise(sb *uefi.SecureBoot) *SecureBoot {
 	s := &SecureBoot{Enabled: sb.Enabled, PK: fingerprints(sb.PK), KEK: fingerprints(sb.KEK), DB: fingerprints(sb.DB)}
-	if sb.DBX != nil {
-		s.DBX = len(sb.DBX.Certs) + len(sb.DBX.Hashes) + len(sb.DBX.Other)
-	}
+	s.DBX = sb.DBXEntries
 	for _, au := range sb.Authorities {
 		if au.Cert != nil {
 			s.Authorities = append(s.Authorities, hex.EncodeToString(au.Cert.SHA256[:]))

@@ -273,7 +273,7 @@ func replay(l *eventlog.Log, want eventlog.PCRValues) *replayOutput {
 		sb.Error = err.Error()
 	} else {
 		sb.Enabled, sb.Measured, sb.DebugMode = state.Enabled, state.Measured, state.DebugMode
-		sb.PK, sb.KEK, sb.DB, sb.DBX = replayDBOf(state.PK), replayDBOf(state.KEK), replayDBOf(state.DB), replayDBOf(state.DBX)
+		sb.PK, sb.KEK, sb.DB, sb.DBX = replayDBOf(state.PK), replayDBOf(state.KEK), replayDBOf(state.DB), replayDBOf(state.DBX())
 		for _, a := range state.Authorities {
 			ra := replayAuthority{Event: a.Event, Variable: a.Variable}
 			if a.Cert != nil {

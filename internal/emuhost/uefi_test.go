@@ -53,8 +53,8 @@ func TestSecureBootStateByPackageUEFI(t *testing.T) {
 			if st.DB == nil || len(st.DB.Certs) != 1 || !bytes.Equal(st.DB.Certs[0].DER, v.DB.Root.Raw) {
 				t.Errorf("db as package uefi reads it: %+v", st.DB)
 			}
-			if st.DBX == nil || len(st.DBX.Hashes) != 1 || st.PK == nil || st.KEK == nil {
-				t.Errorf("PK/KEK/dbx: %+v %+v %+v", st.PK, st.KEK, st.DBX)
+			if st.DBX() == nil || len(st.DBX().Hashes) != 1 || st.PK == nil || st.KEK == nil {
+				t.Errorf("PK/KEK/dbx: %+v %+v %+v", st.PK, st.KEK, st.DBX())
 			}
 			wantAuth := 0
 			if tt.enabled {

@@ -2,6 +2,9 @@ package eventlog
 
 import (
 	"bytes"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
 	"fmt"
 	"hash"
 	"slices"
@@ -192,13 +195,41 @@ func (l *Log) replay(bank Alg, s *pcrState) error {
 				v[s.size-1] = loc
 			}
 		}
+		extend(hh, bank, v, d)
+		s.events[e.PCR]++
+	}
+	return nil
+}
+
+// extend sets v to H(v || d), as TPM2_PCR_Extend does. The common banks
+// hash a stack buffer with the one-shot functions: the replay's hot loop,
+// with no hash state to reset and copy per event.
+func extend(hh hash.Hash, bank Alg, v, d []byte) {
+	switch bank {
+	case SHA1, SHA256, SHA384, SHA512:
+		var buf [2 * maxDigestSize]byte
+		n := copy(buf[:], v)
+		n += copy(buf[n:], d)
+		switch bank {
+		case SHA1:
+			sum := sha1.Sum(buf[:n])
+			copy(v, sum[:])
+		case SHA256:
+			sum := sha256.Sum256(buf[:n])
+			copy(v, sum[:])
+		case SHA384:
+			sum := sha512.Sum384(buf[:n])
+			copy(v, sum[:])
+		default:
+			sum := sha512.Sum512(buf[:n])
+			copy(v, sum[:])
+		}
+	default:
 		hh.Reset()
 		hh.Write(v)
 		hh.Write(d)
 		hh.Sum(v[:0])
-		s.events[e.PCR]++
 	}
-	return nil
 }
 
 // Replay computes, for one bank, the value of every PCR that has measured

@@ -16,15 +16,35 @@ type SecureBoot struct {
 	// Measured is true when the log holds a SecureBoot variable event. When
 	// false, Enabled is false: nothing shows Secure Boot was on.
 	Measured bool
-	// PK, KEK, DB and DBX are the signature databases as measured, nil when
+	// PK, KEK and DB are the signature databases as measured, nil when
 	// their variable was not measured.
-	PK, KEK, DB, DBX *SignatureDB
+	PK, KEK, DB *SignatureDB
+	// DBXMeasured is true when the dbx variable was measured; DBXEntries
+	// counts its entries. Its entries are read on demand (DBX): a dbx holds
+	// hundreds of revoked hashes that most appraisals only count.
+	DBXMeasured bool
+	DBXEntries  int
+	dbx         []byte
 	// Authorities are the EV_EFI_VARIABLE_AUTHORITY events in log order: the
 	// db (or shim MokList) entry that verified each image.
 	Authorities []Authority
 	// DebugMode is true when firmware logged "UEFI Debug Mode" in PCR 7: a
 	// debugger was attached and nothing after it can be trusted.
 	DebugMode bool
+}
+
+// DBX returns the entries of the measured dbx, nil when it was not
+// measured. Data slices alias the event log.
+func (s *SecureBoot) DBX() *SignatureDB {
+	if !s.DBXMeasured {
+		return nil
+	}
+	db, err := ParseSignatureLists(s.dbx)
+	if err != nil {
+		// SecureBootState checked these lists already.
+		return &SignatureDB{}
+	}
+	return db
 }
 
 // Authority is one EV_EFI_VARIABLE_AUTHORITY event.
@@ -149,6 +169,14 @@ func (sb *SecureBoot) setVariable(v *VariableData) error {
 		}
 		return nil
 	}
+	if v.Name == "dbx" {
+		n, err := CountSignatureLists(v.Data)
+		if err != nil {
+			return fmt.Errorf("variable %s: %w", v.Name, err)
+		}
+		sb.DBXMeasured, sb.DBXEntries, sb.dbx = true, n, v.Data
+		return nil
+	}
 	db, err := ParseSignatureLists(v.Data)
 	if err != nil {
 		return fmt.Errorf("variable %s: %w", v.Name, err)
@@ -160,8 +188,6 @@ func (sb *SecureBoot) setVariable(v *VariableData) error {
 		sb.KEK = db
 	case "db":
 		sb.DB = db
-	case "dbx":
-		sb.DBX = db
 	}
 	return nil
 }

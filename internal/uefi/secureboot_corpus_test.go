@@ -86,7 +86,7 @@ func TestSecureBootCorpus(t *testing.T) {
 			}
 			// Certificates Go's x509 refuses (negative serials, duplicate
 			// extensions) still show who they are.
-			for _, db := range []*uefi.SignatureDB{sb.PK, sb.KEK, sb.DB, sb.DBX} {
+			for _, db := range []*uefi.SignatureDB{sb.PK, sb.KEK, sb.DB, sb.DBX()} {
 				if db == nil {
 					continue
 				}

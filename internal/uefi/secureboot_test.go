@@ -57,8 +57,8 @@ func TestSecureBootState(t *testing.T) {
 		sb.PK.Certs[0].ReadNames()
 		sb.DB.Certs[0].ReadNames()
 	}
-	if sb.PK == nil || len(sb.PK.Certs) != 1 || sb.PK.Certs[0].Subject != "CN=PK" || sb.DB.Certs[0].Subject != "CN=db signer" || sb.DBX == nil {
-		t.Errorf("databases PK %+v db %+v dbx %+v", sb.PK, sb.DB, sb.DBX)
+	if sb.PK == nil || len(sb.PK.Certs) != 1 || sb.PK.Certs[0].Subject != "CN=PK" || sb.DB.Certs[0].Subject != "CN=db signer" || sb.DBX() == nil {
+		t.Errorf("databases PK %+v db %+v dbx %+v", sb.PK, sb.DB, sb.DBX())
 	}
 	if len(sb.Authorities) != 1 || sb.Authorities[0].Cert == nil || sb.Authorities[0].Cert.SHA256 != sb.DB.Certs[0].SHA256 ||
 		!sb.Authorities[0].AfterSeparator || sb.Authorities[0].Variable != "db" || sb.Authorities[0].Event != 7 {

@@ -87,11 +87,28 @@ var hashTypes = map[GUID]struct {
 // Data slices alias b.
 func ParseSignatureLists(b []byte) (*SignatureDB, error) {
 	db := &SignatureDB{}
+	_, err := walkSignatureLists(b, db)
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+// CountSignatureLists checks b as ParseSignatureLists does and returns how
+// many entries it holds, without building them: for a dbx of hundreds of
+// revoked hashes that only its count and, on demand, its entries need.
+func CountSignatureLists(b []byte) (int, error) {
+	return walkSignatureLists(b, nil)
+}
+
+// walkSignatureLists checks every list of b and, when db is not nil, adds
+// its entries to db. It returns the number of entries.
+func walkSignatureLists(b []byte, db *SignatureDB) (int, error) {
 	n := 0
 	for off := 0; off < len(b); {
 		const hdr = 16 + 4 + 4 + 4
 		if len(b)-off < hdr {
-			return nil, fmt.Errorf("parse signature list at offset %d: %d bytes, header needs %d", off, len(b)-off, hdr)
+			return 0, fmt.Errorf("parse signature list at offset %d: %d bytes, header needs %d", off, len(b)-off, hdr)
 		}
 		var typ GUID
 		copy(typ[:], b[off:])
@@ -99,45 +116,53 @@ func ParseSignatureLists(b []byte) (*SignatureDB, error) {
 		headerSize := uint64(binary.LittleEndian.Uint32(b[off+20:]))
 		sigSize := uint64(binary.LittleEndian.Uint32(b[off+24:]))
 		if listSize < hdr || listSize > uint64(len(b)-off) {
-			return nil, fmt.Errorf("parse signature list at offset %d: list size %d, %d bytes left", off, listSize, len(b)-off)
+			return 0, fmt.Errorf("parse signature list at offset %d: list size %d, %d bytes left", off, listSize, len(b)-off)
 		}
 		if headerSize > listSize-hdr {
-			return nil, fmt.Errorf("parse signature list at offset %d: header size %d exceeds list size %d", off, headerSize, listSize)
+			return 0, fmt.Errorf("parse signature list at offset %d: header size %d exceeds list size %d", off, headerSize, listSize)
 		}
 		body := listSize - hdr - headerSize
 		if sigSize < 16 || body%sigSize != 0 {
-			return nil, fmt.Errorf("parse signature list at offset %d: %d bytes of signatures is not a multiple of signature size %d (minimum 16)", off, body, sigSize)
+			return 0, fmt.Errorf("parse signature list at offset %d: %d bytes of signatures is not a multiple of signature size %d (minimum 16)", off, body, sigSize)
 		}
-		at := uint64(off) + hdr + headerSize
-		// Grow once per list: a dbx holds hundreds of hashes.
-		if count := int(min(body/sigSize, maxSignatures)); typ == CertX509 {
-			db.Certs = slices.Grow(db.Certs, count)
-		} else if _, ok := hashTypes[typ]; ok {
-			db.Hashes = slices.Grow(db.Hashes, count)
+		count := body / sigSize
+		if n += int(min(count, maxSignatures+1)); n > maxSignatures {
+			return 0, fmt.Errorf("parse signature list at offset %d: more than %d signatures", off, maxSignatures)
 		}
-		for i := uint64(0); i < body/sigSize; i++ {
-			if n++; n > maxSignatures {
-				return nil, fmt.Errorf("parse signature list at offset %d: more than %d signatures", off, maxSignatures)
-			}
-			entry := b[at : at+sigSize : at+sigSize]
-			var owner GUID
-			copy(owner[:], entry)
-			data := entry[16:]
-			if typ == CertX509 {
-				db.Certs = append(db.Certs, parseCert(owner, data))
-			} else if ht, ok := hashTypes[typ]; ok {
-				if len(data) != ht.size {
-					return nil, fmt.Errorf("parse signature list at offset %d: %s entry %d has %d bytes, want %d", off, ht.name, i, len(data), ht.size)
-				}
-				db.Hashes = append(db.Hashes, Hash{Owner: owner, Alg: ht.name, Value: data})
-			} else {
-				db.Other = append(db.Other, Signature{Type: typ, Owner: owner, Data: data})
-			}
-			at += sigSize
+		ht, isHash := hashTypes[typ]
+		if isHash && count > 0 && sigSize-16 != uint64(ht.size) {
+			return 0, fmt.Errorf("parse signature list at offset %d: %s entry 0 has %d bytes, want %d", off, ht.name, sigSize-16, ht.size)
+		}
+		if db != nil {
+			addEntries(db, typ, ht.name, b[uint64(off)+hdr+headerSize:uint64(off)+listSize], int(sigSize), int(count))
 		}
 		off += int(listSize)
 	}
-	return db, nil
+	return n, nil
+}
+
+// addEntries adds the count entries of one list's body to db.
+func addEntries(db *SignatureDB, typ GUID, hashName string, body []byte, sigSize, count int) {
+	switch {
+	case typ == CertX509:
+		db.Certs = slices.Grow(db.Certs, count)
+	case hashName != "":
+		db.Hashes = slices.Grow(db.Hashes, count)
+	}
+	for at := 0; at+sigSize <= len(body); at += sigSize {
+		entry := body[at : at+sigSize : at+sigSize]
+		var owner GUID
+		copy(owner[:], entry)
+		data := entry[16:]
+		switch {
+		case typ == CertX509:
+			db.Certs = append(db.Certs, parseCert(owner, data))
+		case hashName != "":
+			db.Hashes = append(db.Hashes, Hash{Owner: owner, Alg: hashName, Value: data})
+		default:
+			db.Other = append(db.Other, Signature{Type: typ, Owner: owner, Data: data})
+		}
+	}
 }
 
 // parseCert fingerprints a certificate. It never fails: an unreadable
