@@ -167,7 +167,7 @@ var endpoints = []endpoint{
 		happy: func(t *testing.T, f *fixture) {
 			var a struct{ Items []api.Attestation }
 			f.mustJSON(t, "GET", "/api/v1/hosts/"+hostA+"/attestations", auth.Viewer, "", 200, &a)
-			if len(a.Items) != 1 || a.Items[0].Status != "Passed" || a.Items[0].At.IsZero() {
+			if len(a.Items) != 1 || a.Items[0].Status != "Passed" || a.Items[0].At.IsZero() || a.Items[0].Count != 1 {
 				t.Errorf("attestations = %+v, want the fixture's one", a.Items)
 			}
 			var none struct{ Items []api.Attestation }

@@ -187,9 +187,11 @@ func (s *server) hostHistory(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// hostAttestations lists a host's recent attestations (one summary each,
-// kept for the retention period), newest first. Since narrows to those at
-// or after a time; limit and offset page through them.
+// hostAttestations lists a host's attestations, newest first: one item each
+// for the recent ones (the raw window), then one per hour and status for the
+// older ones, kept for the retention period. Since narrows to those at or
+// after a time (and the hours that end after it); limit and offset page
+// through them.
 // maxAttestationOffset bounds how many rows an offset makes the store read.
 const maxAttestationOffset = 100_000
 
@@ -218,8 +220,7 @@ func (s *server) hostAttestations(w http.ResponseWriter, r *http.Request) error 
 	}
 	out := make([]Attestation, 0, limit)
 	for i := offset; i < len(sums); i++ {
-		c := sums[i]
-		out = append(out, Attestation{At: c.At, Status: c.Status, ReasonCode: c.ReasonCode, DurationMicros: c.DurationMicros})
+		out = append(out, AttestationFrom(sums[i]))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": out, "limit": limit, "offset": offset})
 	return nil

@@ -45,12 +45,34 @@ type HistoryEntry struct {
 	Reason     string    `json:"reason,omitempty"`
 }
 
-// Attestation is one appraisal of a host, status change or not.
+// Attestation is one appraisal of a host, status change or not, or (Rollup
+// "hour") the appraisals of one hour with one status, for those older than
+// the verifier keeps one by one.
 type Attestation struct {
-	At             time.Time `json:"at"`
-	Status         string    `json:"status"`
-	ReasonCode     string    `json:"reason_code,omitempty"`
-	DurationMicros int64     `json:"duration_us"`
+	At             time.Time  `json:"at"` // a roll-up's: the start of its hour
+	Status         string     `json:"status"`
+	ReasonCode     string     `json:"reason_code,omitempty"` // a roll-up's: its last appraisal's
+	DurationMicros int64      `json:"duration_us"`           // a roll-up's: the mean
+	Count          int64      `json:"count"`                 // appraisals: 1, or a roll-up's
+	Rollup         string     `json:"rollup,omitempty"`
+	MinDurationUS  *int64     `json:"duration_min_us,omitempty"`
+	MaxDurationUS  *int64     `json:"duration_max_us,omitempty"`
+	LastAt         *time.Time `json:"last_at,omitempty"`
+}
+
+// AttestationFrom is the API view of a stored summary or roll-up.
+func AttestationFrom(s store.AttestationSummary) Attestation {
+	a := Attestation{At: s.At, Status: s.Status, ReasonCode: s.ReasonCode, DurationMicros: s.DurationMicros, Count: s.Count}
+	if s.Period == 0 {
+		return a
+	}
+	a.Rollup = "hour"
+	if s.Count > 0 {
+		a.DurationMicros = s.DurationMicros / s.Count
+	}
+	minD, maxD, last := s.MinDurationMicros, s.MaxDurationMicros, s.LastAt
+	a.MinDurationUS, a.MaxDurationUS, a.LastAt = &minD, &maxD, &last
+	return a
 }
 
 // AuditEntry is one line of the audit log.

@@ -148,6 +148,12 @@ type AttestationRecord struct {
 	Evidence       []byte // JSON, opaque
 	Verdict        []byte // JSON, opaque
 	DurationMicros int64
+	// Blobs are large parts the Evidence refers to by SHA-256 instead of
+	// holding them (an event log, bundle files). Each is stored once for
+	// all hosts and records that send it, and kept while a latest evidence
+	// or status change recorded with it remains (PruneBlobs removes the
+	// rest). The store checks each hash when it first stores the blob.
+	Blobs []Blob
 	// Webhook is inserted into the outbox only when the status changed. The
 	// caller fills Event and Payload; the store sets the rest.
 	Webhook *WebhookDelivery
@@ -158,6 +164,12 @@ type AttestationRecord struct {
 	// alone (ErrConflict). One write transaction per attestation instead
 	// of two.
 	Nonce []byte
+}
+
+// Blob is content stored once by its SHA-256 (see AttestationRecord.Blobs).
+type Blob struct {
+	SHA256 string // lower-case hex SHA-256 of Data
+	Data   []byte
 }
 
 // LatestEvidence is the most recent evidence and verdict of a host; one per
@@ -183,14 +195,25 @@ type StatusChange struct {
 	Evidence   []byte
 }
 
-// AttestationSummary is a small row per attestation, for rates and trends;
-// removed by PruneSummaries after the retention period.
+// AttestationSummary is a small row per attestation, for rates and trends,
+// or a roll-up of a host's attestations with one status in one hour, which
+// RollUpSummaries makes of the older ones; removed by PruneSummaries after
+// the retention period.
 type AttestationSummary struct {
 	Host           string
-	At             time.Time
+	At             time.Time // when recorded; for a roll-up, the start of its hour
 	Status         string
-	ReasonCode     string
-	DurationMicros int64
+	ReasonCode     string // for a roll-up, that of its last attestation
+	DurationMicros int64  // the verifier's time; for a roll-up, the total
+	// Period is 0 for one attestation and time.Hour for a roll-up.
+	Period time.Duration
+	// Count is how many attestations the summary stands for: 1, or a
+	// roll-up's. The minimum and maximum durations and the last
+	// attestation's time are those of the one attestation for Count 1.
+	Count             int64
+	MinDurationMicros int64
+	MaxDurationMicros int64
+	LastAt            time.Time
 }
 
 // JoinToken lets one new host enrol into a group. It is single use and

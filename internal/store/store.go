@@ -43,7 +43,8 @@ type Store interface {
 	// LastSeen = At; reasons; LastClock when given; it clears an attest
 	// request made at or before At), replaces the latest evidence, inserts a
 	// summary and, only when the status changed, a StatusChange and the
-	// webhook delivery. It reports whether the status changed.
+	// webhook delivery; it stores the record's Blobs not yet stored. It
+	// reports whether the status changed.
 	RecordAttestation(ctx context.Context, r AttestationRecord) (changed bool, err error)
 	// MarkUnreachable moves to Unreachable every host not yet Unreachable
 	// whose last contact (the later of LastSeen and LastAttested, or
@@ -56,11 +57,30 @@ type Store interface {
 	MarkUnreachable(ctx context.Context, cutoffByGroup map[string]time.Time, defaultCutoff, now time.Time,
 		webhookPayload func(Host) []byte) ([]string, error)
 	LatestEvidence(ctx context.Context, host string) (LatestEvidence, error) // ErrNotFound
+	// GetBlobs returns the stored blobs among hashes, by hash; a hash not
+	// stored (never, or pruned) is absent from the map.
+	GetBlobs(ctx context.Context, hashes []string) (map[string][]byte, error)
+	// PruneBlobs deletes the blobs no latest evidence and no status change
+	// refers to any more; it returns how many. It is safe beside concurrent
+	// RecordAttestation calls, on every replica.
+	PruneBlobs(ctx context.Context) (int64, error)
 	// History returns a host's status changes, newest first.
 	History(ctx context.Context, host string, limit, offset int) ([]StatusChange, error)
-	// Summaries returns a host's summaries at or after since, newest first.
+	// Summaries returns up to limit (<= 0: all) of a host's summaries,
+	// newest first: one per attestation at or after since, then the hourly
+	// roll-ups of older attestations (RollUpSummaries) whose hour ends after
+	// since.
 	Summaries(ctx context.Context, host string, since time.Time, limit int) ([]AttestationSummary, error)
-	// PruneSummaries deletes summaries older than before; it returns how many.
+	// RollUpSummaries folds the per-attestation summaries older than before
+	// into one roll-up per host, UTC hour and status, merging into the
+	// hour's roll-up when one exists (an hour may be folded in several
+	// goes), and deletes them. It works oldest first in batches, a
+	// transaction each, so that writers wait for one batch at most. It
+	// returns how many it folded.
+	RollUpSummaries(ctx context.Context, before time.Time) (int64, error)
+	// PruneSummaries deletes the per-attestation summaries older than before
+	// and the roll-ups of hours that ended at or before it; it returns how
+	// many rows of either kind it deleted.
 	PruneSummaries(ctx context.Context, before time.Time) (int64, error)
 
 	// RequestAttest marks the selected hosts for attestation now and returns

@@ -95,7 +95,8 @@ func (v *Verifier) Submit(ctx context.Context, h store.Host, ev *wire.Evidence) 
 }
 
 func (v *Verifier) record(ctx context.Context, h store.Host, ev *wire.Evidence, verdict *appraisal.Verdict, took time.Duration) (store.AttestationRecord, error) {
-	evJSON, err := json.Marshal(ev)
+	// The event log and bundles go to the store's blobs, once for all hosts.
+	evJSON, blobs, err := splitEvidence(ev)
 	if err != nil {
 		return store.AttestationRecord{}, err
 	}
@@ -105,7 +106,7 @@ func (v *Verifier) record(ctx context.Context, h store.Host, ev *wire.Evidence, 
 	}
 	at := v.now()
 	rec := store.AttestationRecord{Host: h.Name, At: at, Status: string(verdict.Status), Evidence: evJSON, Verdict: vJSON,
-		Nonce:          ev.Nonce,
+		Blobs: blobs, Nonce: ev.Nonce,
 		DurationMicros: took.Microseconds()}
 	if c := firstFailure(verdict); c != nil {
 		rec.ReasonCode, rec.Reason = c.Code, c.Message

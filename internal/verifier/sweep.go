@@ -9,7 +9,8 @@ import (
 )
 
 // RunSweeper marks hosts Unreachable when they miss their group's
-// attestations, prunes old summaries, and refreshes the status gauges. With
+// attestations, keeps the store small (compactStore), and refreshes the
+// status gauges. With
 // several replicas, one holds the sweeper lease at a time; if it dies, the
 // lease runs out and another takes over.
 func (v *Verifier) RunSweeper(ctx context.Context, every time.Duration) error {
@@ -46,9 +47,7 @@ func (v *Verifier) sweepOnce(ctx context.Context, every time.Duration) {
 	if err := v.markUnreachable(ctx, now); err != nil {
 		v.log.Warn("mark unreachable hosts", "err", err)
 	}
-	if _, err := v.st.PruneSummaries(ctx, now.Add(-v.cfg.SummaryRetention)); err != nil {
-		v.log.Warn("prune attestation summaries", "err", err)
-	}
+	v.compactStore(ctx, now, every)
 }
 
 func (v *Verifier) markUnreachable(ctx context.Context, now time.Time) error {

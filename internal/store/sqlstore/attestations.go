@@ -21,20 +21,18 @@ const (
 		attest_requested_at = CASE WHEN attest_requested_at <= ? THEN NULL ELSE attest_requested_at END
 		WHERE name = ?`
 	qRecordClock = `UPDATE hosts SET clock = ?, reset_count = ?, restart_count = ? WHERE name = ?`
-	qPutLatest   = `INSERT INTO latest_evidence (host, at, evidence, verdict) VALUES (?, ?, ?, ?)
-		ON CONFLICT (host) DO UPDATE SET at = excluded.at, evidence = excluded.evidence, verdict = excluded.verdict`
+	qPutLatest   = `INSERT INTO latest_evidence (host, at, evidence, verdict, blob_set) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (host) DO UPDATE SET at = excluded.at, evidence = excluded.evidence, verdict = excluded.verdict,
+		blob_set = excluded.blob_set`
 	qInsertSummary = `INSERT INTO attestation_summaries (host, at, status, reason_code, duration_micros)
 		VALUES (?, ?, ?, ?, ?)`
-	qInsertChange = `INSERT INTO status_changes (host, from_status, to_status, at, reason_code, reason, verdict, evidence)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	qInsertChange = `INSERT INTO status_changes (host, from_status, to_status, at, reason_code, reason, verdict, evidence,
+		blob_set) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qInsertDelivery = `INSERT INTO webhook_deliveries (event, payload, created_at, attempts, next_attempt_at,
 		last_error, lease_owner) VALUES (?, ?, ?, 0, ?, '', '')`
 	qLatestEvidence = `SELECT host, at, evidence, verdict FROM latest_evidence WHERE host = ?`
 	qHistory        = `SELECT id, host, from_status, to_status, at, reason_code, reason, verdict, evidence
 		FROM status_changes WHERE host = ? ORDER BY at DESC, id DESC LIMIT ? OFFSET ?`
-	qSummaries = `SELECT host, at, status, reason_code, duration_micros FROM attestation_summaries
-		WHERE host = ? AND at >= ? ORDER BY at DESC, id DESC LIMIT ?`
-	qPruneSummaries = `DELETE FROM attestation_summaries WHERE at < ?`
 	// qUnreachableCandidates narrows the sweep to hosts silent since before
 	// the latest cutoff; the per-group cutoff is applied in Go.
 	qUnreachableCandidates = `SELECT ` + hostColumns + ` FROM hosts WHERE status <> ?
@@ -51,8 +49,12 @@ func (s *Store) RecordAttestation(ctx context.Context, r store.AttestationRecord
 		return false, fmt.Errorf("record attestation of host %q: unknown status %q", r.Host, r.Status)
 	}
 	at := micros(r.At)
+	set, blobs, err := blobSetKey(r.Blobs)
+	if err != nil {
+		return false, fmt.Errorf("record attestation of host %q: %w", r.Host, err)
+	}
 	var changed bool
-	err := s.withTx(ctx, func(c conn) error {
+	err = s.withTx(ctx, func(c conn) error {
 		if r.Nonce != nil {
 			if err := takeNonceFor(ctx, c, r.Nonce, r.Host, r.At); err != nil {
 				return fmt.Errorf("record attestation of host %q: %w", r.Host, err)
@@ -76,7 +78,12 @@ func (s *Store) RecordAttestation(ctx context.Context, r store.AttestationRecord
 				return fmt.Errorf("record attestation of host %q: update clock: %w", r.Host, err)
 			}
 		}
-		if _, err := c.exec(ctx, qPutLatest, r.Host, at, blob(r.Evidence), blob(r.Verdict)); err != nil {
+		if set != nil {
+			if err := s.putBlobSet(ctx, c, set, blobs); err != nil {
+				return fmt.Errorf("record attestation of host %q: %w", r.Host, err)
+			}
+		}
+		if _, err := c.exec(ctx, qPutLatest, r.Host, at, blob(r.Evidence), blob(r.Verdict), set); err != nil {
 			return fmt.Errorf("record attestation of host %q: latest evidence: %w", r.Host, err)
 		}
 		if _, err := c.exec(ctx, qInsertSummary, r.Host, at, r.Status, r.ReasonCode, r.DurationMicros); err != nil {
@@ -86,7 +93,7 @@ func (s *Store) RecordAttestation(ctx context.Context, r store.AttestationRecord
 			return nil
 		}
 		if _, err := c.exec(ctx, qInsertChange, r.Host, old, r.Status, at, r.ReasonCode, r.Reason,
-			blob(r.Verdict), blob(r.Evidence)); err != nil {
+			blob(r.Verdict), blob(r.Evidence), set); err != nil {
 			return fmt.Errorf("record attestation of host %q: status change: %w", r.Host, err)
 		}
 		if r.Webhook != nil {
@@ -154,7 +161,7 @@ func (s *Store) MarkUnreachable(ctx context.Context, cutoffByGroup map[string]ti
 				return fmt.Errorf("mark host %q unreachable: %w", h.Name, err)
 			}
 			if _, err := c.exec(ctx, qInsertChange, h.Name, h.Status, store.StatusUnreachable, micros(now),
-				store.ReasonUnreachable, reason, nil, nil); err != nil {
+				store.ReasonUnreachable, reason, nil, nil, nil); err != nil {
 				return fmt.Errorf("mark host %q unreachable: status change: %w", h.Name, err)
 			}
 			if webhookPayload != nil {
@@ -229,42 +236,6 @@ func (s *Store) History(ctx context.Context, host string, limit, offset int) ([]
 		return nil, fmt.Errorf("history of host %q: %w", host, err)
 	}
 	return out, nil
-}
-
-// Summaries returns a host's attestation summaries since a time, newest first.
-func (s *Store) Summaries(ctx context.Context, host string, since time.Time, limit int) ([]store.AttestationSummary, error) {
-	rows, err := s.read().query(ctx, qSummaries, host, micros(since), pageLimit(limit))
-	if err != nil {
-		return nil, fmt.Errorf("summaries of host %q: %w", host, err)
-	}
-	defer rows.Close()
-	var out []store.AttestationSummary
-	for rows.Next() {
-		var a store.AttestationSummary
-		var at int64
-		if err := rows.Scan(&a.Host, &at, &a.Status, &a.ReasonCode, &a.DurationMicros); err != nil {
-			return nil, fmt.Errorf("summaries of host %q: %w", host, err)
-		}
-		a.At = fromMicros(at)
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("summaries of host %q: %w", host, err)
-	}
-	return out, nil
-}
-
-// PruneSummaries deletes summaries older than before.
-func (s *Store) PruneSummaries(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.write().exec(ctx, qPruneSummaries, micros(before))
-	if err != nil {
-		return 0, fmt.Errorf("prune summaries before %s: %w", before.Format(time.RFC3339), err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("prune summaries: rows affected: %w", err)
-	}
-	return n, nil
 }
 
 // pageLimit turns "no limit" (<= 0) into a LIMIT both dialects accept.

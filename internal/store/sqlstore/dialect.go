@@ -87,30 +87,60 @@ type execer interface {
 }
 
 // conn runs queries in the store's dialect on a database or transaction.
+// Queries the pool prepared at Open (p) run as prepared statements; the
+// others are prepared by the driver on every call.
 type conn struct {
-	d dialect
-	e execer
+	d  dialect
+	e  execer
+	tx *sql.Tx      // set when e is a transaction
+	p  *preparedSet // the prepared statements of the pool e runs on
+}
+
+// stmt returns query's prepared statement, bound to the transaction when c
+// runs one, or nil when query is not prepared.
+func (c conn) stmt(ctx context.Context, query string) *sql.Stmt {
+	st := c.p.get(query)
+	if st == nil || c.tx == nil {
+		return st
+	}
+	// Reuses the statement this connection prepared before; closed with
+	// the transaction.
+	return c.tx.StmtContext(ctx, st)
 }
 
 func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := c.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return c.e.ExecContext(ctx, c.d.q(query), args...)
 }
 
 func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := c.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return c.e.QueryContext(ctx, c.d.q(query), args...)
 }
 
 func (c conn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := c.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return c.e.QueryRowContext(ctx, c.d.q(query), args...)
 }
 
 // withTx runs fn in a write transaction, committed when fn returns nil.
 func (s *Store) withTx(ctx context.Context, fn func(c conn) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	return s.withTxOpts(ctx, nil, fn)
+}
+
+// withTxOpts is withTx at another isolation level.
+func (s *Store) withTxOpts(ctx context.Context, opts *sql.TxOptions, fn func(c conn) error) error {
+	tx, err := s.w.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	if err := fn(conn{d: s.d, e: tx}); err != nil {
+	if err := fn(conn{d: s.d, e: tx, tx: tx, p: s.wp}); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -128,11 +158,11 @@ func (s *Store) withReadTx(ctx context.Context, fn func(c conn) error) error {
 		return fmt.Errorf("begin read transaction: %w", err)
 	}
 	defer tx.Rollback()
-	return fn(conn{d: s.d, e: tx})
+	return fn(conn{d: s.d, e: tx, tx: tx, p: s.rp})
 }
 
 // read runs single statements on the read pool.
-func (s *Store) read() conn { return conn{d: s.d, e: s.r} }
+func (s *Store) read() conn { return conn{d: s.d, e: s.r, p: s.rp} }
 
 // write runs single statements on the write pool.
-func (s *Store) write() conn { return conn{d: s.d, e: s.w} }
+func (s *Store) write() conn { return conn{d: s.d, e: s.w, p: s.wp} }

@@ -26,6 +26,11 @@ type Store struct {
 	// r runs reads. On SQLite it is a separate pool of query-only
 	// connections that WAL lets read beside the writer; on PostgreSQL it is w.
 	r *sql.DB
+	// wp and rp are the hot statements prepared on w and r (none on
+	// PostgreSQL: see prepared.go).
+	wp, rp *preparedSet
+	// rollUpBatchRows overrides defaultRollUpBatch, for tests.
+	rollUpBatchRows int
 }
 
 // Open opens the store named by dsn and brings its schema up to date.
@@ -49,6 +54,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, err
 	}
 	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", redact(dsn), err)
+	}
+	// After the migration: the statements name its tables.
+	if err := s.prepareHot(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open store %s: %w", redact(dsn), err)
 	}
@@ -112,7 +122,11 @@ func openSQLite(ctx context.Context, dsn string) (*Store, error) {
 
 // Close closes the database connections.
 func (s *Store) Close() error {
-	err := s.w.Close()
+	err := s.wp.close()
+	if s.rp != s.wp {
+		err = errors.Join(err, s.rp.close())
+	}
+	err = errors.Join(err, s.w.Close())
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
 	}

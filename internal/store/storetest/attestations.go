@@ -98,8 +98,10 @@ func testRecordAttestation(t *testing.T, s store.Store) {
 	if len(sums) != 4 {
 		t.Fatalf("Summaries = %d rows, want one per attestation (4)", len(sums))
 	}
+	d4 := int64(4 * time.Minute / time.Microsecond)
 	wantFirst := store.AttestationSummary{Host: "h1", At: at(4 * time.Minute), Status: store.StatusFailed,
-		ReasonCode: "secureboot.off", DurationMicros: int64(4 * time.Minute / time.Microsecond)}
+		ReasonCode: "secureboot.off", DurationMicros: d4, Count: 1, MinDurationMicros: d4, MaxDurationMicros: d4,
+		LastAt: at(4 * time.Minute)}
 	if d := diff(wantFirst, sums[0]); d != "" {
 		t.Errorf("newest summary (-want +got):\n%s", d)
 	}

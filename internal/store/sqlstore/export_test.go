@@ -1,0 +1,4 @@
+package sqlstore
+
+// SetRollUpBatch makes RollUpSummaries fold n rows per transaction.
+func SetRollUpBatch(s *Store, n int) { s.rollUpBatchRows = n }
