@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"time"
 
 	"github.com/bootproof/bootproof/internal/pki"
@@ -141,14 +142,22 @@ func (a *Agent) Run(ctx context.Context) error {
 func (a *Agent) waitForTurn(ctx context.Context, interval time.Duration) error {
 	deadline := time.Now().Add(jitter(interval))
 	backoff := newBackoff(a.cfg.MaxBackoff)
+	// Each wait asks for all the time left; the verifier answers at its
+	// own bound (10 minutes by default) or sooner, so a fleet makes about
+	// one wait per host per attestation. A wait outlives the per-request
+	// timeout, so it goes through a client on the same transport (the same
+	// kept-alive connection, on which the nonce follows) bounded by the
+	// wait itself plus that timeout.
+	long := &client{base: a.api.base, http: &http.Client{Transport: a.api.http.Transport}}
 	for {
 		left := time.Until(deadline)
 		if left <= 0 {
 			return nil
 		}
-		poll := min(left, 25*time.Second)
 		var w wire.WaitResponse
-		err := a.api.do(ctx, "GET", fmt.Sprintf("/agent/v1/wait?timeout=%d", int(poll/time.Millisecond)), nil, &w)
+		wctx, cancel := context.WithTimeout(ctx, left+a.cfg.Timeout)
+		err := long.do(wctx, "GET", fmt.Sprintf("/agent/v1/wait?timeout=%d", max(left.Milliseconds(), 1)), nil, &w)
+		cancel()
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

@@ -69,12 +69,20 @@ func (s *server) agentEvidence(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// agentWait answers when the host should attest now or at its timeout
+// (the agent's ?timeout=MS, at most MaxWait). With a Parker the wait leaves
+// this handler and net/http's goroutines (park.go says why); otherwise, or
+// when it cannot be parked, it is held here, for at most maxHeldWait.
 func (s *server) agentWait(w http.ResponseWriter, r *http.Request) error {
 	timeout := s.cfg.MaxWait
-	if ms, err := strconv.Atoi(r.URL.Query().Get("timeout")); err == nil && ms > 0 {
-		timeout = min(time.Duration(ms)*time.Millisecond, s.cfg.MaxWait)
+	if ms, err := strconv.ParseInt(r.URL.Query().Get("timeout"), 10, 64); err == nil && ms > 0 {
+		timeout = time.Duration(min(ms, s.cfg.MaxWait.Milliseconds())) * time.Millisecond
 	}
-	attest := s.v.Wait(r.Context(), agentHost(r), timeout)
+	h := agentHost(r)
+	if s.cfg.Parker != nil && s.cfg.Parker.park(w, r, h, timeout) {
+		return nil
+	}
+	attest := s.v.Wait(r.Context(), h, min(timeout, maxHeldWait))
 	writeJSON(w, http.StatusOK, wire.WaitResponse{Attest: attest})
 	return nil
 }

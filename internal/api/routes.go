@@ -20,9 +20,18 @@ type Config struct {
 	// TokenKeysPEM is the trust-token verification key, published at
 	// /.well-known/bootproof/trust-token-keys.pem.
 	TokenKeysPEM []byte
-	// MaxWait bounds an agent's long poll.
+	// MaxWait bounds an agent's long poll (default DefaultMaxWait).
 	MaxWait time.Duration
+	// Parker, when set, takes waiting agents' connections off net/http's
+	// goroutines (park.go); without it every wait is held in its handler.
+	Parker *Parker
 }
+
+// DefaultMaxWait is the longest long poll by default. Agents ask for the
+// time left until their next attestation, so a fleet on a 5-minute
+// interval makes about one wait per host per attestation; TCP keep-alive
+// (on by default at both ends) keeps the idle connection alive through NAT.
+const DefaultMaxWait = 10 * time.Minute
 
 // route is one entry of the route table.
 type route struct {
@@ -85,7 +94,7 @@ func Register(mux *http.ServeMux, cfg Config) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.MaxWait == 0 {
-		cfg.MaxWait = 30 * time.Second
+		cfg.MaxWait = DefaultMaxWait
 	}
 	s := &server{cfg: cfg, v: cfg.Verifier, log: cfg.Log}
 	for _, rt := range routes {

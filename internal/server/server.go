@@ -54,6 +54,9 @@ type Config struct {
 	Ready func(addr string)
 	// Sweep is the sweeper period (default 5 s).
 	Sweep time.Duration
+	// MaxParked bounds the agents' waits parked off net/http's goroutines
+	// (default api.DefaultMaxParked); waits over it are held in handlers.
+	MaxParked int
 }
 
 // Server is a running verifier.
@@ -66,6 +69,8 @@ type Server struct {
 	Metrics  *metrics.Metrics
 	Tokens   *trusttoken.Signer
 	replica  string
+	// parker holds waiting agents' connections while Run serves.
+	parker *api.Parker
 }
 
 // Open prepares everything but does not listen yet.
@@ -171,8 +176,11 @@ func (s *Server) kvOnce(ctx context.Context, key string, make func() ([]byte, er
 // Close releases the store.
 func (s *Server) Close() error { return s.Store.Close() }
 
-// Handler returns the verifier's HTTP handler.
-func (s *Server) Handler() http.Handler {
+// Handler returns the verifier's HTTP handler. Agents' waits are held in
+// their handlers: parking them needs the serving set up by Run.
+func (s *Server) Handler() http.Handler { return s.handler(nil) }
+
+func (s *Server) handler(parker *api.Parker) http.Handler {
 	mux := http.NewServeMux()
 	a := auth.New(func(ctx context.Context, id string) (auth.Record, error) {
 		t, err := s.Store.GetAPIToken(ctx, id)
@@ -182,7 +190,7 @@ func (s *Server) Handler() http.Handler {
 		return auth.Record{Name: t.Name, SecretHash: t.SecretHash, Role: t.Role, Revoked: t.RevokedAt != nil}, nil
 	})
 	api.Register(mux, api.Config{Verifier: s.Verifier, Auth: a, Log: s.log.With("subsystem", "api"),
-		TokenKeysPEM: s.Tokens.PublicPEM()})
+		TokenKeysPEM: s.Tokens.PublicPEM(), Parker: parker})
 	registerReport(mux, s, a)
 	mux.Handle("GET /metrics", s.Metrics.Handler())
 	return admission(mux, maxAttestations, admissionWait)
@@ -222,10 +230,18 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s (is another process using the port? choose another with --listen): %w", s.cfg.Listen, err)
 	}
+	// Waiting agents' connections are parked off net/http's goroutines
+	// and handed back through parker.Listener (internal/api/park.go).
+	parker, err := api.NewParker(api.ParkerConfig{Verifier: s.Verifier, Max: s.cfg.MaxParked,
+		Log: s.log.With("subsystem", "park")})
+	if err != nil {
+		s.log.Warn("agents' waits will be held in their handlers", "err", err)
+	}
+	s.parker = parker
 	if s.cfg.Ready != nil {
 		s.cfg.Ready(ln.Addr().String())
 	}
-	srv := &http.Server{Handler: s.Handler(), TLSConfig: tc, ReadHeaderTimeout: 10 * time.Second,
+	srv := &http.Server{Handler: s.handler(parker), TLSConfig: tc, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		// HTTP/1.1 only: every agent holds a connection open (its long
@@ -239,22 +255,45 @@ func (s *Server) Run(ctx context.Context) error {
 		OnResult: func(o string) { s.Metrics.WebhookSent.WithLabelValues(o).Inc() }})
 	s.log.Info("verifier listening", "addr", ln.Addr().String(), "replica", s.replica)
 	return runTasks(ctx,
-		func(ctx context.Context) error {
-			go func() {
-				<-ctx.Done()
-				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				_ = srv.Shutdown(sctx)
-			}()
-			if err := srv.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		},
+		func(ctx context.Context) error { return serve(ctx, srv, ln, parker) },
 		func(ctx context.Context) error { return s.Verifier.RunSweeper(ctx, s.cfg.Sweep) },
 		s.Verifier.RunAttestRequests,
 		wh.Run,
 	)
+}
+
+// serve serves ln, and the connections parker hands back, with srv until
+// ctx ends or a listener fails; then it shuts srv down and closes the
+// parked connections (which Shutdown does not know of: they are hijacked).
+func serve(ctx context.Context, srv *http.Server, ln net.Listener, parker *api.Parker) error {
+	errs := make(chan error, 2)
+	serving := 1
+	go func() { errs <- srv.ServeTLS(ln, "", "") }()
+	if parker != nil {
+		serving++
+		go func() { errs <- srv.Serve(parker.Listener()) }()
+	}
+	var first error
+	select {
+	case <-ctx.Done():
+	case first = <-errs:
+		serving--
+	}
+	// Shutdown first: it marks the server closing before it closes the
+	// listeners, so both Serve calls return ErrServerClosed.
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	parker.Close()
+	for ; serving > 0; serving-- {
+		if err := <-errs; first == nil && !errors.Is(err, http.ErrServerClosed) {
+			first = err
+		}
+	}
+	if errors.Is(first, http.ErrServerClosed) {
+		return nil
+	}
+	return first
 }
 
 // runTasks runs every task until ctx ends; the first to fail (or to return

@@ -156,30 +156,26 @@ func statusPayload(h store.Host, rec store.AttestationRecord) []byte {
 
 // Wait blocks until host should attest now (an operator asked) or timeout.
 func (v *Verifier) Wait(ctx context.Context, h store.Host, timeout time.Duration) bool {
-	if requested(h) {
+	woken := make(chan struct{}, 1)
+	now, stop := v.Notify(ctx, h, func() {
+		select {
+		case woken <- struct{}{}:
+		default:
+		}
+	})
+	if now {
 		return true
 	}
-	ch := v.waiters.add(h.Name)
-	defer v.waiters.remove(h.Name, ch)
-	// Look again after registering, so a request made in between is not missed.
-	if cur, err := v.st.GetHost(ctx, h.Name); err == nil && requested(cur) {
-		return true
-	}
+	defer stop()
 	t := time.NewTimer(timeout)
 	defer t.Stop()
-	for {
-		select {
-		case <-ch:
-			// Wake-ups may repeat; only a request newer than the last
-			// attestation counts.
-			if cur, err := v.st.GetHost(ctx, h.Name); err == nil && requested(cur) {
-				return true
-			}
-		case <-t.C:
-			return false
-		case <-ctx.Done():
-			return false
-		}
+	select {
+	case <-woken:
+		return true
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		return false
 	}
 }
 

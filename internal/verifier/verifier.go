@@ -114,7 +114,6 @@ func New(cfg Config) (*Verifier, error) {
 	v := &Verifier{cfg: cfg, st: cfg.Store, log: cfg.Log, now: cfg.Now, metrics: cfg.Metrics}
 	v.policies.st = cfg.Store
 	v.policies.now = cfg.Now
-	v.waiters.m = make(map[string][]chan struct{})
 	v.bundles = appraisal.NewBundleMemo(appraisal.DefaultBundleMemoEntries)
 	return v, nil
 }

@@ -1,0 +1,66 @@
+package agent
+
+import (
+	"context"
+	"encoding/pem"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestWaitAsksForTheTimeLeft: the long poll asks for all the time left
+// until the next attestation, not a slice of it, and is not cut by the
+// per-request timeout; it travels on one connection.
+func TestWaitAsksForTheTimeLeft(t *testing.T) {
+	var mu sync.Mutex
+	var asked []time.Duration
+	conns := map[string]bool{}
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/agent/v1/wait" {
+			http.NotFound(w, r)
+			return
+		}
+		ms, err := strconv.Atoi(r.URL.Query().Get("timeout"))
+		if err != nil {
+			http.Error(w, "timeout?", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		asked = append(asked, time.Duration(ms)*time.Millisecond)
+		conns[r.RemoteAddr] = true
+		mu.Unlock()
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"attest": false}`))
+	}))
+	defer srv.Close()
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	const timeout = 200 * time.Millisecond
+	api, err := newClient(srv.URL, caPEM, nil, timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Agent{cfg: Config{Timeout: timeout, MaxBackoff: time.Second}, log: slog.New(slog.DiscardHandler), api: api}
+	const interval = time.Second
+	start := time.Now()
+	if err := a.waitForTurn(context.Background(), interval); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	mu.Lock()
+	defer mu.Unlock()
+	if took < interval*9/10 || took > interval*11/10+timeout {
+		t.Errorf("waited %s for a %s interval (±10%%)", took, interval)
+	}
+	if len(asked) == 0 || asked[0] < interval*9/10-50*time.Millisecond {
+		t.Fatalf("asked for %v, want the whole interval left first", asked)
+	}
+	// A last wait of a few milliseconds may follow the first.
+	if len(asked) > 2 || len(conns) != 1 {
+		t.Errorf("%d waits (%v) on %d connections, want at most 2 on 1", len(asked), asked, len(conns))
+	}
+}

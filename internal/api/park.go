@@ -1,0 +1,470 @@
+package api
+
+import (
+	"bytes"
+	"container/heap"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/bootproof/bootproof/internal/store"
+	"github.com/bootproof/bootproof/internal/verifier"
+	"github.com/bootproof/bootproof/internal/wire"
+)
+
+// Why the wait route bypasses net/http's per-connection goroutine.
+//
+// Every agent holds GET /agent/v1/wait open between attestations, minutes
+// at a time. Served the ordinary way, each wait keeps net/http's connection
+// goroutine and its background-read goroutine (two stacks), the
+// connection's bufio reader and writer and the request's state: about
+// 50 KiB of the verifier per waiting agent (docs/performance.md), 5 GB for
+// 100,000 agents. So once a wait is authenticated and read (the ordinary
+// middleware and handler chain ran, as for any request), the handler
+// hijacks the connection and parks it in a Parker. A parked connection is
+// its *tls.Conn, an entry in one deadline heap, one registration in an
+// epoll set that reports hangups, and a callback among the verifier's
+// waiters: no goroutine waits for it. When it is woken (attest now), times
+// out or the agent speaks, the parker writes the answer the handler would
+// have written (same status, headers and JSON body) and hands the
+// connection back, through Listener, to the same http.Server, which serves
+// the agent's next request on it as on any kept-alive connection: the TLS
+// state, and with it the client certificate's identity, stays in the
+// *tls.Conn, and that next request goes through the whole chain again.
+// Like any new connection it must come within the server's
+// ReadHeaderTimeout; an agent sends it at once.
+//
+// What a parked wait still costs (about 12 KiB of heap) is nearly all
+// crypto/tls's state of the connection: its retained record and handshake
+// buffers, the parsed client certificate, the AEAD states.
+
+// DefaultMaxParked bounds the parked connections when ParkerConfig.Max is 0.
+const DefaultMaxParked = 200_000
+
+const (
+	// answerWriteTimeout bounds writing a parked wait's answer: it is a
+	// few hundred bytes into a socket buffer unless the agent is gone.
+	answerWriteTimeout = 10 * time.Second
+	// maxHeldWait bounds a wait held in its handler (not parked): a held
+	// wait keeps net/http's goroutines and buffers, and the server's
+	// ReadTimeout (1 min) cancels its request's context anyway.
+	maxHeldWait = 50 * time.Second
+)
+
+// ParkerConfig configures a Parker.
+type ParkerConfig struct {
+	Verifier *verifier.Verifier
+	// Max bounds the connections parked at once (default
+	// DefaultMaxParked); a wait over the bound is held in its handler.
+	Max int
+	Log *slog.Logger
+}
+
+// Parker holds waiting agents' connections without a goroutine each.
+type Parker struct {
+	v   *verifier.Verifier
+	log *slog.Logger
+	max int
+
+	mu     sync.Mutex
+	n      int // parked, or being parked
+	queue  parkQueue
+	byID   map[uint32]*parkedConn
+	lastID uint32
+	closed bool
+
+	kick    chan struct{} // the deadline loop looks at the queue again
+	done    chan struct{} // closed by Close
+	watcher *hangupWatcher
+	back    *handback
+	wg      sync.WaitGroup
+}
+
+// parkedConn is one parked wait. Whoever takes it from the parker (wake,
+// timeout, hangup or Close, see take) owns its connection from then on.
+type parkedConn struct {
+	id       uint32
+	conn     *tls.Conn
+	deadline time.Time
+	index    int // in queue, or -1
+	fd       int // watched by the hangup watcher, or -1
+	stop     func()
+	done     bool
+}
+
+// NewParker starts a parker; Close stops it. It fails where the platform
+// cannot watch connections for hangups without a goroutine each (only
+// Linux can); waits are then held in their handlers as before.
+func NewParker(cfg ParkerConfig) (*Parker, error) {
+	if cfg.Verifier == nil {
+		return nil, fmt.Errorf("parker: a verifier is required")
+	}
+	if cfg.Max <= 0 {
+		cfg.Max = DefaultMaxParked
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	p := &Parker{v: cfg.Verifier, log: cfg.Log, max: cfg.Max, byID: map[uint32]*parkedConn{},
+		kick: make(chan struct{}, 1), done: make(chan struct{}), back: newHandback()}
+	w, err := newHangupWatcher(p)
+	if err != nil {
+		return nil, fmt.Errorf("parker: %w", err)
+	}
+	p.watcher = w
+	p.wg.Add(2)
+	go func() { defer p.wg.Done(); p.expire() }()
+	go func() { defer p.wg.Done(); w.run() }()
+	return p, nil
+}
+
+// Listener hands back the connections whose wait was answered: serve it
+// with the same http.Server as the TLS listener.
+func (p *Parker) Listener() net.Listener { return p.back }
+
+// Parked is how many connections are parked now (0 for a nil Parker).
+func (p *Parker) Parked() int {
+	if p == nil {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.n
+}
+
+// Close closes every parked connection and the hand-back listener, and
+// stops the parker's goroutines. A nil Parker closes nothing.
+func (p *Parker) Close() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	var all []*parkedConn
+	for _, pc := range p.byID {
+		all = append(all, pc)
+	}
+	for _, pc := range all {
+		p.takeLocked(pc)
+	}
+	p.mu.Unlock()
+	for _, pc := range all {
+		pc.stop()
+		_ = pc.conn.NetConn().Close()
+	}
+	close(p.done)
+	p.back.Close()
+	p.watcher.wake()
+	p.wg.Wait()
+	p.watcher.close()
+}
+
+// parkable says whether a wait may leave its handler: its answer must be
+// the next bytes on a connection that stays open for the agent's next
+// request.
+func parkable(r *http.Request) bool {
+	return r.Method == http.MethodGet && r.ProtoAtLeast(1, 1) && !r.Close && r.ContentLength == 0 &&
+		len(r.TransferEncoding) == 0 && r.TLS != nil
+}
+
+// park takes over the wait of r for host h if it can. It returns false,
+// having done nothing, when the caller must hold the wait itself.
+func (p *Parker) park(w http.ResponseWriter, r *http.Request, h store.Host, timeout time.Duration) bool {
+	if !parkable(r) || !p.reserve() {
+		return false
+	}
+	conn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		p.release()
+		return false
+	}
+	tc, ok := conn.(*tls.Conn)
+	if !ok || brw.Reader.Buffered() > 0 {
+		// net/http read ahead (a pipelined request), or this is not a TLS
+		// connection: those bytes cannot go back with the connection, so
+		// the wait is held here and the connection closed after.
+		p.release()
+		p.holdAndClose(r, conn, h, timeout)
+		return true
+	}
+	pc := &parkedConn{conn: tc, index: -1, fd: -1}
+	now, stop := p.v.Notify(r.Context(), h, func() { p.wake(pc) })
+	p.settle(pc, now, stop, timeout)
+	return true
+}
+
+// settle parks pc until its deadline, unless it was woken since Notify, a
+// request was pending already (now), or the parker is closing.
+func (p *Parker) settle(pc *parkedConn, now bool, stop func(), timeout time.Duration) {
+	p.mu.Lock()
+	pc.stop = stop
+	if pc.done {
+		// Woken between Notify and here: the waker answers.
+		p.mu.Unlock()
+		stop()
+		return
+	}
+	if now || p.closed {
+		p.takeLocked(pc)
+		closed := p.closed
+		p.mu.Unlock()
+		stop()
+		if closed {
+			_ = pc.conn.NetConn().Close()
+		} else {
+			p.answer(pc.conn, true)
+		}
+		return
+	}
+	p.lastID++
+	for p.lastID == 0 || p.byID[p.lastID] != nil {
+		p.lastID++
+	}
+	pc.id = p.lastID
+	pc.deadline = time.Now().Add(timeout)
+	p.byID[pc.id] = pc
+	heap.Push(&p.queue, pc)
+	if err := p.watcher.add(pc); err != nil {
+		// Parked all the same; only a hangup goes unnoticed until timeout.
+		p.log.Debug("watch a parked connection", "err", err)
+	}
+	first := pc.index == 0
+	p.mu.Unlock()
+	if first {
+		select {
+		case p.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (p *Parker) reserve() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || p.n >= p.max {
+		return false
+	}
+	p.n++
+	return true
+}
+
+func (p *Parker) release() {
+	p.mu.Lock()
+	p.n--
+	p.mu.Unlock()
+}
+
+// takeLocked takes pc out of the parker: queue, watcher, index. It
+// reports false when another took it first.
+func (p *Parker) takeLocked(pc *parkedConn) bool {
+	if pc.done {
+		return false
+	}
+	pc.done = true
+	p.n--
+	if pc.index >= 0 {
+		heap.Remove(&p.queue, pc.index)
+	}
+	if pc.fd >= 0 {
+		p.watcher.remove(pc)
+	}
+	if pc.id != 0 {
+		delete(p.byID, pc.id)
+	}
+	return true
+}
+
+// take is takeLocked with the lock, and the verifier's waiter removed.
+func (p *Parker) take(pc *parkedConn) bool {
+	p.mu.Lock()
+	ok := p.takeLocked(pc)
+	stop := pc.stop
+	p.mu.Unlock()
+	if ok && stop != nil {
+		stop()
+	}
+	return ok
+}
+
+// wake answers pc "attest now"; the verifier calls it and it must not block.
+func (p *Parker) wake(pc *parkedConn) {
+	if p.take(pc) {
+		go p.answer(pc.conn, true)
+	}
+}
+
+// event is the hangup watcher's report on the connection parked as id.
+func (p *Parker) event(id uint32, hangup bool) {
+	p.mu.Lock()
+	pc := p.byID[id]
+	p.mu.Unlock()
+	if pc == nil || !p.take(pc) {
+		return
+	}
+	if hangup {
+		// Nobody to answer, and no close_notify to send to a peer gone.
+		_ = pc.conn.NetConn().Close()
+		return
+	}
+	// The agent spoke before its answer: answer now and let net/http read
+	// what it sent.
+	go p.answer(pc.conn, false)
+}
+
+// expire answers the waits whose deadline passed; one goroutine for all.
+func (p *Parker) expire() {
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		var due []*parkedConn
+		p.mu.Lock()
+		for len(p.queue) > 0 && !p.queue[0].deadline.After(now) {
+			pc := p.queue[0]
+			p.takeLocked(pc)
+			due = append(due, pc)
+		}
+		next := time.Hour
+		if len(p.queue) > 0 {
+			next = p.queue[0].deadline.Sub(now)
+		}
+		p.mu.Unlock()
+		for _, pc := range due {
+			pc.stop()
+			go p.answer(pc.conn, false)
+		}
+		t.Reset(next)
+		select {
+		case <-t.C:
+		case <-p.kick:
+		case <-p.done:
+			return
+		}
+	}
+}
+
+// answer writes a wait's answer on c and hands c back to the server; a
+// connection whose agent is gone is closed and forgotten.
+func (p *Parker) answer(c *tls.Conn, attest bool) {
+	_ = c.SetWriteDeadline(time.Now().Add(answerWriteTimeout))
+	if _, err := c.Write(waitAnswer(attest, time.Now(), false)); err != nil {
+		p.log.Debug("answer a parked wait", "err", err)
+		_ = c.NetConn().Close()
+		return
+	}
+	_ = c.SetWriteDeadline(time.Time{})
+	p.back.give(c)
+}
+
+// holdAndClose is the ordinary blocking wait on a hijacked connection that
+// cannot be parked: it answers with "Connection: close" and closes.
+func (p *Parker) holdAndClose(r *http.Request, c net.Conn, h store.Host, timeout time.Duration) {
+	defer c.Close()
+	attest := p.v.Wait(r.Context(), h, min(timeout, maxHeldWait))
+	_ = c.SetWriteDeadline(time.Now().Add(answerWriteTimeout))
+	_, _ = c.Write(waitAnswer(attest, time.Now(), true))
+}
+
+// waitBodies are the JSON bodies writeJSON writes for a WaitResponse.
+var waitBodies = map[bool][]byte{true: jsonBody(wire.WaitResponse{Attest: true}),
+	false: jsonBody(wire.WaitResponse{Attest: false})}
+
+func jsonBody(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+	return b.Bytes()
+}
+
+// waitAnswer is the HTTP/1.1 response agentWait writes through net/http:
+// 200, the same headers and body, kept alive unless closing.
+func waitAnswer(attest bool, now time.Time, closing bool) []byte {
+	body := waitBodies[attest]
+	b := make([]byte, 0, 192+len(body))
+	b = append(b, "HTTP/1.1 200 OK\r\nCache-Control: no-store\r\n"...)
+	if closing {
+		b = append(b, "Connection: close\r\n"...)
+	}
+	b = append(b, "Content-Length: "...)
+	b = strconv.AppendInt(b, int64(len(body)), 10)
+	b = append(b, "\r\nContent-Type: application/json\r\nDate: "...)
+	b = now.UTC().AppendFormat(b, http.TimeFormat)
+	b = append(b, "\r\n\r\n"...)
+	return append(b, body...)
+}
+
+// parkQueue is a min-heap of parked waits by deadline.
+type parkQueue []*parkedConn
+
+func (q parkQueue) Len() int           { return len(q) }
+func (q parkQueue) Less(i, j int) bool { return q[i].deadline.Before(q[j].deadline) }
+func (q parkQueue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index, q[j].index = i, j
+}
+func (q *parkQueue) Push(x any) {
+	pc := x.(*parkedConn)
+	pc.index = len(*q)
+	*q = append(*q, pc)
+}
+func (q *parkQueue) Pop() any {
+	old := *q
+	pc := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	pc.index = -1
+	return pc
+}
+
+// handback is the listener through which answered connections return to
+// the http.Server.
+type handback struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newHandback() *handback {
+	return &handback{conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (h *handback) Accept() (net.Conn, error) {
+	select {
+	case c := <-h.conns:
+		return c, nil
+	case <-h.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (h *handback) Close() error {
+	h.once.Do(func() { close(h.done) })
+	return nil
+}
+
+func (h *handback) Addr() net.Addr { return parkAddr{} }
+
+// give hands c to the server, or closes it once the server stopped.
+func (h *handback) give(c net.Conn) {
+	select {
+	case h.conns <- c:
+	case <-h.done:
+		_ = c.Close()
+	}
+}
+
+type parkAddr struct{}
+
+func (parkAddr) Network() string { return "parked" }
+func (parkAddr) String() string  { return "parked agent connections" }

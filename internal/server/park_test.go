@@ -1,0 +1,299 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bootproof/bootproof/internal/pki"
+	"github.com/bootproof/bootproof/internal/store"
+	"github.com/bootproof/bootproof/internal/wire"
+)
+
+// runEnv is a verifier served by Run, as `bootproof verifier` serves it:
+// the only way waits get parked.
+type runEnv struct {
+	s      *Server
+	addr   string
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+	pool   *x509.CertPool
+	key    []byte
+	pub    []byte
+}
+
+func startRun(t *testing.T, maxParked int) *runEnv {
+	t.Helper()
+	dir := t.TempDir()
+	ready := make(chan string, 1)
+	s, err := Open(context.Background(), Config{Listen: "127.0.0.1:0", DataDir: filepath.Join(dir, "data"),
+		ServerNames: []string{"127.0.0.1"}, MaxParked: maxParked, Ready: func(a string) { ready <- a }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Verifier.EnsureGroup(context.Background(), "default"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &runEnv{s: s, cancel: cancel, done: make(chan error, 1), pool: s.CA.Pool()}
+	go func() { e.done <- s.Run(ctx) }()
+	select {
+	case e.addr = <-ready:
+	case err := <-e.done:
+		t.Fatalf("verifier stopped: %v", err)
+	}
+	t.Cleanup(func() { e.stop(t) })
+	if e.key, e.pub, err = pki.NewClientKey(); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// stop ends Run; it must return by itself, without error.
+func (e *runEnv) stop(t *testing.T) {
+	t.Helper()
+	e.once.Do(func() {
+		e.cancel()
+		select {
+		case err := <-e.done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("Run did not return within 10 s of its context ending")
+		}
+	})
+}
+
+// enrolTestHost enrols a host without a TPM straight into the store and
+// returns its client certificate for the key whose public part is pubDER.
+func enrolTestHost(ctx context.Context, s *Server, name string, pubDER []byte) ([]byte, error) {
+	now := time.Now()
+	certPEM, err := s.CA.ClientCert(name, pubDER, now, 24*time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	b, _ := pem.Decode(certPEM)
+	h := store.Host{Name: name, Group: "default", TPMFamily: store.TPMFamilyNone, EnrolledAt: now,
+		Status: store.StatusPending, StatusSince: now, ClientCertSHA256: pki.Fingerprint(b.Bytes)}
+	if err := s.Store.CreateHost(ctx, h); err != nil {
+		return nil, fmt.Errorf("enrol %s: %w", name, err)
+	}
+	return certPEM, nil
+}
+
+// agentConn is one agent connection, spoken to by hand so that the test
+// knows every request travels on it.
+type agentConn struct {
+	c  *tls.Conn
+	br *bufio.Reader
+}
+
+func (e *runEnv) agent(t *testing.T, host string) *agentConn {
+	t.Helper()
+	certPEM, err := enrolTestHost(context.Background(), e.s, host, e.pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, e.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := tls.Dial("tcp", e.addr, &tls.Config{RootCAs: e.pool, Certificates: []tls.Certificate{cert},
+		ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &agentConn{c: c, br: bufio.NewReader(c)}
+}
+
+func (a *agentConn) send(t *testing.T, path string) {
+	t.Helper()
+	if _, err := fmt.Fprintf(a.c, "GET %s HTTP/1.1\r\nHost: verifier\r\n\r\n", path); err != nil {
+		t.Fatalf("send %s: %v", path, err)
+	}
+}
+
+// read reads one answer, failing the test after limit.
+func (a *agentConn) read(t *testing.T, limit time.Duration) (*http.Response, []byte) {
+	t.Helper()
+	_ = a.c.SetReadDeadline(time.Now().Add(limit))
+	defer func() { _ = a.c.SetReadDeadline(time.Time{}) }()
+	resp, err := http.ReadResponse(a.br, nil)
+	if err != nil {
+		t.Fatalf("read answer: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	return resp, body
+}
+
+func (a *agentConn) waitAnswer(t *testing.T, limit time.Duration) bool {
+	t.Helper()
+	resp, body := a.read(t, limit)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" || resp.Close {
+		t.Fatalf("wait answered %d %v (close %v): %s", resp.StatusCode, resp.Header, resp.Close, body)
+	}
+	var w wire.WaitResponse
+	if err := json.Unmarshal(body, &w); err != nil {
+		t.Fatalf("wait answer %q: %v", body, err)
+	}
+	return w.Attest
+}
+
+// nonce asks for a nonce on the same connection: it needs the agent's
+// client certificate identity, which must survive the parking.
+func (a *agentConn) nonce(t *testing.T) {
+	t.Helper()
+	a.send(t, "/agent/v1/nonce")
+	resp, body := a.read(t, 5*time.Second)
+	var n wire.NonceResponse
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &n) != nil || len(n.Nonce) != 32 {
+		t.Fatalf("nonce on the parked connection: %d %s", resp.StatusCode, body)
+	}
+}
+
+func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", limit, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (e *runEnv) parked(n int) func() bool {
+	return func() bool { return e.s.parker.Parked() == n && e.s.Verifier.Waiting() == n }
+}
+
+func (e *runEnv) attestNow(t *testing.T, host string) {
+	t.Helper()
+	if _, err := e.s.Verifier.AttestNow(context.Background(), "test", store.AttestSelector{Host: host}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestParkedWaitAnswers(t *testing.T) {
+	e := startRun(t, 0)
+	if e.s.parker == nil {
+		t.Skip("no parking on this platform")
+	}
+	cases := []struct {
+		name     string
+		timeout  string
+		before   bool // attest now requested before the wait
+		during   bool // attest now requested while parked
+		want     bool
+		min, max time.Duration
+	}{
+		{name: "attest now while parked", timeout: "60000", during: true, want: true, max: time.Second},
+		{name: "timeout", timeout: "300", want: false, min: 300 * time.Millisecond, max: 1500 * time.Millisecond},
+		{name: "attest now already pending", timeout: "60000", before: true, want: true, max: time.Second},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			host := fmt.Sprintf("park-%d", i)
+			a := e.agent(t, host)
+			if tc.before {
+				e.attestNow(t, host)
+			}
+			start := time.Now()
+			a.send(t, "/agent/v1/wait?timeout="+tc.timeout)
+			if !tc.before {
+				eventually(t, 2*time.Second, "the wait is parked", e.parked(1))
+			}
+			if tc.during {
+				start = time.Now()
+				e.attestNow(t, host)
+			}
+			got := a.waitAnswer(t, 10*time.Second)
+			took := time.Since(start)
+			if got != tc.want || took < tc.min || took > tc.max {
+				t.Errorf("attest=%v after %s, want %v within [%s, %s]", got, took, tc.want, tc.min, tc.max)
+			}
+			eventually(t, 2*time.Second, "nothing parked", e.parked(0))
+			a.nonce(t)
+			// The connection waits again; a request stays pending until
+			// the host attests, so the answer is the same.
+			a.send(t, "/agent/v1/wait?timeout=100")
+			if got := a.waitAnswer(t, 5*time.Second); got != tc.want {
+				t.Errorf("second wait: attest=%v, want %v", got, tc.want)
+			}
+			a.nonce(t)
+		})
+	}
+}
+
+func TestParkedAgentHangsUp(t *testing.T) {
+	e := startRun(t, 0)
+	if e.s.parker == nil {
+		t.Skip("no parking on this platform")
+	}
+	a := e.agent(t, "gone")
+	a.send(t, "/agent/v1/wait?timeout=60000")
+	eventually(t, 2*time.Second, "the wait is parked", e.parked(1))
+	a.c.Close()
+	eventually(t, 2*time.Second, "the hung-up agent's wait is forgotten", e.parked(0))
+}
+
+func TestOverTheBoundWaitsInHandler(t *testing.T) {
+	e := startRun(t, 1)
+	if e.s.parker == nil {
+		t.Skip("no parking on this platform")
+	}
+	a, b := e.agent(t, "first"), e.agent(t, "second")
+	a.send(t, "/agent/v1/wait?timeout=60000")
+	eventually(t, 2*time.Second, "the first wait is parked", e.parked(1))
+	b.send(t, "/agent/v1/wait?timeout=60000")
+	eventually(t, 2*time.Second, "the second wait is held", func() bool {
+		return e.s.parker.Parked() == 1 && e.s.Verifier.Waiting() == 2
+	})
+	for _, c := range []struct {
+		host string
+		a    *agentConn
+	}{{"first", a}, {"second", b}} {
+		e.attestNow(t, c.host)
+		if !c.a.waitAnswer(t, 2*time.Second) {
+			t.Errorf("%s: attest=false, want true", c.host)
+		}
+		c.a.nonce(t)
+	}
+}
+
+func TestShutdownClosesParkedConnections(t *testing.T) {
+	e := startRun(t, 0)
+	if e.s.parker == nil {
+		t.Skip("no parking on this platform")
+	}
+	a := e.agent(t, "parked")
+	a.send(t, "/agent/v1/wait?timeout=60000")
+	eventually(t, 2*time.Second, "the wait is parked", e.parked(1))
+	e.stop(t)
+	_ = a.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err := http.ReadResponse(a.br, nil)
+	if err == nil || strings.Contains(err.Error(), "timeout") {
+		t.Fatalf("read on a parked connection after shutdown: %v, want it closed", err)
+	}
+	if n := e.s.parker.Parked(); n != 0 {
+		t.Errorf("%d still parked after shutdown", n)
+	}
+}
