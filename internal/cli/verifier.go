@@ -39,6 +39,7 @@ func newVerifierCmd(stdio IO) *cobra.Command {
 	var file verifierFile
 	var configPath string
 	var webhooks []string
+	var pprofAddr string
 	cmd := &cobra.Command{
 		Use:   "verifier",
 		Short: "Run the verifier service (agent protocol, REST API, security report, metrics)",
@@ -57,6 +58,11 @@ DATA/ca.pem for clients) and an admin API token (written to DATA/admin.token).`,
 				return err
 			}
 			cfg.Log = newLogger(stdio, file.LogLevel)
+			if pprofAddr != "" {
+				if err := servePprof(cmd.Context(), pprofAddr, cfg.Log); err != nil {
+					return err
+				}
+			}
 			return runVerifier(cmd.Context(), stdio, cfg)
 		},
 	}
@@ -73,6 +79,7 @@ DATA/ca.pem for clients) and an admin API token (written to DATA/admin.token).`,
 	f.StringVar(&file.Issuer, "issuer", "bootproof", "issuer name in trust tokens")
 	f.StringVar(&file.LogLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringSliceVar(&webhooks, "webhook", nil, "URL=SECRET of a webhook receiver of status changes")
+	f.StringVar(&pprofAddr, "pprof-listen", "", "serve Go's profiler on this loopback address (diagnostics; off by default)")
 	return cmd
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +21,8 @@ type HTTPError struct {
 	Status int
 	Code   string
 	Msg    string
+	// RetryAfter is what a busy verifier (503) asked for, or 0.
+	RetryAfter time.Duration
 }
 
 func (e *HTTPError) Error() string {
@@ -86,7 +89,11 @@ func call(ctx context.Context, hc *http.Client, method, url, token string, in, o
 		if json.Unmarshal(data, &we) != nil || we.Code == "" {
 			we = wire.Error{Code: fmt.Sprintf("http_%d", resp.StatusCode), Message: strings.TrimSpace(string(data))}
 		}
-		return &HTTPError{Status: resp.StatusCode, Code: we.Code, Msg: we.Message}
+		he := &HTTPError{Status: resp.StatusCode, Code: we.Code, Msg: we.Message}
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 && secs <= 600 {
+			he.RetryAfter = time.Duration(secs) * time.Second
+		}
+		return he
 	}
 	if out == nil {
 		return nil

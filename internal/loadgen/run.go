@@ -385,7 +385,8 @@ func (r *runner) steady(ctx context.Context, hosts []*host) {
 }
 
 // coldStart starts every host at once, as a fleet does after a power cut,
-// each retrying as the agent does (exponential backoff from 500 ms with
+// each retrying as the agent does (after a busy verifier's Retry-After
+// plus up to as much jitter; otherwise exponential backoff from 500 ms with
 // full jitter, at most 60 s) until it has a verdict. It returns when the
 // last host had its verdict (or Duration passed).
 func (r *runner) coldStart(ctx context.Context, hosts []*host) time.Duration {
@@ -423,9 +424,15 @@ func (r *runner) coldStart(ctx context.Context, hosts []*host) time.Duration {
 				}
 				r.mu.Unlock()
 				wait = min(max(2*wait, 500*time.Millisecond), time.Minute)
+				pause := wait/2 + rand.N(wait/2+1)
+				if he, ok := err.(*HTTPError); ok && he.RetryAfter > 0 {
+					// As the agent does: what the busy verifier asked,
+					// spread by up to as much again.
+					pause = he.RetryAfter + rand.N(he.RetryAfter+1)
+				}
 				select {
 				case <-ctx.Done():
-				case <-time.After(wait/2 + rand.N(wait/2+1)):
+				case <-time.After(pause):
 				}
 			}
 			if ctx.Err() != nil {

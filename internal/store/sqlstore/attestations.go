@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/bootproof/bootproof/internal/store"
@@ -34,11 +36,14 @@ const (
 	qHistory        = `SELECT id, host, from_status, to_status, at, reason_code, reason, verdict, evidence
 		FROM status_changes WHERE host = ? ORDER BY at DESC, id DESC LIMIT ? OFFSET ?`
 	// qUnreachableCandidates narrows the sweep to hosts silent since before
-	// the latest cutoff; the per-group cutoff is applied in Go.
+	// the latest cutoff; the per-group cutoff is applied in Go. It must use
+	// the last_seen index (a multi-index OR on SQLite, a bitmap OR on
+	// PostgreSQL): it runs inside a write transaction, and a full scan of
+	// a large fleet there holds up every attestation. Hence no ORDER BY: the
+	// few candidates are sorted in Go.
 	qUnreachableCandidates = `SELECT ` + hostColumns + ` FROM hosts WHERE status <> ?
 		AND (last_seen IS NULL OR last_seen < ?) AND (last_attested IS NULL OR last_attested < ?)
-		AND (last_seen IS NOT NULL OR last_attested IS NOT NULL OR enrolled_at < ?)
-		ORDER BY name`
+		AND (last_seen IS NOT NULL OR last_attested IS NOT NULL OR enrolled_at < ?)`
 	qMarkUnreachable = `UPDATE hosts SET status = ?, status_since = ?, reason_code = ?, reason = ?
 		WHERE name = ? AND status = ?`
 )
@@ -154,6 +159,7 @@ func (s *Store) MarkUnreachable(ctx context.Context, cutoffByGroup map[string]ti
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("mark unreachable: %w", err)
 		}
+		slices.SortFunc(silent, func(a, b store.Host) int { return strings.Compare(a.Name, b.Name) })
 		for _, h := range silent {
 			reason := "no contact since " + lastContact(h).Format(time.RFC3339)
 			if _, err := c.exec(ctx, qMarkUnreachable, store.StatusUnreachable, micros(now),

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -33,7 +34,11 @@ const (
 	qRequestAttestOne = `UPDATE hosts SET attest_requested_at = ? WHERE name = ?`
 	qRequestAttestGrp = `UPDATE hosts SET attest_requested_at = ? WHERE group_name = ?`
 	qRequestAttestAll = `UPDATE hosts SET attest_requested_at = ?`
-	qAttestRequested  = `SELECT name FROM hosts WHERE attest_requested_at >= ? ORDER BY name`
+	// qAttestRequested runs four times a second: it must use the
+	// attest_requested_at index, so it has no ORDER BY (ordering by name
+	// made SQLite walk the whole name index instead: 42% of a verifier's
+	// CPU with 120,000 hosts). The few names are sorted in Go.
+	qAttestRequested = `SELECT name FROM hosts WHERE attest_requested_at >= ?`
 )
 
 // hostArgs are h's values in hostColumns order.
@@ -335,5 +340,6 @@ func (s *Store) AttestRequestedSince(ctx context.Context, since time.Time) ([]st
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list attest requests: %w", err)
 	}
+	slices.Sort(names)
 	return names, nil
 }
