@@ -9,6 +9,6 @@ var PeriodicHostQueries = map[string]struct {
 	Query string
 	Args  []any
 }{
-	"attest requests":       {qAttestRequested, []any{int64(1)}},
+	"attest requests":        {qAttestRequested, []any{int64(1)}},
 	"unreachable candidates": {qUnreachableCandidates, []any{"Unreachable", int64(1), int64(1), int64(1)}},
 }
