@@ -4,10 +4,10 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
-	"sync"
 	"time"
 
 	"github.com/bootproof/bootproof/internal/bundle"
+	"github.com/bootproof/bootproof/internal/memo"
 )
 
 // DefaultBundleMemoEntries bounds a verifier's BundleMemo: far more distinct
@@ -33,16 +33,12 @@ const DefaultBundleMemoEntries = 4096
 // It is safe for concurrent use. Lookups take no lock; when it holds its
 // bound of entries it is cleared rather than grown.
 type BundleMemo struct {
-	max     int
-	entries sync.Map // bundleKey → *bundleEntry
-
-	mu sync.Mutex
-	n  int // keys in entries, under mu
+	entries *memo.Bounded[bundleKey, *bundleEntry]
 }
 
 // NewBundleMemo returns an empty memo of at most size entries (at least 1).
 func NewBundleMemo(size int) *BundleMemo {
-	return &BundleMemo{max: max(1, size)}
+	return &BundleMemo{entries: memo.New[bundleKey, *bundleEntry](size)}
 }
 
 type bundleKey struct {
@@ -80,13 +76,13 @@ func (m *BundleMemo) open(files [][]byte, roots []*x509.Certificate, now time.Ti
 			continue
 		}
 		k := bundleKey{file: sha256.Sum256(f), roots: rk}
-		if v, ok := m.entries.Load(k); ok {
-			if e := v.(*bundleEntry); e.valid.Contains(now) {
+		if e, ok := m.entries.Get(k); ok {
+			if e.valid.Contains(now) {
 				out[i] = openedBundle{desc: e.desc}
 				continue
 			}
 		}
-		out[i] = openBundle(f, roots, now, func(e *bundleEntry) { m.store(k, e) })
+		out[i] = openBundle(f, roots, now, func(e *bundleEntry) { m.entries.Put(k, e) })
 	}
 	return out
 }
@@ -107,21 +103,6 @@ func openBundle(f []byte, roots []*x509.Certificate, now time.Time, keep func(*b
 		keep(&bundleEntry{desc: d, valid: valid})
 	}
 	return openedBundle{desc: d, sigErr: err}
-}
-
-// store adds or replaces an entry, clearing the memo first when a new key
-// would pass the bound.
-func (m *BundleMemo) store(k bundleKey, e *bundleEntry) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.entries.Load(k); !ok {
-		if m.n >= m.max {
-			m.entries.Clear()
-			m.n = 0
-		}
-		m.n++
-	}
-	m.entries.Store(k, e)
 }
 
 // rootsKey fingerprints a list of trusted roots: the SHA-256 of each

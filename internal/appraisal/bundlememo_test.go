@@ -138,8 +138,8 @@ func TestBundleMemoSameVerdicts(t *testing.T) {
 						t.Errorf("%s: verdict differs from no memo (-without +with):\n%s", run.name, diff)
 					}
 				}
-				if fresh.n != c.kept || memoLen(fresh) != c.kept {
-					t.Errorf("memo keeps %d entries (count %d), want %d: only files that verify", memoLen(fresh), fresh.n, c.kept)
+				if fresh.entries.Len() != c.kept || memoLen(fresh) != c.kept {
+					t.Errorf("memo keeps %d entries (count %d), want %d: only files that verify", memoLen(fresh), fresh.entries.Len(), c.kept)
 				}
 			})
 		}
@@ -181,8 +181,8 @@ func TestBundleMemoExpiry(t *testing.T) {
 			}
 		})
 	}
-	if m.n != 1 {
-		t.Errorf("memo holds %d entries, want the one file", m.n)
+	if m.entries.Len() != 1 {
+		t.Errorf("memo holds %d entries, want the one file", m.entries.Len())
 	}
 }
 
@@ -240,8 +240,8 @@ func TestBundleMemoHitsAndBound(t *testing.T) {
 		if got[0].parseErr != nil || got[0].sigErr != nil || got[0].desc.Name != fmt.Sprintf("b%d", i) {
 			t.Fatalf("open(b%d) = %+v", i, got[0])
 		}
-		if n := memoLen(m); n > 3 || n != m.n {
-			t.Errorf("after %d files: %d entries (count %d), bound 3", i+1, n, m.n)
+		if n := memoLen(m); n > 3 || n != m.entries.Len() {
+			t.Errorf("after %d files: %d entries (count %d), bound 3", i+1, n, m.entries.Len())
 		}
 	}
 }
@@ -277,11 +277,7 @@ func TestBundleMemoConcurrent(t *testing.T) {
 	}
 }
 
-func memoLen(m *BundleMemo) int {
-	n := 0
-	m.entries.Range(func(any, any) bool { n++; return true })
-	return n
-}
+func memoLen(m *BundleMemo) int { return m.entries.Len() }
 
 // BenchmarkAppraiseBundles appraises a host with three signed bundles
 // without a memo and with a warm one, as the verifier does. Two bundles

@@ -6,7 +6,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"sync"
+
+	"github.com/bootproof/bootproof/internal/memo"
 )
 
 // TrustedRootCerts parses the trusted bundle roots. Validate calls it, and
@@ -79,37 +80,27 @@ const (
 // Policy however it was made, copied or changed: a changed entry is another
 // key. Only successes are kept; a bad entry is parsed again each time and
 // fails with the same error.
-var parsedRoots = &rootMemo{max: maxMemoRoots}
+var parsedRoots = newRootMemo(maxMemoRoots)
 
 // rootMemo maps PEM text to its parsed certificates. Reads take no lock
-// (entries are written once and read on every attestation, the case
-// sync.Map is made for); inserts take mu, so the count stays exact and the
-// memo is cleared when full rather than growing.
+// (entries are written once and read on every attestation); the memo is
+// cleared when full rather than growing.
 type rootMemo struct {
-	max     int
-	entries sync.Map // string → []*x509.Certificate
+	entries *memo.Bounded[string, []*x509.Certificate]
+}
 
-	mu sync.Mutex
-	n  int // keys in entries, under mu
+func newRootMemo(size int) *rootMemo {
+	return &rootMemo{entries: memo.New[string, []*x509.Certificate](size)}
 }
 
 func (m *rootMemo) parse(s string) ([]*x509.Certificate, error) {
-	if v, ok := m.entries.Load(s); ok {
-		return v.([]*x509.Certificate), nil
+	if certs, ok := m.entries.Get(s); ok {
+		return certs, nil
 	}
 	certs, err := parseRootPEM(s)
 	if err != nil || len(s) > maxMemoRootText {
 		return certs, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.entries.Load(s); !ok {
-		if m.n >= m.max {
-			m.entries.Clear()
-			m.n = 0
-		}
-		m.n++
-	}
-	m.entries.Store(s, certs)
+	m.entries.Put(s, certs)
 	return certs, nil
 }

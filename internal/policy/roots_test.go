@@ -91,7 +91,7 @@ func TestTrustedRootCertsFollowsContent(t *testing.T) {
 }
 
 func TestRootMemoIsBounded(t *testing.T) {
-	m := &rootMemo{max: 2}
+	m := newRootMemo(2)
 	var pems []string
 	for i := range 5 {
 		s, _ := testRoot(t, fmt.Sprintf("Bounded %d", i))
@@ -102,8 +102,8 @@ func TestRootMemoIsBounded(t *testing.T) {
 		if err != nil || len(certs) != 1 || certs[0].Subject.CommonName != fmt.Sprintf("Bounded %d Root CA", i) {
 			t.Fatalf("parse(root %d) = %v, %v", i, rootNames(certs), err)
 		}
-		if n := memoLen(m); n > m.max || n != m.n {
-			t.Errorf("after %d roots: %d entries (count %d), at most %d", i+1, n, m.n, m.max)
+		if n := memoLen(m); n > m.entries.Max() {
+			t.Errorf("after %d roots: %d entries, at most %d", i+1, n, m.entries.Max())
 		}
 	}
 	// Text too large to remember is parsed and not kept.
@@ -111,16 +111,12 @@ func TestRootMemoIsBounded(t *testing.T) {
 	if _, err := m.parse(big); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := m.entries.Load(big); ok {
+	if _, ok := m.entries.Get(big); ok {
 		t.Errorf("an entry of %d bytes was remembered; the limit is %d", len(big), maxMemoRootText)
 	}
 }
 
-func memoLen(m *rootMemo) int {
-	n := 0
-	m.entries.Range(func(any, any) bool { n++; return true })
-	return n
-}
+func memoLen(m *rootMemo) int { return m.entries.Len() }
 
 // TestValidateConcurrent shares one policy among goroutines, as the
 // verifier does; run with -race.
