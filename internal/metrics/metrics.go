@@ -62,6 +62,16 @@ func New() *Metrics {
 	return m
 }
 
+// WatchParkedWaits exports bootproof_agent_waits_parked: how many agents'
+// waits are parked off net/http's goroutines now (parked reads it at each
+// scrape). A second call replaces nothing and returns an error.
+func (m *Metrics) WatchParkedWaits(parked func() int) error {
+	return m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "bootproof_agent_waits_parked",
+		Help: "Agents whose long poll is parked, waiting for attest-now or their next turn.",
+	}, func() float64 { return float64(parked()) }))
+}
+
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})

@@ -238,6 +238,11 @@ func (s *Server) Run(ctx context.Context) error {
 		s.log.Warn("agents' waits will be held in their handlers", "err", err)
 	}
 	s.parker = parker
+	if parker != nil {
+		if err := s.Metrics.WatchParkedWaits(parker.Parked); err != nil {
+			s.log.Warn("parked waits metric", "err", err)
+		}
+	}
 	if s.cfg.Ready != nil {
 		s.cfg.Ready(ln.Addr().String())
 	}
