@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 
@@ -76,6 +77,10 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 		if errors.As(err, &mbe) {
 			return errorf(http.StatusRequestEntityTooLarge, "body_too_large", "request body over %d bytes", mbe.Limit)
 		}
+		// Read what is left (MaxBytesReader bounds it) before answering: a
+		// client still sending a large bad body then reads this answer
+		// instead of a connection reset.
+		_, _ = io.Copy(io.Discard, r.Body)
 		return errorf(http.StatusBadRequest, "malformed_json", "request body is not valid JSON for this endpoint: %v", err)
 	}
 	if dec.More() {
