@@ -65,12 +65,6 @@ func verifySignature(ak crypto.PublicKey, attest, sigBytes []byte) (crypto.Hash,
 	return quote.VerifySignature(ak, attest, sig)
 }
 
-func digest(h crypto.Hash, b []byte) []byte {
-	hh := h.New()
-	hh.Write(b)
-	return hh.Sum(nil)
-}
-
 // selectedPCRs lists the PCRs a selection covers, in the order the TPM
 // concatenates them for the pcrDigest (TPM 2.0 Part 1 §17.5: selections in
 // order, PCRs ascending within each).

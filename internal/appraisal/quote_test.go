@@ -52,6 +52,12 @@ func signAttest(t *testing.T, key crypto.Signer, scheme tpm2.TPMAlgID, hash tpm2
 	return tpm2.Marshal(&sig)
 }
 
+func digest(h crypto.Hash, b []byte) []byte {
+	hh := h.New()
+	hh.Write(b)
+	return hh.Sum(nil)
+}
+
 // TestVerifySignatureSchemes checks every signature scheme a TPM AK uses,
 // with software keys of each kind, and the ones that must be refused.
 func TestVerifySignatureSchemes(t *testing.T) {

@@ -61,12 +61,7 @@ func (d *Device) Quote(ak *AK, nonce []byte, banks ...eventlog.Alg) (attest, sig
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("quote %v pcrs: %w", banks, err)
 		}
-		rsp, err := tpm2.Quote{
-			SignHandle:     tpm2.AuthHandle{Handle: ak.handle, Name: ak.name, Auth: tpm2.PasswordAuth(nil)},
-			QualifyingData: tpm2.TPM2BData{Buffer: nonce},
-			InScheme:       tpm2.TPMTSigScheme{Scheme: tpm2.TPMAlgNull},
-			PCRSelect:      sel,
-		}.Execute(t)
+		rsp, err := signQuote(t, ak, nonce, sel)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("quote %v pcrs: %w", banks, err)
 		}
@@ -87,6 +82,17 @@ func (d *Device) Quote(ak *AK, nonce []byte, banks ...eventlog.Alg) (attest, sig
 		}
 	}
 	return nil, nil, nil, fmt.Errorf("quote %v pcrs: pcrs kept changing during %d attempts", banks, quoteAttempts)
+}
+
+// signQuote has the TPM quote sel with ak over nonce, in the AK's own
+// signing scheme.
+func signQuote(t transport.TPM, ak *AK, nonce []byte, sel tpm2.TPMLPCRSelection) (*tpm2.QuoteResponse, error) {
+	return tpm2.Quote{
+		SignHandle:     tpm2.AuthHandle{Handle: ak.handle, Name: ak.name, Auth: tpm2.PasswordAuth(nil)},
+		QualifyingData: tpm2.TPM2BData{Buffer: nonce},
+		InScheme:       tpm2.TPMTSigScheme{Scheme: tpm2.TPMAlgNull},
+		PCRSelect:      sel,
+	}.Execute(t)
 }
 
 // readBanks reads every PCR of banks and reports whether the PCR update
@@ -224,12 +230,7 @@ func (d *Device) QuoteSelection(ak *AK, nonce []byte, bank eventlog.Alg, pcrs []
 	if len(pcrs) == 0 {
 		sel.PCRSelections[0].PCRSelect = make([]byte, 3)
 	}
-	rsp, err := tpm2.Quote{
-		SignHandle:     tpm2.AuthHandle{Handle: ak.handle, Name: ak.name, Auth: tpm2.PasswordAuth(nil)},
-		QualifyingData: tpm2.TPM2BData{Buffer: nonce},
-		InScheme:       tpm2.TPMTSigScheme{Scheme: tpm2.TPMAlgNull},
-		PCRSelect:      sel,
-	}.Execute(t)
+	rsp, err := signQuote(t, ak, nonce, sel)
 	if err != nil {
 		return nil, nil, fmt.Errorf("quote %v pcrs %v: %w", bank, pcrs, err)
 	}
