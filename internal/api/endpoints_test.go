@@ -153,6 +153,8 @@ var endpoints = []endpoint{
 			}
 		},
 		bad: []badCase{unknownHost("/api/v1/hosts/{name}/verdict")}},
+	{route: "GET /api/v1/hosts/{name}/evidence", happy: hostEvidenceHappy,
+		bad: []badCase{unknownHost("/api/v1/hosts/{name}/evidence")}},
 	{route: "GET /api/v1/hosts/{name}/history",
 		happy: func(t *testing.T, f *fixture) {
 			var h struct{ Items []api.HistoryEntry }

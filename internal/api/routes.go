@@ -54,6 +54,7 @@ var routes = []route{
 	{"POST", "/api/v1/hosts/{name}/move", auth.Operator, false, (*server).moveHost},
 	{"POST", "/api/v1/hosts/{name}/approve-ek", auth.Admin, false, (*server).approveEK},
 	{"GET", "/api/v1/hosts/{name}/verdict", auth.Viewer, false, (*server).hostVerdict},
+	{"GET", "/api/v1/hosts/{name}/evidence", auth.Viewer, false, (*server).hostEvidence},
 	{"GET", "/api/v1/hosts/{name}/history", auth.Viewer, false, (*server).hostHistory},
 	{"GET", "/api/v1/hosts/{name}/attestations", auth.Viewer, false, (*server).hostAttestations},
 	{"GET", "/api/v1/hosts/{name}/placement", auth.Viewer, false, (*server).hostPlacement},

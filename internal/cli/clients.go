@@ -110,6 +110,7 @@ func newHostsCmd(stdio IO) *cobra.Command {
 			return simpleCall(cmd.Context(), cf, stdio, "POST", "/api/v1/hosts/"+url.PathEscape(args[0])+"/approve-ek", nil, "approved the new EK of "+args[0])
 		}}
 	cmd.AddCommand(list, show, attest, remove, move, approve)
+	cmd.AddCommand(newHostsEvidenceCmd(&cf, stdio))
 	return cmd
 }
 

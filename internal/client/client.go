@@ -140,3 +140,15 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	}
 	return nil
 }
+
+// HostEvidence returns the answer of GET /api/v1/hosts/{name}/evidence as
+// the verifier sent it: the evidence behind host's latest verdict and its
+// enrolled AK. The raw body is what an auditor keeps; api.HostEvidence
+// decodes it.
+func (c *Client) HostEvidence(ctx context.Context, host string) ([]byte, error) {
+	var raw []byte
+	if err := c.Do(ctx, "GET", "/api/v1/hosts/"+url.PathEscape(host)+"/evidence", nil, &raw); err != nil {
+		return nil, fmt.Errorf("evidence of %s: %w", host, err)
+	}
+	return raw, nil
+}
