@@ -23,8 +23,9 @@ type HostEvidence struct {
 	// JSON encoding: quotes (TPMS_ATTEST, TPMT_SIGNATURE, PCR values), the
 	// event log and the bundle files, byte for byte.
 	Evidence *wire.Evidence `json:"evidence"`
-	// AKPublic is the AK's TPMT_PUBLIC as enrolled: the key the verifier
-	// checks quote signatures with. Absent for a host without a TPM 2.0.
+	// AKPublic is the TPMT_PUBLIC of the AK the verifier checked the
+	// quotes with (the host's enrolled AK at the time). Absent for a host
+	// without a TPM 2.0.
 	AKPublic []byte `json:"ak_public,omitempty"`
 	// AKName is the AK's TPM name (nameAlg || H(TPMT_PUBLIC)), hex: what
 	// credential activation bound to the EK at enrolment.
@@ -38,14 +39,21 @@ func (s *server) hostEvidence(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ev, at, err := s.v.LatestEvidence(r.Context(), h.Name)
+	se, err := s.v.LatestEvidence(r.Context(), h.Name)
 	if errors.Is(err, store.ErrNotFound) {
 		return errorf(http.StatusNotFound, "host.no_evidence", "host %q has not attested yet", h.Name)
 	}
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, HostEvidence{Host: h.Name, At: at, Evidence: ev, AKPublic: h.AKPublic, AKName: akName(h.AKPublic)})
+	ak := se.AKPublic
+	if ak == nil {
+		// Recorded before the verifier kept the AK with the evidence: the
+		// enrolled one, which is the one unless the host has re-enrolled or
+		// re-proved its AK since.
+		ak = h.AKPublic
+	}
+	writeJSON(w, http.StatusOK, HostEvidence{Host: h.Name, At: se.At, Evidence: se.Evidence, AKPublic: ak, AKName: akName(ak)})
 	return nil
 }
 

@@ -68,10 +68,11 @@ func TestHostsEvidence(t *testing.T) {
 		t.Errorf("output %q", out)
 	}
 
-	ev, _, err := env.Server.Verifier.LatestEvidence(context.Background(), name)
+	se, err := env.Server.Verifier.LatestEvidence(context.Background(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ev := se.Evidence
 	h, err := env.Server.Store.GetHost(context.Background(), name)
 	if err != nil {
 		t.Fatal(err)
@@ -92,6 +93,9 @@ func TestHostsEvidence(t *testing.T) {
 	stored, _ := json.Marshal(ev)
 	if he.Host != name || !bytes.Equal(served, stored) {
 		t.Errorf("evidence.json is not the verifier's latest evidence of %s", name)
+	}
+	if !bytes.Equal(se.AKPublic, h.AKPublic) {
+		t.Errorf("the verifier recorded the evidence with an AK other than the enrolled one")
 	}
 	want := map[string][]byte{"eventlog.bin": ev.EventLog, "ak.pub": h.AKPublic, "nonce.bin": ev.Nonce}
 	for i, q := range ev.Quotes {

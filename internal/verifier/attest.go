@@ -95,15 +95,23 @@ func (v *Verifier) Submit(ctx context.Context, h store.Host, ev *wire.Evidence) 
 }
 
 func (v *Verifier) record(ctx context.Context, h store.Host, ev *wire.Evidence, verdict *appraisal.Verdict, took time.Duration) (store.AttestationRecord, error) {
-	// The event log and bundles go to the store's blobs, once for all hosts.
-	evJSON, blobs, err := splitEvidence(ev)
+	// What repeats between attestations goes to the store's blobs, once for
+	// all hosts (evidence.go, verdictstore.go).
+	// The verdict is the host's enrolled AK's: Submit checked the quotes
+	// with it (none when it is not enrolled as a TPM 2.0).
+	var ak []byte
+	if h.TPMFamily == store.TPMFamily20 {
+		ak = h.AKPublic
+	}
+	evJSON, blobs, err := splitEvidence(ev, ak)
 	if err != nil {
 		return store.AttestationRecord{}, err
 	}
-	vJSON, err := json.Marshal(verdict)
+	vJSON, vBlob, err := splitVerdict(verdict)
 	if err != nil {
 		return store.AttestationRecord{}, err
 	}
+	blobs = append(blobs, vBlob)
 	at := v.now()
 	rec := store.AttestationRecord{Host: h.Name, At: at, Status: string(verdict.Status), Evidence: evJSON, Verdict: vJSON,
 		Blobs: blobs, Nonce: ev.Nonce,

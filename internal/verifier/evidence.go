@@ -14,22 +14,33 @@ import (
 	"github.com/bootproof/bootproof/internal/wire"
 )
 
-// Evidence is stored without its event log and bundle files: they are the
-// bulk of it (about 17 of 25 KB as JSON for the emulated chain) and change
-// only when a host's boot does, so the store keeps each once by SHA-256 for
-// all hosts and records (store.Blob), and the stored evidence JSON names
-// them in two fields beside wire.Evidence's own. Evidence stored before has
-// no such fields and holds its log and bundles inline; it reads back as it
-// is.
+// Evidence is stored without the parts that repeat from one attestation to
+// the next: the event log, the bundle files, each quote's PCR values and the
+// AK that checked the quotes. They change only when a host's boot (or its
+// AK) does, and they are nearly all of it (about 23 of 24 KB as JSON for the
+// emulated chain), so the store keeps each once by SHA-256 for all hosts and
+// records (store.Blob), and the stored evidence JSON names them in fields
+// beside wire.Evidence's own. What is left per attestation is the nonce and
+// the quotes' TPMS_ATTEST and signature: a few hundred bytes. Evidence
+// stored before has no such fields and holds its parts inline; it reads
+// back as it is.
 
-// blobRefs are the fields stored evidence JSON has in place of the event
-// log and bundles.
+// blobRefs are the fields stored evidence JSON has in place of its
+// repeating parts.
 type blobRefs struct {
 	EventLogSHA256 string   `json:"event_log_sha256,omitempty"`
 	BundlesSHA256  []string `json:"bundles_sha256,omitempty"`
+	// QuotePCRsSHA256 has one entry per quote: the hash of its PCR values
+	// as JSON, or "" for a quote sent without them.
+	QuotePCRsSHA256 []string `json:"quote_pcrs_sha256,omitempty"`
+	// AKPublicSHA256 names the TPMT_PUBLIC of the AK the quotes were
+	// checked with, as enrolled when they were.
+	AKPublicSHA256 string `json:"ak_public_sha256,omitempty"`
 }
 
-func (r blobRefs) empty() bool { return r.EventLogSHA256 == "" && len(r.BundlesSHA256) == 0 }
+func (r blobRefs) empty() bool {
+	return r.EventLogSHA256 == "" && len(r.BundlesSHA256) == 0 && len(r.QuotePCRsSHA256) == 0 && r.AKPublicSHA256 == ""
+}
 
 // hashes lists every hash r names, the event log first.
 func (r blobRefs) hashes() []string {
@@ -37,7 +48,16 @@ func (r blobRefs) hashes() []string {
 	if r.EventLogSHA256 != "" {
 		hs = append(hs, r.EventLogSHA256)
 	}
-	return append(hs, r.BundlesSHA256...)
+	hs = append(hs, r.BundlesSHA256...)
+	for _, h := range r.QuotePCRsSHA256 {
+		if h != "" {
+			hs = append(hs, h)
+		}
+	}
+	if r.AKPublicSHA256 != "" {
+		hs = append(hs, r.AKPublicSHA256)
+	}
+	return hs
 }
 
 func newBlob(data []byte) store.Blob {
@@ -45,20 +65,41 @@ func newBlob(data []byte) store.Blob {
 	return store.Blob{SHA256: hex.EncodeToString(sum[:]), Data: data}
 }
 
-// splitEvidence returns the JSON to store for ev and the blobs it names.
-// ev is not changed.
-func splitEvidence(ev *wire.Evidence) ([]byte, []store.Blob, error) {
+// splitEvidence returns the JSON to store for ev, checked with the AK
+// akPublic (nil: none), and the blobs it names. ev is not changed.
+func splitEvidence(ev *wire.Evidence, akPublic []byte) ([]byte, []store.Blob, error) {
 	slim := *ev
 	slim.EventLog, slim.Bundles = nil, nil
 	var refs blobRefs
 	var blobs []store.Blob
+	add := func(data []byte) string {
+		b := newBlob(data)
+		blobs = append(blobs, b)
+		return b.SHA256
+	}
 	if len(ev.EventLog) > 0 {
-		b := newBlob(ev.EventLog)
-		refs.EventLogSHA256, blobs = b.SHA256, append(blobs, b)
+		refs.EventLogSHA256 = add(ev.EventLog)
 	}
 	for _, data := range ev.Bundles {
-		b := newBlob(data)
-		refs.BundlesSHA256, blobs = append(refs.BundlesSHA256, b.SHA256), append(blobs, b)
+		refs.BundlesSHA256 = append(refs.BundlesSHA256, add(data))
+	}
+	if len(ev.Quotes) > 0 {
+		slim.Quotes = make([]wire.Quote, len(ev.Quotes))
+		refs.QuotePCRsSHA256 = make([]string, len(ev.Quotes))
+		for i, q := range ev.Quotes {
+			slim.Quotes[i] = wire.Quote{Attest: q.Attest, Signature: q.Signature}
+			if q.PCRs == nil {
+				continue
+			}
+			pcrs, err := json.Marshal(q.PCRs)
+			if err != nil {
+				return nil, nil, fmt.Errorf("encode quote %d's PCR values: %w", i, err)
+			}
+			refs.QuotePCRsSHA256[i] = add(pcrs)
+		}
+	}
+	if len(akPublic) > 0 {
+		refs.AKPublicSHA256 = add(akPublic)
 	}
 	body, err := json.Marshal(&slim)
 	if err != nil {
@@ -97,77 +138,125 @@ func joinObjects(a, b []byte) ([]byte, error) {
 // prune ran between reading the evidence and its blobs).
 var errBlobMissing = errors.New("a blob the evidence names is not stored")
 
+// StoredEvidence is evidence as the verifier recorded it.
+type StoredEvidence struct {
+	// Evidence is as the agent sent it.
+	Evidence *wire.Evidence
+	// AKPublic is the TPMT_PUBLIC the quotes were checked with; nil for
+	// evidence recorded before the verifier kept it, or without a TPM 2.0.
+	AKPublic []byte
+	// At is when the verdict on it was recorded (zero from ExpandEvidence).
+	At time.Time
+}
+
 // ExpandEvidence returns stored evidence JSON (a latest evidence's or a
-// status change's) as the agent sent it, its event log and bundles read
-// back from the store. Evidence stored before blobs existed is decoded as
-// it is.
-func (v *Verifier) ExpandEvidence(ctx context.Context, stored []byte) (*wire.Evidence, error) {
+// status change's) as the agent sent it, its repeating parts read back from
+// the store. Evidence stored before blobs existed is decoded as it is.
+func (v *Verifier) ExpandEvidence(ctx context.Context, stored []byte) (StoredEvidence, error) {
 	return expandEvidence(stored, func(hashes []string) (map[string][]byte, error) {
 		return v.st.GetBlobs(ctx, hashes)
 	})
 }
 
 // expandEvidence is ExpandEvidence with the blobs read by getBlobs.
-func expandEvidence(stored []byte, getBlobs func([]string) (map[string][]byte, error)) (*wire.Evidence, error) {
+func expandEvidence(stored []byte, getBlobs func([]string) (map[string][]byte, error)) (StoredEvidence, error) {
 	var ev wire.Evidence
 	if err := json.Unmarshal(stored, &ev); err != nil {
-		return nil, fmt.Errorf("decode stored evidence: %w", err)
+		return StoredEvidence{}, fmt.Errorf("decode stored evidence: %w", err)
 	}
 	var refs blobRefs
 	if err := json.Unmarshal(stored, &refs); err != nil {
-		return nil, fmt.Errorf("decode stored evidence's blob hashes: %w", err)
+		return StoredEvidence{}, fmt.Errorf("decode stored evidence's blob hashes: %w", err)
 	}
 	if refs.empty() {
-		return &ev, nil
+		return StoredEvidence{Evidence: &ev}, nil
 	}
 	blobs, err := getBlobs(refs.hashes())
 	if err != nil {
-		return nil, fmt.Errorf("read evidence blobs: %w", err)
+		return StoredEvidence{}, fmt.Errorf("read evidence blobs: %w", err)
 	}
-	get := func(h string) ([]byte, error) {
-		data, ok := blobs[h]
-		if !ok {
-			return nil, fmt.Errorf("blob %.80s: %w", h, errBlobMissing)
-		}
-		if data == nil {
-			data = []byte{}
-		}
-		return data, nil
-	}
+	r := blobReader(blobs)
+	out := StoredEvidence{Evidence: &ev}
 	if refs.EventLogSHA256 != "" {
-		if ev.EventLog, err = get(refs.EventLogSHA256); err != nil {
-			return nil, fmt.Errorf("event log: %w", err)
+		if ev.EventLog, err = r.get(refs.EventLogSHA256); err != nil {
+			return StoredEvidence{}, fmt.Errorf("event log: %w", err)
 		}
 	}
 	if len(refs.BundlesSHA256) > 0 {
 		ev.Bundles = make([][]byte, len(refs.BundlesSHA256))
 		for i, h := range refs.BundlesSHA256 {
-			if ev.Bundles[i], err = get(h); err != nil {
-				return nil, fmt.Errorf("bundle %d: %w", i, err)
+			if ev.Bundles[i], err = r.get(h); err != nil {
+				return StoredEvidence{}, fmt.Errorf("bundle %d: %w", i, err)
 			}
 		}
 	}
-	return &ev, nil
+	if err := r.quotePCRs(ev.Quotes, refs.QuotePCRsSHA256); err != nil {
+		return StoredEvidence{}, err
+	}
+	if refs.AKPublicSHA256 != "" {
+		if out.AKPublic, err = r.get(refs.AKPublicSHA256); err != nil {
+			return StoredEvidence{}, fmt.Errorf("AK public: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// blobReader gives the blobs a stored record names.
+type blobReader map[string][]byte
+
+func (r blobReader) get(h string) ([]byte, error) {
+	data, ok := r[h]
+	if !ok {
+		return nil, fmt.Errorf("blob %.80s: %w", h, errBlobMissing)
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	return data, nil
+}
+
+// quotePCRs puts back each quote's PCR values.
+func (r blobReader) quotePCRs(quotes []wire.Quote, hashes []string) error {
+	if len(hashes) == 0 {
+		return nil
+	}
+	if len(hashes) != len(quotes) {
+		return fmt.Errorf("stored evidence names PCR values for %d quotes, has %d quotes", len(hashes), len(quotes))
+	}
+	for i, h := range hashes {
+		if h == "" {
+			continue
+		}
+		data, err := r.get(h)
+		if err != nil {
+			return fmt.Errorf("quote %d's PCR values: %w", i, err)
+		}
+		if err := json.Unmarshal(data, &quotes[i].PCRs); err != nil {
+			return fmt.Errorf("decode quote %d's stored PCR values: %w", i, err)
+		}
+	}
+	return nil
 }
 
 // LatestEvidence returns the evidence of host's latest attestation as the
 // agent sent it, and when it was recorded (store.ErrNotFound when the host
 // has none).
-func (v *Verifier) LatestEvidence(ctx context.Context, host string) (*wire.Evidence, time.Time, error) {
+func (v *Verifier) LatestEvidence(ctx context.Context, host string) (StoredEvidence, error) {
 	// A prune may delete the blobs of evidence replaced after it was read;
 	// the evidence read again names blobs the prune kept.
 	for try := 0; ; try++ {
 		le, err := v.st.LatestEvidence(ctx, host)
 		if err != nil {
-			return nil, time.Time{}, fmt.Errorf("latest evidence of %s: %w", host, err)
+			return StoredEvidence{}, fmt.Errorf("latest evidence of %s: %w", host, err)
 		}
-		ev, err := v.ExpandEvidence(ctx, le.Evidence)
+		se, err := v.ExpandEvidence(ctx, le.Evidence)
 		if errors.Is(err, errBlobMissing) && try == 0 {
 			continue
 		}
 		if err != nil {
-			return nil, time.Time{}, fmt.Errorf("latest evidence of %s: %w", host, err)
+			return StoredEvidence{}, fmt.Errorf("latest evidence of %s: %w", host, err)
 		}
-		return ev, le.At, nil
+		se.At = le.At
+		return se, nil
 	}
 }

@@ -42,14 +42,17 @@ func TestEvidenceRoundTrip(t *testing.T) {
 	tests := []struct {
 		name      string
 		ev        wire.Evidence
+		ak        []byte
 		wantBlobs int
 	}{
-		{"log and bundles", wire.Evidence{Nonce: []byte("n"), TPMFamily: wire.FamilyTPM20, Quotes: quoted(),
-			EventLog: log, Bundles: [][]byte{[]byte("bundle a"), []byte("bundle b")}}, 3},
+		{"log, bundles, PCR values and AK", wire.Evidence{Nonce: []byte("n"), TPMFamily: wire.FamilyTPM20, Quotes: quoted(),
+			EventLog: log, Bundles: [][]byte{[]byte("bundle a"), []byte("bundle b")}}, []byte("ak public"), 5},
 		{"the same bundle twice, and an empty one", wire.Evidence{Nonce: []byte("n"), TPMFamily: wire.FamilyTPM20,
-			EventLog: log, Bundles: [][]byte{[]byte("same"), {}, []byte("same")}}, 4},
-		{"log only", wire.Evidence{Nonce: []byte("n"), TPMFamily: wire.FamilyTPM20, Quotes: quoted(), EventLog: log}, 1},
-		{"no TPM 2.0: nothing to split", wire.Evidence{Nonce: []byte("n"), TPMFamily: "none"}, 0},
+			EventLog: log, Bundles: [][]byte{[]byte("same"), {}, []byte("same")}}, nil, 4},
+		{"log and PCR values", wire.Evidence{Nonce: []byte("n"), TPMFamily: wire.FamilyTPM20, Quotes: quoted(), EventLog: log}, nil, 2},
+		{"a quote without PCR values beside one with", wire.Evidence{Nonce: []byte("n"), TPMFamily: wire.FamilyTPM20,
+			Quotes: append([]wire.Quote{{Attest: []byte("a0"), Signature: []byte("s0")}}, quoted()...)}, nil, 1},
+		{"no TPM 2.0: nothing to split", wire.Evidence{Nonce: []byte("n"), TPMFamily: "none"}, nil, 0},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,15 +61,16 @@ func TestEvidenceRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			stored, blobs, err := splitEvidence(&tt.ev)
+			stored, blobs, err := splitEvidence(&tt.ev, tt.ak)
 			if err != nil {
 				t.Fatalf("splitEvidence: %v", err)
 			}
 			if len(blobs) != tt.wantBlobs {
 				t.Errorf("%d blobs, want %d", len(blobs), tt.wantBlobs)
 			}
-			if tt.wantBlobs > 0 && (bytes.Contains(stored, []byte(`"event_log":`)) || bytes.Contains(stored, []byte(`"bundles":`))) {
-				t.Errorf("stored evidence still holds the log or bundles: %s", stored)
+			if tt.wantBlobs > 0 && (bytes.Contains(stored, []byte(`"event_log":`)) || bytes.Contains(stored, []byte(`"bundles":`)) ||
+				bytes.Contains(stored, []byte(`"pcrs":{`))) {
+				t.Errorf("stored evidence still holds the log, bundles or PCR values: %s", stored)
 			}
 			if tt.wantBlobs == 0 && !bytes.Equal(stored, want) {
 				t.Errorf("evidence without log or bundles stored as %s, want %s", stored, want)
@@ -75,13 +79,19 @@ func TestEvidenceRoundTrip(t *testing.T) {
 				At: time.Unix(int64(i+1), 0), Status: store.StatusPassed, Evidence: stored, Blobs: blobs}); err != nil {
 				t.Fatalf("RecordAttestation: %v", err)
 			}
-			got, _, err := v.LatestEvidence(t.Context(), "h1")
+			got, err := v.LatestEvidence(t.Context(), "h1")
 			if err != nil {
 				t.Fatalf("LatestEvidence: %v", err)
 			}
-			gotJSON, _ := json.Marshal(got)
+			gotJSON, _ := json.Marshal(got.Evidence)
 			if !bytes.Equal(gotJSON, want) {
 				t.Errorf("read back as\n%s\nwant\n%s", gotJSON, want)
+			}
+			if !bytes.Equal(got.AKPublic, tt.ak) {
+				t.Errorf("AK read back as %q, want %q", got.AKPublic, tt.ak)
+			}
+			if !got.At.Equal(time.Unix(int64(i+1), 0)) {
+				t.Errorf("recorded at %v, want %v", got.At, time.Unix(int64(i+1), 0))
 			}
 		})
 	}
@@ -98,11 +108,11 @@ func TestExpandOldEvidence(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ExpandEvidence(old row): %v", err)
 	}
-	if gotJSON, _ := json.Marshal(got); !bytes.Equal(gotJSON, whole) {
+	if gotJSON, _ := json.Marshal(got.Evidence); !bytes.Equal(gotJSON, whole) {
 		t.Errorf("old row read back as %s, want %s", gotJSON, whole)
 	}
 
-	stored, _, err := splitEvidence(&ev)
+	stored, _, err := splitEvidence(&ev, []byte("ak"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,9 +165,10 @@ func FuzzEvidence(f *testing.F) {
 			}
 			return out, nil
 		}
-		ev := &wire.Evidence{Nonce: []byte("n"), TPMFamily: wire.FamilyTPM20, EventLog: log, Bundles: [][]byte{b1, b2}}
+		ev := &wire.Evidence{Nonce: []byte("n"), TPMFamily: wire.FamilyTPM20, EventLog: log, Bundles: [][]byte{b1, b2},
+			Quotes: []wire.Quote{{Attest: b1, PCRs: map[string]map[int][]byte{"sha256": {7: b2}}}, {Signature: log}}}
 		want, _ := json.Marshal(ev)
-		slim, bs, err := splitEvidence(ev)
+		slim, bs, err := splitEvidence(ev, b1)
 		if err != nil {
 			t.Fatalf("splitEvidence: %v", err)
 		}
@@ -168,7 +179,7 @@ func FuzzEvidence(f *testing.F) {
 		if err != nil {
 			t.Fatalf("expandEvidence: %v", err)
 		}
-		if gotJSON, _ := json.Marshal(got); !bytes.Equal(gotJSON, want) {
+		if gotJSON, _ := json.Marshal(got.Evidence); !bytes.Equal(gotJSON, want) {
 			t.Fatalf("round trip:\n got %s\nwant %s", gotJSON, want)
 		}
 		_, _ = expandEvidence(stored, get)

@@ -6,12 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/bootproof/bootproof/internal/appraisal"
 	"github.com/bootproof/bootproof/internal/auth"
 	"github.com/bootproof/bootproof/internal/policy"
 	"github.com/bootproof/bootproof/internal/store"
@@ -51,22 +49,6 @@ func (v *Verifier) host(ctx context.Context, name string) (store.Host, error) {
 		return h, refuse(KindNotFound, "host.not_found", "no host named %q", name)
 	}
 	return h, err
-}
-
-// LatestVerdict returns the host's latest verdict, decoded.
-func (v *Verifier) LatestVerdict(ctx context.Context, name string) (*appraisal.Verdict, store.LatestEvidence, error) {
-	le, err := v.st.LatestEvidence(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, le, refuse(KindNotFound, "host.no_evidence", "host %q has not attested yet", name)
-	}
-	if err != nil {
-		return nil, le, err
-	}
-	var vd appraisal.Verdict
-	if err := json.Unmarshal(le.Verdict, &vd); err != nil {
-		return nil, le, fmt.Errorf("decode verdict of %s: %w", name, err)
-	}
-	return &vd, le, nil
 }
 
 // LearnReference takes a host's latest verified boot as its group's

@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -46,8 +47,9 @@ type storedTemplate struct {
 	status, code string
 	evidence     []byte
 	verdict      []byte
-	blobs        []store.Blob
-	logHash      string
+	// own are the blobs a real host has of its own (event log, PCR values,
+	// AK, verdict); shared are the bundles, which hosts share.
+	own, shared []store.Blob
 }
 
 // templateOf reads back what Submit stored for a host of the bench fleet.
@@ -64,29 +66,45 @@ func templateOf(b *testing.B, st store.Store, host string) storedTemplate {
 	var refs struct {
 		Log     string   `json:"event_log_sha256"`
 		Bundles []string `json:"bundles_sha256"`
+		PCRs    []string `json:"quote_pcrs_sha256"`
+		AK      string   `json:"ak_public_sha256"`
 	}
-	if err := json.Unmarshal(le.Evidence, &refs); err != nil || refs.Log == "" || len(refs.Bundles) == 0 {
-		b.Fatalf("stored evidence of %s names no log or bundles (%v): %.200s", host, err, le.Evidence)
+	if err := json.Unmarshal(le.Evidence, &refs); err != nil || refs.Log == "" || len(refs.Bundles) == 0 ||
+		len(refs.PCRs) == 0 || refs.AK == "" {
+		b.Fatalf("stored evidence of %s names no log, bundles, PCR values or AK (%v): %.200s", host, err, le.Evidence)
 	}
-	hashes := append([]string{refs.Log}, refs.Bundles...)
-	got, err := st.GetBlobs(ctx, hashes)
+	var vref struct {
+		Verdict string `json:"verdict_sha256"`
+	}
+	if err := json.Unmarshal(le.Verdict, &vref); err != nil || vref.Verdict == "" {
+		b.Fatalf("stored verdict of %s names no blob (%v): %.200s", host, err, le.Verdict)
+	}
+	own := append([]string{refs.Log, refs.AK, vref.Verdict}, refs.PCRs...)
+	got, err := st.GetBlobs(ctx, append(slices.Clone(own), refs.Bundles...))
 	if err != nil {
 		b.Fatal(err)
 	}
-	t := storedTemplate{status: h.Status, code: h.ReasonCode, evidence: le.Evidence, verdict: le.Verdict, logHash: refs.Log}
-	for _, hs := range hashes {
-		t.blobs = append(t.blobs, store.Blob{SHA256: hs, Data: got[hs]})
+	t := storedTemplate{status: h.Status, code: h.ReasonCode, evidence: le.Evidence, verdict: le.Verdict}
+	for _, hs := range own {
+		t.own = append(t.own, store.Blob{SHA256: hs, Data: got[hs]})
+	}
+	for _, hs := range refs.Bundles {
+		t.shared = append(t.shared, store.Blob{SHA256: hs, Data: got[hs]})
 	}
 	return t
 }
 
-// forHost gives the template an event log of the host's own: the log's
-// bytes with the host's number appended, and the evidence naming it.
-func (t storedTemplate) forHost(i int) (evidence []byte, blobs []store.Blob) {
-	log := append(bytes.Clone(t.blobs[0].Data), fmt.Sprintf("host %d", i)...)
-	own := sha256Blob(log)
-	evidence = bytes.Replace(t.evidence, []byte(t.logHash), []byte(own.SHA256), 1)
-	return evidence, append([]store.Blob{own}, t.blobs[1:]...)
+// forHost gives the template blobs of the host's own: each with the host's
+// number appended, and the evidence and verdict naming them.
+func (t storedTemplate) forHost(i int) (evidence, verdict []byte, blobs []store.Blob) {
+	evidence, verdict = t.evidence, t.verdict
+	for _, b := range t.own {
+		mine := sha256Blob(append(bytes.Clone(b.Data), fmt.Sprintf("host %d", i)...))
+		evidence = bytes.ReplaceAll(evidence, []byte(b.SHA256), []byte(mine.SHA256))
+		verdict = bytes.ReplaceAll(verdict, []byte(b.SHA256), []byte(mine.SHA256))
+		blobs = append(blobs, mine)
+	}
+	return evidence, verdict, append(blobs, t.shared...)
 }
 
 func BenchmarkStorageWeek(b *testing.B) {
@@ -115,6 +133,7 @@ func BenchmarkStorageWeek(b *testing.B) {
 	type hostRec struct {
 		tpl      storedTemplate
 		evidence []byte
+		verdict  []byte
 		blobs    []store.Blob
 	}
 	hosts := make([]hostRec, storageHosts)
@@ -130,8 +149,8 @@ func BenchmarkStorageWeek(b *testing.B) {
 		if i%10 == 9 {
 			tpl = templates[1]
 		}
-		ev, blobs := tpl.forHost(i)
-		hosts[i] = hostRec{tpl: tpl, evidence: ev, blobs: blobs}
+		ev, vd, blobs := tpl.forHost(i)
+		hosts[i] = hostRec{tpl: tpl, evidence: ev, verdict: vd, blobs: blobs}
 	}
 
 	b.ResetTimer()
@@ -145,7 +164,7 @@ func BenchmarkStorageWeek(b *testing.B) {
 				at := minute.Add(time.Duration(i) * (time.Minute / storageHosts))
 				_, err := st.RecordAttestation(ctx, store.AttestationRecord{Host: fmt.Sprintf("host-%05d", i), At: at,
 					Status: h.tpl.status, ReasonCode: h.tpl.code, Reason: h.tpl.code, Evidence: h.evidence,
-					Verdict: h.tpl.verdict, Blobs: h.blobs, DurationMicros: 4000,
+					Verdict: h.verdict, Blobs: h.blobs, DurationMicros: 4000,
 					Clock: &store.ClockInfo{Clock: uint64(m) * 60000}})
 				if err != nil {
 					b.Fatal(err)
@@ -180,9 +199,11 @@ func BenchmarkStorageWeek(b *testing.B) {
 		storageHosts, storageMinutes, records, elapsed.Round(time.Second), float64(elapsed.Microseconds())/float64(records))
 	b.Logf("largest roll-up: %d summaries folded in %s, in batches of up to 2,000 (about %s each)", folded,
 		foldTime.Round(time.Millisecond), (foldTime * 2000 / time.Duration(max(folded, 2000))).Round(time.Millisecond))
-	b.Logf("templates: stored evidence %d B, verdict %d B, event log %d B, %d bundles %d B",
-		len(templates[0].evidence), len(templates[0].verdict), len(templates[0].blobs[0].Data),
-		len(templates[0].blobs)-1, blobBytes(templates[0].blobs[1:]))
+	b.Logf("templates: stored evidence %d B and verdict %d B per attestation; the host's own blobs %d B "+
+		"(event log %d B, AK %d B, verdict %d B, PCR values %d B); %d shared bundles %d B",
+		len(templates[0].evidence), len(templates[0].verdict), blobBytes(templates[0].own), len(templates[0].own[0].Data),
+		len(templates[0].own[1].Data), len(templates[0].own[2].Data), blobBytes(templates[0].own[3:]),
+		len(templates[0].shared), blobBytes(templates[0].shared))
 	week := weekFigure(b, tables)
 	b.ReportMetric(float64(week)/1e6, "MB/week@10k")
 	var total int64
@@ -268,7 +289,8 @@ func weekFigure(b *testing.B, tables map[string]tableUse) int64 {
 		"attestation_summaries": fleet * (storageRawWindow + storageCompact).Minutes(),
 		// one per host, hour and status for the 7 days
 		"attestation_rollups": fleet * storageRetention.Hours(),
-		// one event log per host (the worst case), shared bundles
+		// a host's own log, PCR values, AK and verdict (the worst case:
+		// no two hosts alike), shared bundles
 		"blobs":            float64(tables["blobs"].rows) * perHost,
 		"blob_sets":        float64(tables["blob_sets"].rows) * perHost,
 		"blob_set_members": float64(tables["blob_set_members"].rows) * perHost,
