@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/bootproof/bootproof/internal/pki"
@@ -60,6 +61,10 @@ type Agent struct {
 	id  *identity
 	ak  AK
 	api *client
+	// heldLog is the hash of the event log the verifier last said it holds
+	// for this host ("" when none): while the log is unchanged the agent
+	// sends the hash in its place.
+	heldLog atomic.Pointer[string]
 }
 
 // New checks the configuration and returns an agent.

@@ -2,6 +2,9 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 
 	"github.com/bootproof/bootproof/internal/wire"
@@ -35,8 +38,8 @@ func (a *Agent) attestOnce(ctx context.Context) (wire.EvidenceResult, error) {
 	if err != nil {
 		return wire.EvidenceResult{}, err
 	}
-	var res wire.EvidenceResult
-	if err := a.api.do(ctx, "POST", "/agent/v1/evidence", ev, &res); err != nil {
+	res, err := a.submit(ctx, ev)
+	if err != nil {
 		return wire.EvidenceResult{}, err
 	}
 	a.log.Info("attested", "status", res.Status, "reason", res.Reason)
@@ -99,4 +102,39 @@ func (a *Agent) quote(nonce []byte, banks []string) ([]wire.Quote, error) {
 		out = append(out, wire.Quote{Attest: att, Signature: sig, PCRs: pcrs})
 	}
 	return out, nil
+}
+
+// submit sends the evidence, with its event log named by hash when the
+// verifier holds it already, and the log itself when the verifier says it
+// does not (it may have lost it, or be another replica's store).
+func (a *Agent) submit(ctx context.Context, ev *wire.Evidence) (wire.EvidenceResult, error) {
+	var res wire.EvidenceResult
+	err := a.api.do(ctx, "POST", "/agent/v1/evidence", a.elideLog(ev), &res)
+	var refused *RefusedError
+	if errors.As(err, &refused) && refused.Code == wire.CodeEventLogUnknown {
+		a.heldLog.Store(nil)
+		err = a.api.do(ctx, "POST", "/agent/v1/evidence", ev, &res)
+	}
+	if err != nil {
+		return wire.EvidenceResult{}, err
+	}
+	held := res.EventLogSHA256
+	a.heldLog.Store(&held)
+	return res, nil
+}
+
+// elideLog returns ev with its event log replaced by its hash when that is
+// the log the verifier holds; otherwise ev.
+func (a *Agent) elideLog(ev *wire.Evidence) *wire.Evidence {
+	held := a.heldLog.Load()
+	if held == nil || *held == "" || len(ev.EventLog) == 0 {
+		return ev
+	}
+	sum := sha256.Sum256(ev.EventLog)
+	if hex.EncodeToString(sum[:]) != *held {
+		return ev
+	}
+	slim := *ev
+	slim.EventLog, slim.EventLogSHA256 = nil, *held
+	return &slim
 }

@@ -96,6 +96,7 @@ percentiles, errors, and, with --verifier-pid, the verifier's CPU and memory.`,
 	f.IntVar(&cfg.EnrolWorkers, "enrol-workers", 16, "concurrent enrolments")
 	f.IntVar(&cfg.MaxInFlight, "max-in-flight", 256, "concurrent attestations in the steady run")
 	f.BoolVar(&cfg.KeepAlive, "keep-alive", false, "keep each host's connection open between attestations, as the agent's long poll does")
+	f.BoolVar(&cfg.FullLogs, "full-logs", false, "send the event log with every attestation, never its hash (as agents before it did)")
 	f.IntVar(&cfg.VerifierPID, "verifier-pid", 0, "PID of the verifier process, sampled from /proc")
 	f.BoolVar(&initMaker, "init-maker", false, "only create the --maker-ca folder (before starting the verifier) and exit")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")

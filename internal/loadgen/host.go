@@ -31,6 +31,9 @@ type host struct {
 	// reconnects for its next turn resumes its session (no certificate
 	// signatures or chain checks), as the agent does.
 	sessions tls.ClientSessionCache
+	// heldLog is the hash of the event log the verifier said it holds for
+	// the host: sent in the log's place while the log is the same.
+	heldLog string
 }
 
 // enrolHost runs the enrolment protocol for one simulated host: a join
@@ -113,10 +116,32 @@ func (r *runner) attest(ctx context.Context, h *host) (wire.EvidenceResult, erro
 	if err != nil {
 		return wire.EvidenceResult{}, err
 	}
+	return r.submit(ctx, hc, h, ev)
+}
+
+// submit sends the evidence as the agent does: the event log by hash when
+// the verifier holds it, the log itself when it says it does not.
+func (r *runner) submit(ctx context.Context, hc *http.Client, h *host, ev *wire.Evidence) (wire.EvidenceResult, error) {
+	send := ev
+	if !r.cfg.FullLogs && h.heldLog != "" && h.heldLog == h.im.eventLogSHA256 {
+		slim := *ev
+		slim.EventLog, slim.EventLogSHA256 = nil, h.heldLog
+		send = &slim
+	}
 	var res wire.EvidenceResult
-	if err := call(ctx, hc, "POST", r.base+"/agent/v1/evidence", "", ev, &res); err != nil {
+	err := call(ctx, hc, "POST", r.base+"/agent/v1/evidence", "", send, &res)
+	var he *HTTPError
+	if send != ev && errors.As(err, &he) && he.Code == wire.CodeEventLogUnknown {
+		h.heldLog = ""
+		err = call(ctx, hc, "POST", r.base+"/agent/v1/evidence", "", ev, &res)
+	}
+	if err != nil {
 		return wire.EvidenceResult{}, err
 	}
+	if send != ev {
+		r.logsByHash.Add(1)
+	}
+	h.heldLog = res.EventLogSHA256
 	return res, nil
 }
 

@@ -2,6 +2,8 @@ package loadgen
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 
@@ -22,6 +24,8 @@ type Image struct {
 	Banks    []BankValues
 	// quoted is what one quote over every bank carries, computed once.
 	quoted quoteTemplate
+	// eventLogSHA256 is the hex SHA-256 of EventLog.
+	eventLogSHA256 string
 	// Expect is the verdict a host of this profile must earn from a
 	// verifier whose policy trusts the emulated vendors.
 	Expect string
@@ -98,7 +102,8 @@ func bootImage(p emuhost.Profile, seed int64) (*Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("boot image %s: %w", p, err)
 	}
-	im := &Image{Profile: p, EventLog: res.EventLog, Bundles: res.Bundles}
+	logSum := sha256.Sum256(res.EventLog)
+	im := &Image{Profile: p, EventLog: res.EventLog, Bundles: res.Bundles, eventLogSHA256: hex.EncodeToString(logSum[:])}
 	for _, a := range algs {
 		if _, ok := a.Hash(); !ok {
 			continue // SM3: Go cannot hash it, the agent skips it too

@@ -30,7 +30,10 @@ type Report struct {
 	// Retries are attempts an agent would retry (cold start only).
 	Retries int `json:"retries"`
 	// Unexpected are verdicts other than the profile's expected one.
-	Unexpected  int            `json:"unexpected"`
+	Unexpected int `json:"unexpected"`
+	// LogsByHash are attestations whose evidence named the event log by
+	// the hash the verifier held instead of carrying it.
+	LogsByHash  int            `json:"logs_by_hash"`
 	Verdicts    map[string]int `json:"verdicts"`
 	ErrorSample []string       `json:"error_sample,omitempty"`
 	// Latency is per attestation, from the nonce request (including the TLS
@@ -79,6 +82,7 @@ func (r *Report) Write(w io.Writer) {
 	}
 	sort.Strings(vs)
 	fmt.Fprintf(w, "verdicts       %s\n", strings.Join(vs, " "))
+	fmt.Fprintf(w, "event logs     %d of the attestations named the log by the hash the verifier held\n", r.LogsByHash)
 	fmt.Fprintf(w, "latency        p50 %s  p90 %s  p99 %s  max %s (generator max lag %s)\n", ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), ms(r.MaxLag))
 	if r.Mode == "cold-start" {
 		fmt.Fprintf(w, "cold start     last host had its verdict after %s\n", r.LastVerdict.Round(time.Millisecond))

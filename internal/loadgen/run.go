@@ -54,6 +54,10 @@ type Config struct {
 	// the agent's long poll does; without it every attestation pays a TLS
 	// handshake.
 	KeepAlive bool
+	// FullLogs sends every host's event log with every attestation, as
+	// agents did before the verifier held logs by hash; by default a host
+	// sends the hash once the verifier holds its log, as the agent does.
+	FullLogs bool
 	// VerifierPID, when set, is sampled from /proc for CPU and memory.
 	VerifierPID int
 	// Progress receives a line every ProgressEvery (nil: none).
@@ -80,6 +84,8 @@ type runner struct {
 	errSample []string
 	maxLag    time.Duration
 	done      atomic.Int64
+	// logsByHash counts evidence sent with its event log by hash.
+	logsByHash atomic.Int64
 }
 
 func (c *Config) defaults() error {
@@ -202,6 +208,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer r.mu.Unlock()
 	rep.Attestations, rep.Errors, rep.Busy, rep.Retries, rep.Unexpected = len(r.lat), r.errs, r.busy, r.retries, r.unexp
 	rep.Verdicts, rep.ErrorSample, rep.MaxLag = r.verdicts, r.errSample, r.maxLag
+	rep.LogsByHash = int(r.logsByHash.Load())
 	rep.Rate = float64(len(r.lat)) / rep.Wall.Seconds()
 	rep.setLatencies(r.lat)
 	return rep, nil

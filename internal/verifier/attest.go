@@ -67,6 +67,9 @@ func (v *Verifier) Submit(ctx context.Context, h store.Host, ev *wire.Evidence) 
 	// The appraisal checks that the quotes carry ev.Nonce; the store checks,
 	// when it records the verdict, that the verifier issued ev.Nonce to h.
 	in := appraisal.Input{Evidence: ev, AKPublic: h.AKPublic, Nonce: ev.Nonce, Policy: p, Now: v.now(), BundleMemo: v.bundles}
+	if err := v.resolveEventLog(ctx, ev); err != nil {
+		return wire.EvidenceResult{}, err
+	}
 	if h.TPMFamily != store.TPMFamily20 {
 		// The enrolled family decides; a host enrolled without a TPM 2.0
 		// cannot earn a Passed by sending quotes now.
@@ -91,7 +94,8 @@ func (v *Verifier) Submit(ctx context.Context, h store.Host, ev *wire.Evidence) 
 		return wire.EvidenceResult{}, err
 	}
 	v.metrics.AttestationTime.Observe(time.Since(start).Seconds())
-	return wire.EvidenceResult{Status: rec.Status, Reason: rec.Reason, IntervalSeconds: int(p.Interval / time.Second)}, nil
+	return wire.EvidenceResult{Status: rec.Status, Reason: rec.Reason, IntervalSeconds: int(p.Interval / time.Second),
+		EventLogSHA256: v.heldLog(ev, rec.Blobs)}, nil
 }
 
 func (v *Verifier) record(ctx context.Context, h store.Host, ev *wire.Evidence, verdict *appraisal.Verdict, took time.Duration) (store.AttestationRecord, error) {

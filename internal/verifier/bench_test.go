@@ -51,7 +51,7 @@ type benchFleet struct {
 
 // newBenchFleet opens a SQLite store in a temporary folder and enrols n
 // simulated hosts through Enroll and Activate, every tenth one failing.
-func newBenchFleet(b *testing.B, n int) *benchFleet {
+func newBenchFleet(b testing.TB, n int) *benchFleet {
 	b.Helper()
 	ctx := context.Background()
 	st, err := sqlstore.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
@@ -110,7 +110,7 @@ func newBenchFleet(b *testing.B, n int) *benchFleet {
 	return f
 }
 
-func enrolBenchHost(b *testing.B, v *verifier.Verifier, maker *makerca.CA, name string, im *loadgen.Image) *benchHost {
+func enrolBenchHost(b testing.TB, v *verifier.Verifier, maker *makerca.CA, name string, im *loadgen.Image) *benchHost {
 	ctx := context.Background()
 	tok, _, err := v.CreateJoinToken(ctx, "bench", "lab", name, time.Hour)
 	if err != nil {

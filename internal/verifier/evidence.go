@@ -66,10 +66,11 @@ func newBlob(data []byte) store.Blob {
 }
 
 // splitEvidence returns the JSON to store for ev, checked with the AK
-// akPublic (nil: none), and the blobs it names. ev is not changed.
+// akPublic (nil: none), and the blobs it names, the event log first. ev is
+// not changed.
 func splitEvidence(ev *wire.Evidence, akPublic []byte) ([]byte, []store.Blob, error) {
 	slim := *ev
-	slim.EventLog, slim.Bundles = nil, nil
+	slim.EventLog, slim.EventLogSHA256, slim.Bundles = nil, "", nil
 	var refs blobRefs
 	var blobs []store.Blob
 	add := func(data []byte) string {
@@ -181,6 +182,9 @@ func expandEvidence(stored []byte, getBlobs func([]string) (map[string][]byte, e
 		if ev.EventLog, err = r.get(refs.EventLogSHA256); err != nil {
 			return StoredEvidence{}, fmt.Errorf("event log: %w", err)
 		}
+		// The field the reference shares with wire.Evidence: the log is
+		// back, as if the agent had sent it.
+		ev.EventLogSHA256 = ""
 	}
 	if len(refs.BundlesSHA256) > 0 {
 		ev.Bundles = make([][]byte, len(refs.BundlesSHA256))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bootproof/bootproof/internal/appraisal"
 	"github.com/bootproof/bootproof/internal/enroll"
+	"github.com/bootproof/bootproof/internal/memo"
 	"github.com/bootproof/bootproof/internal/metrics"
 	"github.com/bootproof/bootproof/internal/pki"
 	"github.com/bootproof/bootproof/internal/policy"
@@ -61,6 +62,9 @@ type Verifier struct {
 	waiters  waiters
 	// bundles remembers bundle files that verified, for every appraisal.
 	bundles *appraisal.BundleMemo
+	// logs remembers recent event logs by SHA-256, for evidence that names
+	// its log by hash (heldlog.go).
+	logs *memo.Bounded[string, []byte]
 }
 
 // New checks cfg and returns a Verifier.
@@ -115,6 +119,7 @@ func New(cfg Config) (*Verifier, error) {
 	v.policies.st = cfg.Store
 	v.policies.now = cfg.Now
 	v.bundles = appraisal.NewBundleMemo(appraisal.DefaultBundleMemoEntries)
+	v.logs = memo.New[string, []byte](heldLogMemoEntries)
 	return v, nil
 }
 

@@ -110,9 +110,20 @@ type Evidence struct {
 	TPMFamily string  `json:"tpm_family"`
 	Quotes    []Quote `json:"quotes,omitempty"`
 	EventLog  []byte  `json:"event_log,omitempty"`
+	// EventLogSHA256 is the hex SHA-256 of the event log, sent in place of
+	// EventLog when the log is the one the verifier said it holds
+	// (EvidenceResult.EventLogSHA256). The verifier appraises the log it
+	// holds under that hash, or refuses with CodeEventLogUnknown, and the
+	// agent sends the log itself. Either way the log proves nothing by
+	// itself: it must replay to the quoted PCR values.
+	EventLogSHA256 string `json:"event_log_sha256,omitempty"`
 	// Bundles are the host's installed bundles, each a signed bundle file.
 	Bundles [][]byte `json:"bundles,omitempty"`
 }
+
+// CodeEventLogUnknown refuses evidence naming an event log by a hash the
+// verifier does not hold: send it again with the log.
+const CodeEventLogUnknown = "evidence.event_log_unknown"
 
 // EvidenceResult tells the agent the verdict it earned, for its log, and
 // when to come back.
@@ -120,6 +131,11 @@ type EvidenceResult struct {
 	Status          string `json:"status"`
 	Reason          string `json:"reason,omitempty"`
 	IntervalSeconds int    `json:"interval_seconds"`
+	// EventLogSHA256 is the hex SHA-256 of the event log the verifier now
+	// holds for the host: while its log is unchanged the agent may send
+	// this instead (Evidence.EventLogSHA256), sparing both sides about
+	// 50 KB of JSON per attestation.
+	EventLogSHA256 string `json:"event_log_sha256,omitempty"`
 }
 
 // Error is the JSON body of every error the agent protocol returns.
