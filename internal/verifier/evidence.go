@@ -15,13 +15,13 @@ import (
 )
 
 // Evidence is stored without the parts that repeat from one attestation to
-// the next: the event log, the bundle files, each quote's PCR values and the
-// AK that checked the quotes. They change only when a host's boot (or its
-// AK) does, and they are nearly all of it (about 23 of 24 KB as JSON for the
-// emulated chain), so the store keeps each once by SHA-256 for all hosts and
-// records (store.Blob), and the stored evidence JSON names them in fields
-// beside wire.Evidence's own. What is left per attestation is the nonce and
-// the quotes' TPMS_ATTEST and signature: a few hundred bytes. Evidence
+// the next: the event log, the bundle files and each quote's PCR values.
+// They change only when a host's boot does, and they are nearly all of it
+// (about 23 of 24 KB as JSON for the emulated chain), so the store keeps
+// each once by SHA-256 for all hosts and records (store.Blob), and the
+// stored evidence JSON names them in fields beside wire.Evidence's own.
+// What is left per attestation is the nonce, the quotes' TPMS_ATTEST and
+// signature, and the AK they were checked with: about 1.5 KB. Evidence
 // stored before has no such fields and holds its parts inline; it reads
 // back as it is.
 
@@ -33,13 +33,15 @@ type blobRefs struct {
 	// QuotePCRsSHA256 has one entry per quote: the hash of its PCR values
 	// as JSON, or "" for a quote sent without them.
 	QuotePCRsSHA256 []string `json:"quote_pcrs_sha256,omitempty"`
-	// AKPublicSHA256 names the TPMT_PUBLIC of the AK the quotes were
-	// checked with, as enrolled when they were.
-	AKPublicSHA256 string `json:"ak_public_sha256,omitempty"`
+	// AKPublic is the TPMT_PUBLIC of the AK the quotes were checked with,
+	// as enrolled when they were. It is kept inline, not as a blob: it is
+	// the host's own (120 to 400 bytes), and as a blob it would make every
+	// host's blob set its own, where hosts that boot alike share one.
+	AKPublic []byte `json:"ak_public,omitempty"`
 }
 
 func (r blobRefs) empty() bool {
-	return r.EventLogSHA256 == "" && len(r.BundlesSHA256) == 0 && len(r.QuotePCRsSHA256) == 0 && r.AKPublicSHA256 == ""
+	return r.EventLogSHA256 == "" && len(r.BundlesSHA256) == 0 && len(r.QuotePCRsSHA256) == 0 && len(r.AKPublic) == 0
 }
 
 // hashes lists every hash r names, the event log first.
@@ -53,9 +55,6 @@ func (r blobRefs) hashes() []string {
 		if h != "" {
 			hs = append(hs, h)
 		}
-	}
-	if r.AKPublicSHA256 != "" {
-		hs = append(hs, r.AKPublicSHA256)
 	}
 	return hs
 }
@@ -100,7 +99,7 @@ func splitEvidence(ev *wire.Evidence, akPublic []byte) ([]byte, []store.Blob, er
 		}
 	}
 	if len(akPublic) > 0 {
-		refs.AKPublicSHA256 = add(akPublic)
+		refs.AKPublic = akPublic
 	}
 	body, err := json.Marshal(&slim)
 	if err != nil {
@@ -197,11 +196,7 @@ func expandEvidence(stored []byte, getBlobs func([]string) (map[string][]byte, e
 	if err := r.quotePCRs(ev.Quotes, refs.QuotePCRsSHA256); err != nil {
 		return StoredEvidence{}, err
 	}
-	if refs.AKPublicSHA256 != "" {
-		if out.AKPublic, err = r.get(refs.AKPublicSHA256); err != nil {
-			return StoredEvidence{}, fmt.Errorf("AK public: %w", err)
-		}
-	}
+	out.AKPublic = refs.AKPublic
 	return out, nil
 }
 

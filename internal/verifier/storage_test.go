@@ -47,8 +47,8 @@ type storedTemplate struct {
 	status, code string
 	evidence     []byte
 	verdict      []byte
-	// own are the blobs a real host has of its own (event log, PCR values,
-	// AK, verdict); shared are the bundles, which hosts share.
+	// own are the blobs a real host has of its own (event log, verdict, PCR
+	// values); shared are the bundles, which hosts share.
 	own, shared []store.Blob
 }
 
@@ -67,10 +67,10 @@ func templateOf(b *testing.B, st store.Store, host string) storedTemplate {
 		Log     string   `json:"event_log_sha256"`
 		Bundles []string `json:"bundles_sha256"`
 		PCRs    []string `json:"quote_pcrs_sha256"`
-		AK      string   `json:"ak_public_sha256"`
+		AK      []byte   `json:"ak_public"`
 	}
 	if err := json.Unmarshal(le.Evidence, &refs); err != nil || refs.Log == "" || len(refs.Bundles) == 0 ||
-		len(refs.PCRs) == 0 || refs.AK == "" {
+		len(refs.PCRs) == 0 || len(refs.AK) == 0 {
 		b.Fatalf("stored evidence of %s names no log, bundles, PCR values or AK (%v): %.200s", host, err, le.Evidence)
 	}
 	var vref struct {
@@ -79,7 +79,7 @@ func templateOf(b *testing.B, st store.Store, host string) storedTemplate {
 	if err := json.Unmarshal(le.Verdict, &vref); err != nil || vref.Verdict == "" {
 		b.Fatalf("stored verdict of %s names no blob (%v): %.200s", host, err, le.Verdict)
 	}
-	own := append([]string{refs.Log, refs.AK, vref.Verdict}, refs.PCRs...)
+	own := append([]string{refs.Log, vref.Verdict}, refs.PCRs...)
 	got, err := st.GetBlobs(ctx, append(slices.Clone(own), refs.Bundles...))
 	if err != nil {
 		b.Fatal(err)
@@ -200,9 +200,9 @@ func BenchmarkStorageWeek(b *testing.B) {
 	b.Logf("largest roll-up: %d summaries folded in %s, in batches of up to 2,000 (about %s each)", folded,
 		foldTime.Round(time.Millisecond), (foldTime * 2000 / time.Duration(max(folded, 2000))).Round(time.Millisecond))
 	b.Logf("templates: stored evidence %d B and verdict %d B per attestation; the host's own blobs %d B "+
-		"(event log %d B, AK %d B, verdict %d B, PCR values %d B); %d shared bundles %d B",
+		"(event log %d B, verdict %d B, PCR values %d B); %d shared bundles %d B",
 		len(templates[0].evidence), len(templates[0].verdict), blobBytes(templates[0].own), len(templates[0].own[0].Data),
-		len(templates[0].own[1].Data), len(templates[0].own[2].Data), blobBytes(templates[0].own[3:]),
+		len(templates[0].own[1].Data), blobBytes(templates[0].own[2:]),
 		len(templates[0].shared), blobBytes(templates[0].shared))
 	week := weekFigure(b, tables)
 	b.ReportMetric(float64(week)/1e6, "MB/week@10k")
@@ -289,7 +289,7 @@ func weekFigure(b *testing.B, tables map[string]tableUse) int64 {
 		"attestation_summaries": fleet * (storageRawWindow + storageCompact).Minutes(),
 		// one per host, hour and status for the 7 days
 		"attestation_rollups": fleet * storageRetention.Hours(),
-		// a host's own log, PCR values, AK and verdict (the worst case:
+		// a host's own log, PCR values and verdict (the worst case:
 		// no two hosts alike), shared bundles
 		"blobs":            float64(tables["blobs"].rows) * perHost,
 		"blob_sets":        float64(tables["blob_sets"].rows) * perHost,

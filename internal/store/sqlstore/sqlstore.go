@@ -29,6 +29,8 @@ type Store struct {
 	// wp and rp are the hot statements prepared on w and r (none on
 	// PostgreSQL: see prepared.go).
 	wp, rp *preparedSet
+	// ckpt checkpoints SQLite's WAL in the background (nil on PostgreSQL).
+	ckpt *checkpointer
 	// rollUpBatchRows overrides defaultRollUpBatch, for tests.
 	rollUpBatchRows int
 }
@@ -98,7 +100,8 @@ func openSQLite(ctx context.Context, dsn string) (*Store, error) {
 	}
 	// The writer begins IMMEDIATE so that a read-then-write transaction takes
 	// the write lock up front and cannot fail to upgrade later.
-	w, err := sql.Open("sqlite", dsn+sep+sqlitePragmas+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	w, err := sql.Open("sqlite", dsn+sep+sqlitePragmas+"&_pragma=journal_mode(WAL)&_txlock=immediate"+
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", writerAutoCheckpointPages))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
 	}
@@ -117,12 +120,19 @@ func openSQLite(ctx context.Context, dsn string) (*Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return &Store{d: sqlite, w: w, r: r}, nil
+	ckpt, err := startCheckpointer(ctx, dsn+sep+sqlitePragmas)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
+	}
+	return &Store{d: sqlite, w: w, r: r, ckpt: ckpt}, nil
 }
 
 // Close closes the database connections.
 func (s *Store) Close() error {
-	err := s.wp.close()
+	err := s.ckpt.stop()
+	err = errors.Join(err, s.wp.close())
 	if s.rp != s.wp {
 		err = errors.Join(err, s.rp.close())
 	}
