@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ func newLoadgenCmd(stdio IO) *cobra.Command {
 	var cfg loadgen.Config
 	var url, token, caFile, makerDir, ek, ak string
 	var asJSON, initMaker bool
+	var pprofAddr string
 	cmd := &cobra.Command{
 		Use:   "loadgen",
 		Short: "Load-test a verifier with simulated TPM hosts (testing and sizing only)",
@@ -60,6 +62,11 @@ percentiles, errors, and, with --verifier-pid, the verifier's CPU and memory.`,
 			cfg.URL, cfg.AdminToken, cfg.CAPEM, cfg.Maker = url, strings.TrimSpace(token), ca, maker
 			cfg.EK, cfg.AK = loadgen.EKKind(ek), loadgen.AKKind(ak)
 			cfg.Progress = stdio.Err
+			if pprofAddr != "" {
+				if err := servePprof(cmd.Context(), pprofAddr, slog.New(slog.NewTextHandler(stdio.Err, nil))); err != nil {
+					return err
+				}
+			}
 			rep, err := loadgen.Run(cmd.Context(), cfg)
 			if rep != nil {
 				if asJSON {
@@ -73,8 +80,8 @@ percentiles, errors, and, with --verifier-pid, the verifier's CPU and memory.`,
 			if err != nil {
 				return err
 			}
-			if rep.Errors > 0 || rep.EnrolErrors > 0 || rep.Unexpected > 0 {
-				return &ExitError{Code: 3, Err: fmt.Errorf("loadgen: %d errors, %d enrolment errors, %d unexpected verdicts", rep.Errors, rep.EnrolErrors, rep.Unexpected)}
+			if errs, unexp := rep.Errors+rep.WarmupErrors, rep.Unexpected+rep.WarmupUnexpected; errs > 0 || rep.EnrolErrors > 0 || unexp > 0 {
+				return &ExitError{Code: 3, Err: fmt.Errorf("loadgen: %d errors, %d enrolment errors, %d unexpected verdicts (warm-up included)", errs, rep.EnrolErrors, unexp)}
 			}
 			return nil
 		},
@@ -96,6 +103,8 @@ percentiles, errors, and, with --verifier-pid, the verifier's CPU and memory.`,
 	f.IntVar(&cfg.EnrolWorkers, "enrol-workers", 16, "concurrent enrolments")
 	f.IntVar(&cfg.MaxInFlight, "max-in-flight", 256, "concurrent attestations in the steady run")
 	f.BoolVar(&cfg.KeepAlive, "keep-alive", false, "keep each host's connection open between attestations, as the agent's long poll does")
+	f.DurationVar(&cfg.Warmup, "warmup", 0, "steady mode: run the schedule this long before measuring (hosts then resume TLS sessions and name held logs)")
+	f.StringVar(&pprofAddr, "pprof-listen", "", "serve the generator's Go profiler on this loopback address (diagnostics)")
 	f.BoolVar(&cfg.FullLogs, "full-logs", false, "send the event log with every attestation, never its hash (as agents before it did)")
 	f.IntVar(&cfg.VerifierPID, "verifier-pid", 0, "PID of the verifier process, sampled from /proc")
 	f.BoolVar(&initMaker, "init-maker", false, "only create the --maker-ca folder (before starting the verifier) and exit")

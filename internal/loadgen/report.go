@@ -15,7 +15,14 @@ type Report struct {
 	EnrolTime   time.Duration `json:"enrol_ns"`
 	EnrolErrors int           `json:"enrol_errors"`
 	Mode        string        `json:"mode"` // "steady" or "cold-start"
-	Interval    time.Duration `json:"interval_ns"`
+	// Warmup* are the unmeasured warm-up's (Config.Warmup): its
+	// attestations, errors and unexpected verdicts, which fail a run as
+	// the measured ones do.
+	WarmupAttestations int           `json:"warmup_attestations,omitempty"`
+	WarmupErrors       int           `json:"warmup_errors,omitempty"`
+	WarmupUnexpected   int           `json:"warmup_unexpected,omitempty"`
+	WarmupErrorSample  []string      `json:"warmup_error_sample,omitempty"`
+	Interval           time.Duration `json:"interval_ns"`
 	// Wall is the measured phase's length (steady: the run's duration; cold
 	// start: until the last host had its verdict or the deadline).
 	Wall         time.Duration `json:"wall_ns"`
@@ -75,6 +82,13 @@ func (r *Report) Write(w io.Writer) {
 	mb := func(b int64) string { return fmt.Sprintf("%.0f MB", float64(b)/(1<<20)) }
 	fmt.Fprintf(w, "hosts          %d enrolled of %d in %s (%d enrolment errors)\n", r.Enrolled, r.Hosts, r.EnrolTime.Round(time.Millisecond), r.EnrolErrors)
 	fmt.Fprintf(w, "mode           %s, interval %s, measured %s\n", r.Mode, r.Interval, r.Wall.Round(time.Millisecond))
+	if r.WarmupAttestations+r.WarmupErrors > 0 {
+		fmt.Fprintf(w, "warm-up        %d attestations (not measured), errors %d, unexpected verdicts %d\n",
+			r.WarmupAttestations, r.WarmupErrors, r.WarmupUnexpected)
+		for _, e := range r.WarmupErrorSample {
+			fmt.Fprintf(w, "warm-up error  %s\n", e)
+		}
+	}
 	fmt.Fprintf(w, "attestations   %d (%.1f/s), errors %d, shed (503) %d, retries %d, unexpected verdicts %d\n", r.Attestations, r.Rate, r.Errors, r.Busy, r.Retries, r.Unexpected)
 	var vs []string
 	for k, n := range r.Verdicts {

@@ -54,6 +54,12 @@ type Config struct {
 	// the agent's long poll does; without it every attestation pays a TLS
 	// handshake.
 	KeepAlive bool
+	// Warmup, in steady mode, runs the schedule this long before the
+	// measured Duration: hosts that have attested once have a TLS session
+	// to resume and a log the verifier holds, as in a fleet that has been
+	// running; the first turn after enrolment is a transient of its own.
+	// Errors and unexpected verdicts in it are reported; figures are not.
+	Warmup time.Duration
 	// FullLogs sends every host's event log with every attestation, as
 	// agents did before the verifier held logs by hash; by default a host
 	// sends the hash once the verifier holds its log, as the agent does.
@@ -190,12 +196,20 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return rep, ctx.Err()
 	}
 	r.errSample, r.errs = nil, 0
+	// The memory peak is watched from here, warm-up included.
 	stop := r.watch(ctx, rep)
+	if cfg.Warmup > 0 && !cfg.ColdStart {
+		fmt.Fprintf(r.cfg.Progress, "warm-up for %s, not measured\n", cfg.Warmup)
+		r.steady(ctx, hosts, cfg.Warmup)
+		r.endWarmup(rep)
+		s1, _ = r.sample()
+		fmt.Fprintf(r.cfg.Progress, "warm-up done: %d attestations, %d errors; measuring\n", rep.WarmupAttestations, rep.WarmupErrors)
+	}
 	began = time.Now()
 	if cfg.ColdStart {
 		rep.LastVerdict = r.coldStart(ctx, hosts)
 	} else {
-		r.steady(ctx, hosts)
+		r.steady(ctx, hosts, cfg.Duration)
 	}
 	rep.Wall = time.Since(began)
 	stop()
@@ -335,8 +349,8 @@ func (r *runner) record(h *host, status string, took time.Duration) {
 // steady spreads the hosts evenly over the interval and has each attest
 // once per interval until Duration has passed. An attestation that cannot
 // start on time (MaxInFlight reached) is started late and the lag noted.
-func (r *runner) steady(ctx context.Context, hosts []*host) {
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.Duration)
+func (r *runner) steady(ctx context.Context, hosts []*host, d time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	sem := make(chan struct{}, r.cfg.MaxInFlight)
 	var wg sync.WaitGroup
@@ -449,4 +463,15 @@ func (r *runner) coldStart(ctx context.Context, hosts []*host) time.Duration {
 	}
 	wg.Wait()
 	return time.Duration(last.Load())
+}
+
+// endWarmup notes the warm-up's attestations, errors and unexpected
+// verdicts in rep and starts the measured figures afresh.
+func (r *runner) endWarmup(rep *Report) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rep.WarmupAttestations, rep.WarmupErrors, rep.WarmupUnexpected = len(r.lat), r.errs, r.unexp
+	rep.WarmupErrorSample = r.errSample
+	r.lat, r.verdicts, r.errs, r.busy, r.unexp, r.errSample, r.maxLag = nil, map[string]int{}, 0, 0, 0, nil, 0
+	r.logsByHash.Store(0)
 }
