@@ -136,6 +136,9 @@ func (s *Store) withTx(ctx context.Context, fn func(c conn) error) error {
 
 // withTxOpts is withTx at another isolation level.
 func (s *Store) withTxOpts(ctx context.Context, opts *sql.TxOptions, fn func(c conn) error) error {
+	if s.group != nil && opts == nil {
+		return s.group.do(ctx, fn)
+	}
 	tx, err := s.w.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)

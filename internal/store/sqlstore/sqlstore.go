@@ -32,6 +32,9 @@ type Store struct {
 	wp, rp *preparedSet
 	// ckpt checkpoints SQLite's WAL in the background (nil on PostgreSQL).
 	ckpt *checkpointer
+	// group commits SQLite's write transactions in groups (groupcommit.go;
+	// nil on PostgreSQL, whose writers do not queue for one connection).
+	group *groupCommitter
 	// rollUpBatchRows overrides defaultRollUpBatch, for tests.
 	rollUpBatchRows int
 }
@@ -127,7 +130,9 @@ func openSQLite(ctx context.Context, dsn string) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
 	}
-	return &Store{d: sqlite, w: w, r: r, ckpt: ckpt}, nil
+	s := &Store{d: sqlite, w: w, r: r, ckpt: ckpt}
+	s.group = newGroupCommitter(w, func(tx *sql.Tx) conn { return conn{d: s.d, e: tx, tx: tx, p: s.wp} })
+	return s, nil
 }
 
 // pingSQLite opens db's first connection, which sets the pragmas. Switching
@@ -157,6 +162,7 @@ func isBusy(err error) bool {
 
 // Close closes the database connections.
 func (s *Store) Close() error {
+	s.group.close()
 	err := s.ckpt.stop()
 	err = errors.Join(err, s.wp.close())
 	if s.rp != s.wp {
