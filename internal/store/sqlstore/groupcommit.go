@@ -105,6 +105,11 @@ func (g *groupCommitter) commit(group []*txJob) {
 		}
 		return
 	}
+	if len(group) == 1 {
+		// Alone: no savepoint needed, the transaction is the job's.
+		g.commitOne(tx, group[0])
+		return
+	}
 	var ok []*txJob
 	var broken error
 	for _, j := range group {
@@ -142,6 +147,33 @@ func (g *groupCommitter) commit(group []*txJob) {
 	for _, j := range ok {
 		j.done <- err
 	}
+}
+
+// commitOne runs a job alone in tx and answers it.
+func (g *groupCommitter) commitOne(tx *sql.Tx, j *txJob) {
+	if err := j.ctx.Err(); err != nil {
+		tx.Rollback()
+		j.done <- err
+		return
+	}
+	err := func() (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("write transaction panicked: %v", p)
+			}
+		}()
+		return j.fn(g.mk(tx))
+	}()
+	if err != nil {
+		tx.Rollback()
+		j.done <- err
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		j.done <- fmt.Errorf("commit transaction: %w", err)
+		return
+	}
+	j.done <- nil
 }
 
 // runJob runs one job inside a savepoint, rolled back if the job fails. lost

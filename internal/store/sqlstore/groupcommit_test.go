@@ -91,6 +91,29 @@ func TestGroupCommit(t *testing.T) {
 			}
 		}
 	}
+	// One at a time, each is a group of its own: the same rules.
+	put := func(key string, after func() error) error {
+		return s.withTx(t.Context(), func(c conn) error {
+			if _, err := c.exec(t.Context(), qPutKVIfAbsent, key, []byte("v")); err != nil {
+				return err
+			}
+			return after()
+		})
+	}
+	if err := put("alone-fails", func() error { return errRefused }); !errors.Is(err, errRefused) {
+		t.Errorf("a failing job alone: %v", err)
+	}
+	if err := put("alone-panics", func() error { panic("boom") }); err == nil {
+		t.Error("a panicking job alone succeeded")
+	}
+	if err := put("alone-commits", func() error { return nil }); err != nil {
+		t.Errorf("a job alone: %v", err)
+	}
+	for key, want := range map[string]bool{"alone-fails": false, "alone-panics": false, "alone-commits": true} {
+		if _, err := s.GetKV(t.Context(), key); (err == nil) != want {
+			t.Errorf("%s: stored %v, want %v", key, err == nil, want)
+		}
+	}
 	s.Close()
 	if err := s.withTx(context.Background(), func(conn) error { return nil }); err == nil {
 		t.Error("a transaction after Close succeeded")
