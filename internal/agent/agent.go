@@ -167,9 +167,10 @@ func (a *Agent) waitForTurn(ctx context.Context, interval time.Duration) error {
 			return ctx.Err()
 		}
 		if err != nil {
-			// The verifier is away: keep to the schedule, but do not spin.
+			// The verifier is away or busy: keep to the schedule, but do
+			// not spin.
 			a.log.Debug("wait for attest request", "err", err)
-			if !sleep(ctx, min(backoff.next(), max(time.Until(deadline), 0))) {
+			if !sleep(ctx, min(retryWait(err, backoff), max(time.Until(deadline), 0))) {
 				return ctx.Err()
 			}
 			continue
@@ -178,6 +179,14 @@ func (a *Agent) waitForTurn(ctx context.Context, interval time.Duration) error {
 		if w.Attest {
 			a.log.Info("verifier asked for evidence now")
 			return nil
+		}
+		if w.RetryAfterSeconds > 0 {
+			// The verifier holds no wait for this host now (it is at its
+			// bound): do not ask again before the hint or the turn.
+			a.log.Debug("verifier holds no wait; waiting for the turn", "retry_after_seconds", w.RetryAfterSeconds)
+			if !sleep(ctx, min(time.Duration(w.RetryAfterSeconds)*time.Second, max(time.Until(deadline), 0))) {
+				return ctx.Err()
+			}
 		}
 	}
 }

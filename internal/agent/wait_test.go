@@ -64,3 +64,64 @@ func TestWaitAsksForTheTimeLeft(t *testing.T) {
 		t.Errorf("%d waits (%v) on %d connections, want at most 2 on 1", len(asked), asked, len(conns))
 	}
 }
+
+// TestWaitHonoursTheVerifiersHint: a verifier at its bound of parked waits
+// answers at once, with attest false and retry_after_seconds, or with 503
+// and Retry-After to an agent that asks again too soon. The agent does not
+// ask again before the hint or its turn, whichever comes first: it does
+// not spin on answers that come at once.
+func TestWaitHonoursTheVerifiersHint(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		interval time.Duration
+		answer   func(w http.ResponseWriter)
+		min, max int // waits asked
+	}{
+		{name: "hint beyond the turn", interval: time.Second, min: 1, max: 1, answer: func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"attest": false, "retry_after_seconds": 600}`))
+		}},
+		{name: "hint within the turn", interval: 2500 * time.Millisecond, min: 2, max: 4, answer: func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"attest": false, "retry_after_seconds": 1}`))
+		}},
+		{name: "busy with Retry-After", interval: 1500 * time.Millisecond, min: 1, max: 1, answer: func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "2")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"code":"wait.over_bound","message":"busy"}`))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			asked := 0
+			srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				asked++
+				mu.Unlock()
+				tc.answer(w)
+			}))
+			defer srv.Close()
+			caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+			const timeout = 200 * time.Millisecond
+			api, err := newClient(srv.URL, caPEM, nil, timeout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := &Agent{cfg: Config{Timeout: timeout, MaxBackoff: time.Second}, log: slog.New(slog.DiscardHandler), api: api}
+			start := time.Now()
+			if err := a.waitForTurn(context.Background(), tc.interval); err != nil {
+				t.Fatal(err)
+			}
+			took := time.Since(start)
+			mu.Lock()
+			defer mu.Unlock()
+			if took < tc.interval*9/10 || took > tc.interval*11/10+timeout {
+				t.Errorf("waited %s for a %s interval (±10%%)", took, tc.interval)
+			}
+			if asked < tc.min || asked > tc.max {
+				t.Errorf("asked %d times, want %d to %d", asked, tc.min, tc.max)
+			}
+		})
+	}
+}

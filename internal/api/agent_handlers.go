@@ -71,7 +71,8 @@ func (s *server) agentEvidence(w http.ResponseWriter, r *http.Request) error {
 
 // agentWait answers when the host should attest now or at its timeout
 // (the agent's ?timeout=MS, at most MaxWait). With a Parker the wait leaves
-// this handler and net/http's goroutines (park.go says why); otherwise, or
+// this handler and net/http's goroutines (park.go says why), or is answered
+// at once when the Parker's bound is reached (Parker.refuse); otherwise, or
 // when it cannot be parked, it is held here, for at most maxHeldWait.
 func (s *server) agentWait(w http.ResponseWriter, r *http.Request) error {
 	timeout := s.cfg.MaxWait

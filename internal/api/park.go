@@ -40,9 +40,25 @@ import (
 // Like any new connection it must come within the server's
 // ReadHeaderTimeout; an agent sends it at once.
 //
-// What a parked wait still costs (about 12 KiB of heap) is nearly all
-// crypto/tls's state of the connection: its retained record and handshake
-// buffers, the parsed client certificate, the AEAD states.
+// What a parked wait still costs is nearly all crypto/tls's state of the
+// connection, which no crypto/tls API releases (docs/performance.md,
+// 2026-11-26, N=10,000: 13.2 KiB of RSS, 12.1 KiB of heap in use of which
+// 10.1 KiB live). An exact heap profile (N=5,000) splits the live bytes of
+// one wait: the record buffer 2,048 B and the handshake buffer 1,536 B
+// (both grown for the ClientHello, its ML-KEM key share included, and never
+// shrunk), the parsed client certificate 2,672 B and the certificate
+// message it points into 448 B, the AES-GCM states and traffic secrets of
+// both directions 1,856 B, the tls.Conn 912 B, the exporter and resumption
+// secrets 112 B; the socket (netFD, addresses) 296 B; this parker's own
+// (parkedConn, heap slot, id, the waiter's callback and its removal) 289 B.
+// Nothing of net/http (the request, its context, the hijack's bufio reader
+// and writer) stays. The session ticket sent after the handshake leaves
+// nothing behind (disabling tickets measured the same).
+//
+// Max bounds the parked waits (bootproof verifier --max-parked): a wait
+// over it is answered at once, telling the agent not to wait again before
+// its next attestation, and its connection closed (refuse), so that the
+// bound bounds the memory that waiting agents take.
 
 // DefaultMaxParked bounds the parked connections when ParkerConfig.Max is 0.
 const DefaultMaxParked = 200_000
@@ -61,16 +77,21 @@ const (
 type ParkerConfig struct {
 	Verifier *verifier.Verifier
 	// Max bounds the connections parked at once (default
-	// DefaultMaxParked); a wait over the bound is held in its handler.
+	// DefaultMaxParked); a wait over the bound is answered at once (see
+	// refuse).
 	Max int
-	Log *slog.Logger
+	// Refused, if set, is called for every wait answered at once because
+	// Max waits were parked.
+	Refused func()
+	Log     *slog.Logger
 }
 
 // Parker holds waiting agents' connections without a goroutine each.
 type Parker struct {
-	v   *verifier.Verifier
-	log *slog.Logger
-	max int
+	v         *verifier.Verifier
+	log       *slog.Logger
+	max       int
+	onRefused func()
 
 	mu     sync.Mutex
 	n      int // parked, or being parked
@@ -78,6 +99,11 @@ type Parker struct {
 	byID   map[uint32]*parkedConn
 	lastID uint32
 	closed bool
+	// refused holds, by host, until when a host refused over the bound
+	// was told not to wait again (refuse); pruneAt is the size at which
+	// the lapsed entries are dropped.
+	refused map[string]time.Time
+	pruneAt int
 
 	kick    chan struct{} // the deadline loop looks at the queue again
 	done    chan struct{} // closed by Close
@@ -111,7 +137,8 @@ func NewParker(cfg ParkerConfig) (*Parker, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	p := &Parker{v: cfg.Verifier, log: cfg.Log, max: cfg.Max, byID: map[uint32]*parkedConn{},
+	p := &Parker{v: cfg.Verifier, log: cfg.Log, max: cfg.Max, onRefused: cfg.Refused, byID: map[uint32]*parkedConn{},
+		refused: map[string]time.Time{}, pruneAt: minRefusedPrune,
 		kick: make(chan struct{}, 1), done: make(chan struct{}), back: newHandback()}
 	w, err := newHangupWatcher(p)
 	if err != nil {
@@ -177,10 +204,20 @@ func parkable(r *http.Request) bool {
 		len(r.TransferEncoding) == 0 && r.TLS != nil
 }
 
-// park takes over the wait of r for host h if it can. It returns false,
-// having done nothing, when the caller must hold the wait itself.
+// park takes over the wait of r for host h if it can, and answers it at
+// once when the bound of parked waits is reached. It returns false, having
+// done nothing, when the caller must hold the wait itself: r cannot be
+// parked, or the parker is closing.
 func (p *Parker) park(w http.ResponseWriter, r *http.Request, h store.Host, timeout time.Duration) bool {
-	if !parkable(r) || !p.reserve() {
+	if !parkable(r) {
+		return false
+	}
+	ok, full := p.reserve()
+	if full {
+		p.refuse(w, h.Name, timeout, time.Now())
+		return true
+	}
+	if !ok {
 		return false
 	}
 	conn, brw, err := http.NewResponseController(w).Hijack()
@@ -248,14 +285,71 @@ func (p *Parker) settle(pc *parkedConn, now bool, stop func(), timeout time.Dura
 	}
 }
 
-func (p *Parker) reserve() bool {
+// reserve counts a wait in, unless the parker is closed or full.
+func (p *Parker) reserve() (ok, full bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed || p.n >= p.max {
-		return false
+	switch {
+	case p.closed:
+		return false, false
+	case p.n >= p.max:
+		return false, true
 	}
 	p.n++
-	return true
+	return true, false
+}
+
+// minRefusedPrune is the least size of Parker.refused at which lapsed
+// entries are dropped.
+const minRefusedPrune = 1024
+
+// refuse answers, at once, the wait of a host over the bound of parked
+// waits, and closes the connection: kept alive, it would cost the
+// verifier a goroutine and buffers for as long as a held wait. The answer
+// is attest false with retry_after_seconds, the wait's own timeout
+// (wire.WaitResponse): the agent asked for the time left until its next
+// attestation, and attests then without waiting again; attest now
+// requested meanwhile stays pending until it does. An agent that asks again
+// well within that time (nine tenths of it: one that honours the hint and
+// attests asks again after all of it, less a round trip) ignored the
+// hint, as agents before it do (they ask again at once on attest false):
+// it is told 503 with Retry-After, as a busy verifier tells it, and backs
+// off instead of spinning.
+func (p *Parker) refuse(w http.ResponseWriter, host string, timeout time.Duration, now time.Time) {
+	secs := int((timeout + time.Second - 1) / time.Second)
+	again := p.refusedUntil(host, now, now.Add(timeout*9/10))
+	if p.onRefused != nil {
+		p.onRefused()
+	}
+	w.Header().Set("Connection", "close")
+	if again > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(again))
+		writeJSON(w, http.StatusServiceUnavailable, Error{Code: "wait.over_bound",
+			Message: "the verifier holds all the waits it may; do not wait again before your next attestation"})
+		return
+	}
+	writeJSON(w, http.StatusOK, wire.WaitResponse{Attest: false, RetryAfterSeconds: secs})
+}
+
+// refusedUntil records that host is told not to wait again until until,
+// and returns 0; or, when host was told so already and asks again before
+// that time, the seconds left of it (at least 1), recording nothing.
+func (p *Parker) refusedUntil(host string, now, until time.Time) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if u, ok := p.refused[host]; ok && now.Before(u) {
+		return int((u.Sub(now) + time.Second - 1) / time.Second)
+	}
+	if len(p.refused) >= p.pruneAt {
+		for h, u := range p.refused {
+			if !now.Before(u) {
+				delete(p.refused, h)
+			}
+		}
+		p.pruneAt = max(2*len(p.refused), minRefusedPrune)
+	}
+	p.refused[host] = until
+	return 0
 }
 
 func (p *Parker) release() {

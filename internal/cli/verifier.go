@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/bootproof/bootproof/internal/api"
 	"github.com/bootproof/bootproof/internal/auth"
 	"github.com/bootproof/bootproof/internal/server"
 	"github.com/bootproof/bootproof/internal/webhook"
@@ -29,6 +30,7 @@ type verifierFile struct {
 	PinnedEKs   []string `yaml:"pinned_eks"`
 	Issuer      string   `yaml:"issuer"`
 	LogLevel    string   `yaml:"log_level"`
+	MaxParked   int      `yaml:"max_parked"`
 	Webhooks    []struct {
 		URL    string `yaml:"url"`
 		Secret string `yaml:"secret"`
@@ -78,6 +80,8 @@ DATA/ca.pem for clients) and an admin API token (written to DATA/admin.token).`,
 	f.StringSliceVar(&file.PinnedEKs, "pin-ek", nil, "hex SHA-256 of an EK public area to trust without a certificate")
 	f.StringVar(&file.Issuer, "issuer", "bootproof", "issuer name in trust tokens")
 	f.StringVar(&file.LogLevel, "log-level", "info", "debug, info, warn or error")
+	f.IntVar(&file.MaxParked, "max-parked", 0, fmt.Sprintf("most agents' waits held at once, about 13 KiB each (0: %d); "+
+		"a wait over it is answered at once and its agent waits for its turn without one", api.DefaultMaxParked))
 	f.StringSliceVar(&webhooks, "webhook", nil, "URL=SECRET of a webhook receiver of status changes")
 	f.StringVar(&pprofAddr, "pprof-listen", "", "serve Go's profiler on this loopback address (diagnostics; off by default)")
 	return cmd
@@ -116,6 +120,12 @@ func loadVerifierConfig(cmd *cobra.Command, path string, flags verifierFile, web
 	set("tls-cert", &file.CertFile, flags.CertFile)
 	set("tls-key", &file.KeyFile, flags.KeyFile)
 	set("issuer", &file.Issuer, flags.Issuer)
+	if cmd.Flags().Changed("max-parked") {
+		file.MaxParked = flags.MaxParked
+	}
+	if file.MaxParked < 0 {
+		return server.Config{}, fmt.Errorf("--max-parked %d: want 0 (the default) or more", file.MaxParked)
+	}
 	if cmd.Flags().Changed("server-name") {
 		file.ServerNames = flags.ServerNames
 	}
@@ -126,7 +136,8 @@ func loadVerifierConfig(cmd *cobra.Command, path string, flags verifierFile, web
 		file.PinnedEKs = flags.PinnedEKs
 	}
 	cfg := server.Config{Listen: file.Listen, DB: file.DB, DataDir: file.Data, ServerNames: file.ServerNames,
-		CertFile: file.CertFile, KeyFile: file.KeyFile, EKRoots: file.EKRoots, PinnedEKs: file.PinnedEKs, Issuer: file.Issuer}
+		CertFile: file.CertFile, KeyFile: file.KeyFile, EKRoots: file.EKRoots, PinnedEKs: file.PinnedEKs, Issuer: file.Issuer,
+		MaxParked: file.MaxParked}
 	for _, w := range file.Webhooks {
 		cfg.Webhooks = append(cfg.Webhooks, webhook.Target{URL: w.URL, Secret: w.Secret})
 	}

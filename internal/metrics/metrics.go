@@ -23,6 +23,9 @@ type Metrics struct {
 	PlacementWarn   prometheus.Counter
 	WebhookSent     *prometheus.CounterVec
 	StatusChanges   *prometheus.CounterVec
+	// WaitsRefused counts agents' waits answered at once because the
+	// verifier held as many parked waits as it may (--max-parked).
+	WaitsRefused prometheus.Counter
 }
 
 // New registers the collectors, with Go and process metrics beside them.
@@ -55,9 +58,12 @@ func New() *Metrics {
 			Name: "bootproof_webhook_deliveries_total", Help: "Webhook delivery attempts, by outcome."}, []string{"outcome"}),
 		StatusChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bootproof_status_changes_total", Help: "Host status changes, by new status."}, []string{"to"}),
+		WaitsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bootproof_agent_waits_refused_total",
+			Help: "Agents' long polls answered at once, not parked, because --max-parked waits were parked; such an agent waits for its next attestation without a long poll."}),
 	}
 	reg.MustRegister(m.HostsByStatus, m.Attestations, m.AppraisalTime, m.AttestationTime, m.Failures,
-		m.StoreTime, m.Enrolments, m.PlacementDenied, m.PlacementWarn, m.WebhookSent, m.StatusChanges,
+		m.StoreTime, m.Enrolments, m.PlacementDenied, m.PlacementWarn, m.WebhookSent, m.StatusChanges, m.WaitsRefused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

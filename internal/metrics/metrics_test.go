@@ -26,3 +26,27 @@ func TestWatchParkedWaits(t *testing.T) {
 		t.Error("a second registration was accepted")
 	}
 }
+
+func TestWaitsRefusedCounter(t *testing.T) {
+	m := New()
+	value := func() float64 {
+		mfs, err := m.Registry().Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "bootproof_agent_waits_refused_total" {
+				return mf.GetMetric()[0].GetCounter().GetValue()
+			}
+		}
+		return -1
+	}
+	if v := value(); v != 0 {
+		t.Errorf("bootproof_agent_waits_refused_total = %v before any refusal, want 0 (exported from the start)", v)
+	}
+	m.WaitsRefused.Inc()
+	m.WaitsRefused.Inc()
+	if v := value(); v != 2 {
+		t.Errorf("bootproof_agent_waits_refused_total = %v, want 2", v)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +33,7 @@ type runEnv struct {
 	pool   *x509.CertPool
 	key    []byte
 	pub    []byte
+	certs  map[string][]byte // client certificates by host
 }
 
 func startRun(t *testing.T, maxParked int) *runEnv {
@@ -108,7 +110,17 @@ func (e *runEnv) agent(t *testing.T, host string) *agentConn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := tls.X509KeyPair(certPEM, e.key)
+	if e.certs == nil {
+		e.certs = map[string][]byte{}
+	}
+	e.certs[host] = certPEM
+	return e.agentConn(t, host)
+}
+
+// agentConn is another connection of host, enrolled by agent.
+func (e *runEnv) agentConn(t *testing.T, host string) *agentConn {
+	t.Helper()
+	cert, err := tls.X509KeyPair(e.certs[host], e.key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,28 +267,76 @@ func TestParkedAgentHangsUp(t *testing.T) {
 	eventually(t, 2*time.Second, "the hung-up agent's wait is forgotten", e.parked(0))
 }
 
-func TestOverTheBoundWaitsInHandler(t *testing.T) {
-	e := startRun(t, 1)
+// TestOverTheBoundWaitIsAnsweredAtOnce: with --max-parked 2 and three
+// agents waiting, two waits park and the third is answered at once with
+// attest false and the hint not to wait again before its turn, on a
+// connection then closed; the refusal is counted. Asked again at once, as
+// an agent that does not know the hint does, it is told 503 with
+// Retry-After. The parked two are still woken.
+func TestOverTheBoundWaitIsAnsweredAtOnce(t *testing.T) {
+	e := startRun(t, 2)
 	if e.s.parker == nil {
 		t.Skip("no parking on this platform")
 	}
-	a, b := e.agent(t, "first"), e.agent(t, "second")
+	a, b, c := e.agent(t, "first"), e.agent(t, "second"), e.agent(t, "third")
 	a.send(t, "/agent/v1/wait?timeout=60000")
-	eventually(t, 2*time.Second, "the first wait is parked", e.parked(1))
 	b.send(t, "/agent/v1/wait?timeout=60000")
-	eventually(t, 2*time.Second, "the second wait is held", func() bool {
-		return e.s.parker.Parked() == 1 && e.s.Verifier.Waiting() == 2
-	})
-	for _, c := range []struct {
+	eventually(t, 2*time.Second, "two waits parked", e.parked(2))
+	start := time.Now()
+	c.send(t, "/agent/v1/wait?timeout=60000")
+	resp, body := c.read(t, 2*time.Second)
+	var w wire.WaitResponse
+	if err := json.Unmarshal(body, &w); err != nil || resp.StatusCode != http.StatusOK || w.Attest ||
+		w.RetryAfterSeconds != 60 || !resp.Close || time.Since(start) > time.Second {
+		t.Fatalf("third wait: %d %s (close %v) after %s, want 200 attest false, retry_after_seconds 60, closing, at once",
+			resp.StatusCode, body, resp.Close, time.Since(start))
+	}
+	if n := e.refused(t); n != 1 {
+		t.Errorf("bootproof_agent_waits_refused_total = %v, want 1", n)
+	}
+	if got := e.s.parker.Parked(); got != 2 {
+		t.Errorf("%d parked, want 2", got)
+	}
+
+	// An agent that asks again at once is told to back off.
+	c2 := e.agentConn(t, "third")
+	c2.send(t, "/agent/v1/wait?timeout=60000")
+	resp, body = c2.read(t, 2*time.Second)
+	if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); resp.StatusCode != http.StatusServiceUnavailable ||
+		err != nil || ra < 50 || ra > 60 {
+		t.Errorf("wait asked again at once: %d, Retry-After %q: %s; want 503 with about 54 s",
+			resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	if n := e.refused(t); n != 2 {
+		t.Errorf("bootproof_agent_waits_refused_total = %v, want 2", n)
+	}
+
+	for _, w := range []struct {
 		host string
 		a    *agentConn
 	}{{"first", a}, {"second", b}} {
-		e.attestNow(t, c.host)
-		if !c.a.waitAnswer(t, 2*time.Second) {
-			t.Errorf("%s: attest=false, want true", c.host)
+		e.attestNow(t, w.host)
+		if !w.a.waitAnswer(t, 2*time.Second) {
+			t.Errorf("%s: attest=false, want true", w.host)
 		}
-		c.a.nonce(t)
+		w.a.nonce(t)
 	}
+}
+
+// refused reads bootproof_agent_waits_refused_total as /metrics shows it.
+func (e *runEnv) refused(t *testing.T) float64 {
+	t.Helper()
+	mfs, err := e.s.Metrics.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "bootproof_agent_waits_refused_total" {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatal("no bootproof_agent_waits_refused_total")
+	return 0
 }
 
 func TestShutdownClosesParkedConnections(t *testing.T) {

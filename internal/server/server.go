@@ -55,7 +55,8 @@ type Config struct {
 	// Sweep is the sweeper period (default 5 s).
 	Sweep time.Duration
 	// MaxParked bounds the agents' waits parked off net/http's goroutines
-	// (default api.DefaultMaxParked); waits over it are held in handlers.
+	// (default api.DefaultMaxParked); a wait over it is answered at once,
+	// telling the agent not to wait again before its next attestation.
 	MaxParked int
 }
 
@@ -233,7 +234,7 @@ func (s *Server) Run(ctx context.Context) error {
 	// Waiting agents' connections are parked off net/http's goroutines
 	// and handed back through parker.Listener (internal/api/park.go).
 	parker, err := api.NewParker(api.ParkerConfig{Verifier: s.Verifier, Max: s.cfg.MaxParked,
-		Log: s.log.With("subsystem", "park")})
+		Refused: s.Metrics.WaitsRefused.Inc, Log: s.log.With("subsystem", "park")})
 	if err != nil {
 		s.log.Warn("agents' waits will be held in their handlers", "err", err)
 	}

@@ -61,8 +61,17 @@ type EnrollAnswer struct {
 
 // WaitResponse answers the agent's long poll: Attest is true when an
 // operator asked for evidence now, false when the poll timed out.
+//
+// RetryAfterSeconds, when not zero, comes with Attest false at once: the
+// verifier holds as many waits as its operator allows (bootproof verifier
+// --max-parked) and holds none for this agent. The agent must not wait
+// again within that many seconds; it is the wait's own timeout, so an
+// agent that asked for the time left until its next attestation simply
+// attests then. Agents that do not know the field ask again at once and
+// are then told 503 with Retry-After, on which every agent backs off.
 type WaitResponse struct {
-	Attest bool `json:"attest"`
+	Attest            bool `json:"attest"`
+	RetryAfterSeconds int  `json:"retry_after_seconds,omitempty"`
 }
 
 // ActivateRequest returns the secret recovered by TPM2_ActivateCredential.
