@@ -6,14 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/bootproof/bootproof/internal/wire"
 )
@@ -49,12 +46,7 @@ func TestEventLogByHash(t *testing.T) {
 		json.NewEncoder(w).Encode(wire.EvidenceResult{Status: "Passed", IntervalSeconds: 60, EventLogSHA256: held})
 	}))
 	defer srv.Close()
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	c, err := newClient(srv.URL, caPEM, nil, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &Agent{api: c, log: slog.New(slog.DiscardHandler)}
+	a := newTestAgent(t, srv)
 	logA, logB := bytes.Repeat([]byte("boot A "), 100), bytes.Repeat([]byte("boot B "), 100)
 
 	steps := []struct {

@@ -38,13 +38,7 @@ func TestWaitAsksForTheTimeLeft(t *testing.T) {
 		_, _ = w.Write([]byte(`{"attest": false}`))
 	}))
 	defer srv.Close()
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	const timeout = 200 * time.Millisecond
-	api, err := newClient(srv.URL, caPEM, nil, timeout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &Agent{cfg: Config{Timeout: timeout, MaxBackoff: time.Second}, log: slog.New(slog.DiscardHandler), api: api}
+	a := newTestAgent(t, srv)
 	const interval = time.Second
 	start := time.Now()
 	if err := a.waitForTurn(context.Background(), interval); err != nil {
@@ -53,7 +47,7 @@ func TestWaitAsksForTheTimeLeft(t *testing.T) {
 	took := time.Since(start)
 	mu.Lock()
 	defer mu.Unlock()
-	if took < interval*9/10 || took > interval*11/10+timeout {
+	if took < interval*9/10 || took > interval*11/10+a.cfg.Timeout {
 		t.Errorf("waited %s for a %s interval (±10%%)", took, interval)
 	}
 	if len(asked) == 0 || asked[0] < interval*9/10-50*time.Millisecond {
@@ -102,13 +96,7 @@ func TestWaitHonoursTheVerifiersHint(t *testing.T) {
 				tc.answer(w)
 			}))
 			defer srv.Close()
-			caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-			const timeout = 200 * time.Millisecond
-			api, err := newClient(srv.URL, caPEM, nil, timeout)
-			if err != nil {
-				t.Fatal(err)
-			}
-			a := &Agent{cfg: Config{Timeout: timeout, MaxBackoff: time.Second}, log: slog.New(slog.DiscardHandler), api: api}
+			a := newTestAgent(t, srv)
 			start := time.Now()
 			if err := a.waitForTurn(context.Background(), tc.interval); err != nil {
 				t.Fatal(err)
@@ -116,7 +104,7 @@ func TestWaitHonoursTheVerifiersHint(t *testing.T) {
 			took := time.Since(start)
 			mu.Lock()
 			defer mu.Unlock()
-			if took < tc.interval*9/10 || took > tc.interval*11/10+timeout {
+			if took < tc.interval*9/10 || took > tc.interval*11/10+a.cfg.Timeout {
 				t.Errorf("waited %s for a %s interval (±10%%)", took, tc.interval)
 			}
 			if asked < tc.min || asked > tc.max {
@@ -124,4 +112,17 @@ func TestWaitHonoursTheVerifiersHint(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newTestAgent is an agent whose client talks to srv (trusting its
+// certificate), with a 200 ms request timeout and backoff up to 1 s.
+func newTestAgent(t *testing.T, srv *httptest.Server) *Agent {
+	t.Helper()
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	const timeout = 200 * time.Millisecond
+	api, err := newClient(srv.URL, caPEM, nil, timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Agent{cfg: Config{Timeout: timeout, MaxBackoff: time.Second}, log: slog.New(slog.DiscardHandler), api: api}
 }

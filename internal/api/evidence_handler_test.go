@@ -7,7 +7,6 @@ import (
 	"crypto/rsa"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,8 +20,6 @@ import (
 
 	"github.com/bootproof/bootproof/internal/api"
 	"github.com/bootproof/bootproof/internal/auth"
-	"github.com/bootproof/bootproof/internal/emuhost"
-	"github.com/bootproof/bootproof/internal/emurun"
 	"github.com/bootproof/bootproof/internal/server/servertest"
 	"github.com/bootproof/bootproof/internal/store"
 	"github.com/bootproof/bootproof/internal/wire"
@@ -104,23 +101,6 @@ func (rec *recorder) last(t *testing.T, path string) []byte {
 	return bs[len(bs)-1]
 }
 
-// attestThrough enrols and attests emulated host name once, its agent
-// talking to the verifier at url.
-func attestThrough(t *testing.T, f *fixture, url, name string) {
-	t.Helper()
-	var jt struct {
-		Token string `json:"token"`
-	}
-	f.mustJSON(t, "POST", "/api/v1/join-tokens", auth.Operator, fmt.Sprintf(`{"group":"lab","host":%q,"ttl":"10m"}`, name), http.StatusCreated, &jt)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	err := emurun.Run(ctx, emurun.Config{Name: name, Profile: emuhost.Good, MakerCADir: f.env.MakerCADir,
-		VerifierURL: url, CAPEM: f.env.CAPEM, StateDir: filepath.Join(t.TempDir(), name), JoinToken: jt.Token, Once: true})
-	if err != nil {
-		t.Fatalf("host %s: %v", name, err)
-	}
-}
-
 // TestHostEvidenceReverifiable: the evidence endpoint returns what the
 // agent sent, byte for byte, with the AK it enrolled; and an auditor
 // re-verifies it with go-tpm and go-attestation alone, without bootproof.
@@ -132,7 +112,7 @@ func TestHostEvidenceReverifiable(t *testing.T) {
 	f := &fixture{env: env, client: env.HTTPClient()}
 	f.trustEmulatedVendors(t, "lab")
 	var rec recorder
-	attestThrough(t, f, rec.listen(t, env), hostA)
+	f.runHostAt(t, rec.listen(t, env), hostA, filepath.Join(t.TempDir(), hostA), 0, "")
 
 	var got api.HostEvidence
 	f.mustJSON(t, "GET", "/api/v1/hosts/"+hostA+"/evidence", auth.Viewer, "", http.StatusOK, &got)

@@ -70,6 +70,12 @@ func newFixture(t *testing.T) *fixture {
 // wantErr, when set, is a text the agent's refusal must contain.
 func (f *fixture) runHost(t *testing.T, name, state string, seed int64, wantErr string) {
 	t.Helper()
+	f.runHostAt(t, f.env.URL, name, state, seed, wantErr)
+}
+
+// runHostAt is runHost with the agent talking to the verifier at url.
+func (f *fixture) runHostAt(t *testing.T, url, name, state string, seed int64, wantErr string) {
+	t.Helper()
 	var jt struct {
 		Token string `json:"token"`
 	}
@@ -77,7 +83,7 @@ func (f *fixture) runHost(t *testing.T, name, state string, seed int64, wantErr 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	err := emurun.Run(ctx, emurun.Config{Name: name, Profile: emuhost.Good, Seed: seed, MakerCADir: f.env.MakerCADir,
-		VerifierURL: f.env.URL, CAPEM: f.env.CAPEM, StateDir: state, JoinToken: jt.Token, Once: true})
+		VerifierURL: url, CAPEM: f.env.CAPEM, StateDir: state, JoinToken: jt.Token, Once: true})
 	switch {
 	case wantErr == "" && err != nil:
 		t.Fatalf("fixture: host %s: %v", name, err)
