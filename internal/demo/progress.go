@@ -7,33 +7,6 @@ import (
 	"github.com/bootproof/bootproof/internal/store"
 )
 
-// watch prints a line whenever a host's status changes, until ctx ends.
-func (d *demo) watch(ctx context.Context) {
-	seen := map[string]string{}
-	for {
-		hosts, _, err := d.srv.Store.ListHosts(ctx, store.HostQuery{})
-		if err == nil {
-			for _, h := range hosts {
-				key := h.Status + "|" + h.Reason
-				if seen[h.Name] == key {
-					continue
-				}
-				seen[h.Name] = key
-				line := h.Status
-				if h.Reason != "" {
-					line += ": " + h.Reason
-				}
-				d.printf("  %-28s %s\n", h.Name, line)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
-}
-
 // scenario reboots a good host with Secure Boot off, waits for Failed, then
 // reboots it with Secure Boot on and waits for Passed.
 func (d *demo) scenario(ctx context.Context) error {
