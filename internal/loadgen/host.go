@@ -94,7 +94,7 @@ func (r *runner) enrolHost(ctx context.Context, name string, im *Image, maker *m
 // a TLS handshake per attestation, resumed from the host's last session). With it, the connection stays open
 // between attestations, as bootproof's agent keeps its connection through
 // the long poll it holds between turns.
-func (r *runner) attest(ctx context.Context, h *host) (wire.EvidenceResult, error) {
+func (r *runner) attest(ctx context.Context, h *host, ph *Phases) (wire.EvidenceResult, error) {
 	hc := h.hc
 	if hc == nil {
 		tr := newTransport(r.pool, &h.cert, 1)
@@ -107,16 +107,23 @@ func (r *runner) attest(ctx context.Context, h *host) (wire.EvidenceResult, erro
 			defer tr.CloseIdleConnections()
 		}
 	}
+	t0 := time.Now()
 	var n wire.NonceResponse
-	if err := call(ctx, hc, "GET", r.base+"/agent/v1/nonce", "", nil, &n); err != nil {
+	if err := call(connectTrace(ctx, ph), hc, "GET", r.base+"/agent/v1/nonce", "", nil, &n); err != nil {
 		return wire.EvidenceResult{}, err
 	}
+	t1 := time.Now()
+	ph.Nonce = t1.Sub(t0) - ph.Connect
 	h.clock += 1000 + uint64(r.cfg.Interval/time.Millisecond)
 	ev, err := h.tpm.Evidence(h.im, n.Nonce, h.clock)
 	if err != nil {
 		return wire.EvidenceResult{}, err
 	}
-	return r.submit(ctx, hc, h, ev)
+	t2 := time.Now()
+	ph.Quote = t2.Sub(t1)
+	res, err := r.submit(ctx, hc, h, ev)
+	ph.Evidence = time.Since(t2)
+	return res, err
 }
 
 // submit sends the evidence as the agent does: the event log by hash when

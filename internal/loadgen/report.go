@@ -46,6 +46,8 @@ type Report struct {
 	// Latency is per attestation, from the nonce request (including the TLS
 	// handshake) to the verdict.
 	P50, P90, P99, Max time.Duration
+	// Phases places the latency: connection, nonce, quote, evidence.
+	Phases PhaseReport `json:"phases"`
 	// MaxLag is the longest an attestation started after its turn: the
 	// generator falling behind, which would hide latency if it grew.
 	MaxLag time.Duration `json:"max_lag_ns"`
@@ -98,6 +100,12 @@ func (r *Report) Write(w io.Writer) {
 	fmt.Fprintf(w, "verdicts       %s\n", strings.Join(vs, " "))
 	fmt.Fprintf(w, "event logs     %d of the attestations named the log by the hash the verifier held\n", r.LogsByHash)
 	fmt.Fprintf(w, "latency        p50 %s  p90 %s  p99 %s  max %s (generator max lag %s)\n", ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), ms(r.MaxLag))
+	for _, p := range []struct {
+		name string
+		f    PhaseFigures
+	}{{"connect", r.Phases.Connect}, {"nonce", r.Phases.Nonce}, {"quote", r.Phases.Quote}, {"evidence", r.Phases.Evidence}} {
+		fmt.Fprintf(w, "  %-12s p50 %s  p90 %s  p99 %s  max %s\n", p.name, ms(p.f.P50), ms(p.f.P90), ms(p.f.P99), ms(p.f.Max))
+	}
 	if r.Mode == "cold-start" {
 		fmt.Fprintf(w, "cold start     last host had its verdict after %s\n", r.LastVerdict.Round(time.Millisecond))
 	}

@@ -82,6 +82,7 @@ type runner struct {
 
 	mu        sync.Mutex
 	lat       []time.Duration
+	phases    []Phases
 	verdicts  map[string]int
 	errs      int
 	busy      int
@@ -225,6 +226,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.LogsByHash = int(r.logsByHash.Load())
 	rep.Rate = float64(len(r.lat)) / rep.Wall.Seconds()
 	rep.setLatencies(r.lat)
+	rep.Phases = summarisePhases(r.phases)
 	return rep, nil
 }
 
@@ -332,11 +334,12 @@ func (r *runner) enrolAll(ctx context.Context, images map[emuhost.Profile]*Image
 }
 
 // record notes one attestation's outcome.
-func (r *runner) record(h *host, status string, took time.Duration) {
+func (r *runner) record(h *host, status string, took time.Duration, ph Phases) {
 	r.done.Add(1)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.lat = append(r.lat, took)
+	r.phases = append(r.phases, ph)
 	r.verdicts[status]++
 	if status != h.im.Expect {
 		r.unexp++
@@ -386,7 +389,8 @@ func (r *runner) steady(ctx context.Context, hosts []*host, d time.Duration) {
 			defer func() { <-sem }()
 			// The request is not cut off by the run's end: it was sent in time.
 			t0 := time.Now()
-			res, err := r.attest(context.WithoutCancel(ctx), h)
+			var ph Phases
+			res, err := r.attest(context.WithoutCancel(ctx), h, &ph)
 			var he *HTTPError
 			if errors.As(err, &he) && he.Status == http.StatusServiceUnavailable {
 				// The verifier shed load; the agent retries later. Counted
@@ -400,7 +404,7 @@ func (r *runner) steady(ctx context.Context, hosts []*host, d time.Duration) {
 				r.noteError(fmt.Errorf("%s: %w", h.name, err))
 				return
 			}
-			r.record(h, res.Status, time.Since(t0))
+			r.record(h, res.Status, time.Since(t0), ph)
 		}()
 	}
 }
@@ -423,9 +427,10 @@ func (r *runner) coldStart(ctx context.Context, hosts []*host) time.Duration {
 			wait := time.Duration(0)
 			for ctx.Err() == nil {
 				t0 := time.Now()
-				res, err := r.attest(ctx, h)
+				var ph Phases
+				res, err := r.attest(ctx, h, &ph)
 				if err == nil {
-					r.record(h, res.Status, time.Since(t0))
+					r.record(h, res.Status, time.Since(t0), ph)
 					for {
 						l := last.Load()
 						if n := int64(time.Since(start)); n <= l || last.CompareAndSwap(l, n) {
@@ -472,6 +477,6 @@ func (r *runner) endWarmup(rep *Report) {
 	defer r.mu.Unlock()
 	rep.WarmupAttestations, rep.WarmupErrors, rep.WarmupUnexpected = len(r.lat), r.errs, r.unexp
 	rep.WarmupErrorSample = r.errSample
-	r.lat, r.verdicts, r.errs, r.busy, r.unexp, r.errSample, r.maxLag = nil, map[string]int{}, 0, 0, 0, nil, 0
+	r.lat, r.phases, r.verdicts, r.errs, r.busy, r.unexp, r.errSample, r.maxLag = nil, nil, map[string]int{}, 0, 0, 0, nil, 0
 	r.logsByHash.Store(0)
 }
