@@ -60,6 +60,9 @@ DATA/ca.pem for clients) and an admin API token (written to DATA/admin.token).`,
 				return err
 			}
 			cfg.Log = newLogger(stdio, file.LogLevel)
+			if set := tuneVerifierGC(os.Getenv); len(set) > 0 {
+				cfg.Log.Debug("garbage collector set for the verifier (GOGC, GOMEMLIMIT override)", set...)
+			}
 			if pprofAddr != "" {
 				if err := servePprof(cmd.Context(), pprofAddr, cfg.Log); err != nil {
 					return err
