@@ -28,28 +28,48 @@ import (
 // of a long queue does not wait for all of it.
 const maxGroup = 64
 
+// maxLeadGroups is how many groups a caller commits for others after its
+// own transaction is committed, before it hands the lead to the caller of
+// the oldest transaction waiting (see groupCommitter).
+const maxLeadGroups = 2
+
 // txJob is one caller's write transaction.
 type txJob struct {
 	ctx  context.Context
 	fn   func(c conn) error
-	done chan error
+	done chan error // the outcome, or errYourLead
 }
 
-// groupCommitter runs write transactions on the writer connection.
-type groupCommitter struct {
-	db   *sql.DB
-	mk   func(tx *sql.Tx) conn
-	jobs chan *txJob
+// errYourLead tells a waiting caller that the lead passed to it.
+var errYourLead = errors.New("group commit: lead the writer")
 
-	stopOnce sync.Once
-	stop     chan struct{}
-	wg       sync.WaitGroup
+// groupCommitter runs write transactions on the writer connection.
+//
+// There is no committer goroutine: the caller that finds the writer free
+// leads it, committing the queued transactions (its own among them) group
+// by group until the queue is empty; callers that arrive meanwhile queue
+// and wait. On a crowded machine every hand-over between goroutines waits
+// for the Go scheduler, and a dedicated committer would be handed each
+// transaction and hand each outcome back; a leading caller is running
+// already, so a transaction that finds the writer free is committed
+// without a hand-over, and one that queues waits for one wake-up. A
+// caller whose own transaction is committed leads at most maxLeadGroups
+// more groups, then passes the lead to the oldest waiting caller, so that
+// no caller's answer waits on an endless stream of others' work.
+type groupCommitter struct {
+	db *sql.DB
+	mk func(tx *sql.Tx) conn
+
+	mu      sync.Mutex
+	queue   []*txJob
+	leading bool // a caller is leading; it will take what is queued
+	closed  bool
+	idle    *sync.Cond // signalled when the lead ends with the queue empty
 }
 
 func newGroupCommitter(db *sql.DB, mk func(tx *sql.Tx) conn) *groupCommitter {
-	g := &groupCommitter{db: db, mk: mk, jobs: make(chan *txJob), stop: make(chan struct{})}
-	g.wg.Add(1)
-	go g.run()
+	g := &groupCommitter{db: db, mk: mk}
+	g.idle = sync.NewCond(&g.mu)
 	return g
 }
 
@@ -58,35 +78,64 @@ var errStoreClosed = errors.New("store is closed")
 
 // do runs fn in a write transaction and returns once it is committed.
 func (g *groupCommitter) do(ctx context.Context, fn func(c conn) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	j := &txJob{ctx: ctx, fn: fn, done: make(chan error, 1)}
-	select {
-	case g.jobs <- j:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-g.stop:
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
 		return errStoreClosed
 	}
-	// Once taken, the job runs to its end: its outcome must be reported.
-	return <-j.done
+	g.queue = append(g.queue, j)
+	lead := !g.leading
+	g.leading = true
+	g.mu.Unlock()
+	if lead {
+		g.lead(j)
+	}
+	// Once queued, the job runs to its end (or is answered with its
+	// context's error if that ended before it ran): its outcome must be
+	// reported, so the caller waits for it.
+	for {
+		err := <-j.done
+		if err != errYourLead {
+			return err
+		}
+		g.lead(j)
+	}
 }
 
-func (g *groupCommitter) run() {
-	defer g.wg.Done()
+// lead commits the queue group by group until it is empty, or hands the
+// lead on once mine is answered and maxLeadGroups more were committed.
+func (g *groupCommitter) lead(mine *txJob) {
+	answered, extra := false, 0
 	for {
-		var first *txJob
-		select {
-		case first = <-g.jobs:
-		case <-g.stop:
+		g.mu.Lock()
+		if len(g.queue) == 0 {
+			g.leading = false
+			g.idle.Broadcast()
+			g.mu.Unlock()
 			return
 		}
-		group := []*txJob{first}
-	gather:
-		for len(group) < maxGroup {
-			select {
-			case j := <-g.jobs:
-				group = append(group, j)
-			default:
-				break gather
+		if answered && extra >= maxLeadGroups {
+			next := g.queue[0]
+			g.mu.Unlock()
+			// next is queued, so nothing else is sent on its channel
+			// until it leads: the send cannot block.
+			next.done <- errYourLead
+			return
+		}
+		n := min(len(g.queue), maxGroup)
+		group := g.queue[:n:n]
+		g.queue = append([]*txJob(nil), g.queue[n:]...)
+		g.mu.Unlock()
+		if answered {
+			extra++
+		}
+		for _, j := range group {
+			if j == mine {
+				answered = true
 			}
 		}
 		g.commit(group)
@@ -204,11 +253,16 @@ func (g *groupCommitter) runJob(tx *sql.Tx, j *txJob) (err, lost error) {
 	return j.fn(g.mk(tx)), nil
 }
 
-// close stops the committer once the queue is empty of taken jobs.
+// close refuses new transactions and returns once the queued ones are
+// answered.
 func (g *groupCommitter) close() {
 	if g == nil {
 		return
 	}
-	g.stopOnce.Do(func() { close(g.stop) })
-	g.wg.Wait()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed = true
+	for g.leading {
+		g.idle.Wait()
+	}
 }

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestGroupCommit: write transactions committed together stay each its
@@ -117,5 +120,80 @@ func TestGroupCommit(t *testing.T) {
 	s.Close()
 	if err := s.withTx(context.Background(), func(conn) error { return nil }); err == nil {
 		t.Error("a transaction after Close succeeded")
+	}
+}
+
+// TestGroupCommitHandsTheLeadOn: a caller that finds the writer free
+// commits what queues behind it, but once its own transaction is committed
+// it leads only maxLeadGroups more groups before it returns and another
+// waiting caller takes the lead: every transaction is still committed.
+func TestGroupCommitHandsTheLeadOn(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "g.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	g := s.group
+	release, firstReturned := make(chan struct{}), make(chan struct{})
+	firstErr := make(chan error, 1)
+	go func() {
+		err := s.withTx(t.Context(), func(c conn) error {
+			<-release // holds the writer while the others queue
+			_, err := c.exec(t.Context(), qPutKVIfAbsent, "first", []byte("v"))
+			return err
+		})
+		close(firstReturned)
+		firstErr <- err
+	}()
+	waitQueued := func(n int) {
+		t.Helper()
+		for {
+			g.mu.Lock()
+			queued, leading := len(g.queue), g.leading
+			g.mu.Unlock()
+			if leading && queued == n {
+				return
+			}
+			runtime.Gosched()
+		}
+	}
+	waitQueued(0) // the first caller leads and runs its own transaction
+	// The first caller may commit maxLeadGroups groups for the others; a
+	// transaction beyond those runs only once it has returned (a caller
+	// that kept the lead would wait here for itself, and time out).
+	const others = 3*maxGroup + 5
+	var ran atomic.Int64
+	var kept atomic.Bool
+	errs := make(chan error, others)
+	for i := range others {
+		go func() {
+			errs <- s.withTx(t.Context(), func(c conn) error {
+				if ran.Add(1) > maxLeadGroups*maxGroup && !kept.Load() {
+					select {
+					case <-firstReturned:
+					case <-time.After(5 * time.Second):
+						kept.Store(true)
+						return errors.New("ran by the first caller: it kept the lead")
+					}
+				}
+				_, err := c.exec(t.Context(), qPutKVIfAbsent, fmt.Sprintf("k%d", i), []byte("v"))
+				return err
+			})
+		}()
+	}
+	waitQueued(others)
+	close(release)
+	if err := <-firstErr; err != nil {
+		t.Fatalf("the first caller's transaction: %v", err)
+	}
+	for range others {
+		if err := <-errs; err != nil {
+			t.Errorf("a queued transaction: %v", err)
+		}
+	}
+	for i := range others {
+		if _, err := s.GetKV(t.Context(), fmt.Sprintf("k%d", i)); err != nil {
+			t.Errorf("k%d not stored: %v", i, err)
+		}
 	}
 }
