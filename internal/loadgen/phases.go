@@ -72,3 +72,14 @@ func summarisePhases(ps []Phases) PhaseReport {
 		Evidence: pick(func(p Phases) time.Duration { return p.Evidence }),
 	}
 }
+
+// generatorGC describes the generator's garbage collector settings.
+func generatorGC(getenv func(string) string) string {
+	val := func(k, dflt string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return dflt
+	}
+	return "GOGC=" + val("GOGC", "100 (default)") + " GOMEMLIMIT=" + val("GOMEMLIMIT", "none (default)")
+}

@@ -60,6 +60,10 @@ type Report struct {
 	VerifierRSSEnd   int64   `json:"verifier_rss_end_bytes"`
 	VerifierHWM      int64   `json:"verifier_vmhwm_bytes"`
 	VerifierCPUEnrol float64 `json:"verifier_cpu_cores_enrol"`
+	// GeneratorGC is the generator's own GOGC and GOMEMLIMIT: its garbage
+	// collection pauses show in the latencies it measures, so a run says
+	// how it was set.
+	GeneratorGC string `json:"generator_gc"`
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {
@@ -112,6 +116,9 @@ func (r *Report) Write(w io.Writer) {
 	if r.VerifierPID != 0 {
 		fmt.Fprintf(w, "verifier       pid %d: CPU %.2f cores (enrolment %.2f), RSS peak %s, end %s, VmHWM %s\n", r.VerifierPID, r.VerifierCPU, r.VerifierCPUEnrol,
 			mb(r.VerifierRSSPeak), mb(r.VerifierRSSEnd), mb(r.VerifierHWM))
+	}
+	if r.GeneratorGC != "" {
+		fmt.Fprintf(w, "generator      %s\n", r.GeneratorGC)
 	}
 	for _, e := range r.ErrorSample {
 		fmt.Fprintf(w, "error          %s\n", e)

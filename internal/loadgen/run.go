@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -227,6 +228,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Rate = float64(len(r.lat)) / rep.Wall.Seconds()
 	rep.setLatencies(r.lat)
 	rep.Phases = summarisePhases(r.phases)
+	rep.GeneratorGC = generatorGC(os.Getenv)
 	return rep, nil
 }
 
