@@ -58,6 +58,9 @@ func (s *Store) RecordAttestation(ctx context.Context, r store.AttestationRecord
 	if err != nil {
 		return false, fmt.Errorf("record attestation of host %q: %w", r.Host, err)
 	}
+	if s.d.name == postgres.name {
+		return s.recordAttestationPG(ctx, r, set, blobs) // the same transaction in two round trips: pgbatch.go
+	}
 	var changed bool
 	err = s.withTx(ctx, func(c conn) error {
 		if r.Nonce != nil {
@@ -113,14 +116,19 @@ func (s *Store) RecordAttestation(ctx context.Context, r store.AttestationRecord
 
 // insertDelivery adds a delivery to the outbox, due at once.
 func insertDelivery(ctx context.Context, c conn, d *store.WebhookDelivery, at time.Time) error {
-	next := d.NextAttemptAt
-	if next.IsZero() {
-		next = at
-	}
-	if _, err := c.exec(ctx, qInsertDelivery, d.Event, blob(d.Payload), micros(at), micros(next)); err != nil {
+	if _, err := c.exec(ctx, qInsertDelivery, d.Event, blob(d.Payload), micros(at), micros(firstAttempt(d, at))); err != nil {
 		return fmt.Errorf("queue webhook %q: %w", d.Event, err)
 	}
 	return nil
+}
+
+// firstAttempt is when a delivery queued at is first due: at once unless it
+// says otherwise.
+func firstAttempt(d *store.WebhookDelivery, at time.Time) time.Time {
+	if d.NextAttemptAt.IsZero() {
+		return at
+	}
+	return d.NextAttemptAt
 }
 
 // MarkUnreachable moves silent hosts to Unreachable.
