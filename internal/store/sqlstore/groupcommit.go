@@ -110,6 +110,13 @@ func (g *groupCommitter) do(ctx context.Context, fn func(c conn) error) error {
 // lead on once mine is answered and maxLeadGroups more were committed.
 func (g *groupCommitter) lead(mine *txJob) {
 	answered, extra := false, 0
+	var group []*txJob
+	defer func() {
+		if p := recover(); p != nil {
+			g.abandon(group, p)
+			panic(p)
+		}
+	}()
 	for {
 		g.mu.Lock()
 		if len(g.queue) == 0 {
@@ -127,7 +134,7 @@ func (g *groupCommitter) lead(mine *txJob) {
 			return
 		}
 		n := min(len(g.queue), maxGroup)
-		group := g.queue[:n:n]
+		group = g.queue[:n:n]
 		g.queue = append([]*txJob(nil), g.queue[n:]...)
 		g.mu.Unlock()
 		if answered {
@@ -251,6 +258,27 @@ func (g *groupCommitter) runJob(tx *sql.Tx, j *txJob) (err, lost error) {
 		}
 	}()
 	return j.fn(g.mk(tx)), nil
+}
+
+// abandon is lead's way out of a panic outside the jobs' functions (those
+// are recovered in commit): the group's unanswered callers get an error and
+// the lead passes on, so that one panic, which net/http may recover in the
+// leading caller, does not leave every later write waiting for a leader.
+func (g *groupCommitter) abandon(group []*txJob, p any) {
+	for _, j := range group {
+		select {
+		case j.done <- fmt.Errorf("write transaction: the group commit panicked: %v", p):
+		default: // answered already
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.queue) == 0 {
+		g.leading = false
+		g.idle.Broadcast()
+		return
+	}
+	g.queue[0].done <- errYourLead
 }
 
 // close refuses new transactions and returns once the queued ones are

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -194,6 +195,30 @@ func TestGroupCommitHandsTheLeadOn(t *testing.T) {
 	for i := range others {
 		if _, err := s.GetKV(t.Context(), fmt.Sprintf("k%d", i)); err != nil {
 			t.Errorf("k%d not stored: %v", i, err)
+		}
+	}
+}
+
+// TestGroupCommitSurvivesALeaderPanic: a panic in the group commit itself
+// (here: no database at all) reaches the leading caller, and the writer is
+// not left waiting for a leader that is gone: the next caller leads.
+func TestGroupCommitSurvivesALeaderPanic(t *testing.T) {
+	g := newGroupCommitter(nil, func(*sql.Tx) conn { return conn{} })
+	call := func() (panicked bool) {
+		defer func() { panicked = recover() != nil }()
+		_ = g.do(t.Context(), func(conn) error { return nil })
+		return false
+	}
+	for i := range 2 {
+		done := make(chan bool, 1)
+		go func() { done <- call() }()
+		select {
+		case p := <-done:
+			if !p {
+				t.Fatalf("call %d with no database did not panic", i)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("call %d hung: the lead was lost with the panicking leader", i)
 		}
 	}
 }
