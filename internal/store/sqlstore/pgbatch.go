@@ -338,11 +338,7 @@ func pgRecordWrite(ctx context.Context, pc *pgx.Conn, r store.AttestationRecord,
 	pre := fmt.Sprintf("record attestation of host %q", r.Host)
 	e := pgExecBatch{general: pre}
 	pre += ": "
-	e.queue(pre+"update host", qRecordHost, r.Status, at, r.Status, at, at, r.ReasonCode, r.Reason, at, r.Host)
-	if r.Clock != nil {
-		e.queue(pre+"update clock", qRecordClock, int64(r.Clock.Clock), int64(r.Clock.ResetCount),
-			int64(r.Clock.RestartCount), r.Host)
-	}
+	e.queue(pre+"update host", qRecordHost, recordHostArgs(r, at)...)
 	if newSet {
 		queueBlobSet(&e, pre, set, blobs, absent)
 	}
