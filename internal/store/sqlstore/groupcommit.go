@@ -119,18 +119,9 @@ func (g *groupCommitter) lead(mine *txJob) {
 	}()
 	for {
 		g.mu.Lock()
-		if len(g.queue) == 0 {
-			g.leading = false
-			g.idle.Broadcast()
+		if len(g.queue) == 0 || answered && extra >= maxLeadGroups {
+			g.passLeadLocked()
 			g.mu.Unlock()
-			return
-		}
-		if answered && extra >= maxLeadGroups {
-			next := g.queue[0]
-			g.mu.Unlock()
-			// next is queued, so nothing else is sent on its channel
-			// until it leads: the send cannot block.
-			next.done <- errYourLead
 			return
 		}
 		n := min(len(g.queue), maxGroup)
@@ -273,6 +264,14 @@ func (g *groupCommitter) abandon(group []*txJob, p any) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.passLeadLocked()
+}
+
+// passLeadLocked ends this caller's lead: it passes to the oldest waiting
+// caller or, with none waiting, the writer is free. g.mu is held. The send
+// cannot block: a queued job's channel is empty until it is answered or
+// leads.
+func (g *groupCommitter) passLeadLocked() {
 	if len(g.queue) == 0 {
 		g.leading = false
 		g.idle.Broadcast()
