@@ -65,6 +65,10 @@ type Agent struct {
 	// for this host ("" when none): while the log is unchanged the agent
 	// sends the hash in its place.
 	heldLog atomic.Pointer[string]
+	// heldBundles are the hashes of the bundle files the verifier last said
+	// it holds for this host, in order (nil when none): while the files
+	// are the same the agent sends the hashes in their place.
+	heldBundles atomic.Pointer[[]string]
 }
 
 // New checks the configuration and returns an agent.

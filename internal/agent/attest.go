@@ -104,15 +104,18 @@ func (a *Agent) quote(nonce []byte, banks []string) ([]wire.Quote, error) {
 	return out, nil
 }
 
-// submit sends the evidence, with its event log named by hash when the
-// verifier holds it already, and the log itself when the verifier says it
-// does not (it may have lost it, or be another replica's store).
+// submit sends the evidence, with its event log and bundle files named by
+// hash when the verifier holds them already, and in full when the verifier
+// says it does not (it may have lost them, or be another replica's store).
 func (a *Agent) submit(ctx context.Context, ev *wire.Evidence) (wire.EvidenceResult, error) {
 	var res wire.EvidenceResult
-	err := a.api.do(ctx, "POST", "/agent/v1/evidence", a.elideLog(ev), &res)
+	send := a.elideBundles(a.elideLog(ev))
+	err := a.api.do(ctx, "POST", "/agent/v1/evidence", send, &res)
 	var refused *RefusedError
-	if errors.As(err, &refused) && refused.Code == wire.CodeEventLogUnknown {
+	if send != ev && errors.As(err, &refused) &&
+		(refused.Code == wire.CodeEventLogUnknown || refused.Code == wire.CodeBundlesUnknown) {
 		a.heldLog.Store(nil)
+		a.heldBundles.Store(nil)
 		err = a.api.do(ctx, "POST", "/agent/v1/evidence", ev, &res)
 	}
 	if err != nil {
@@ -120,6 +123,8 @@ func (a *Agent) submit(ctx context.Context, ev *wire.Evidence) (wire.EvidenceRes
 	}
 	held := res.EventLogSHA256
 	a.heldLog.Store(&held)
+	heldBundles := res.BundlesSHA256
+	a.heldBundles.Store(&heldBundles)
 	return res, nil
 }
 
@@ -130,11 +135,32 @@ func (a *Agent) elideLog(ev *wire.Evidence) *wire.Evidence {
 	if held == nil || *held == "" || len(ev.EventLog) == 0 {
 		return ev
 	}
-	sum := sha256.Sum256(ev.EventLog)
-	if hex.EncodeToString(sum[:]) != *held {
+	if sha256Hex(ev.EventLog) != *held {
 		return ev
 	}
 	slim := *ev
 	slim.EventLog, slim.EventLogSHA256 = nil, *held
 	return &slim
+}
+
+// elideBundles returns ev with its bundle files replaced by their hashes
+// when they are, in order, the files the verifier holds; otherwise ev.
+func (a *Agent) elideBundles(ev *wire.Evidence) *wire.Evidence {
+	held := a.heldBundles.Load()
+	if held == nil || len(*held) == 0 || len(ev.Bundles) != len(*held) {
+		return ev
+	}
+	for i, f := range ev.Bundles {
+		if sha256Hex(f) != (*held)[i] {
+			return ev
+		}
+	}
+	slim := *ev
+	slim.Bundles, slim.BundlesSHA256 = nil, *held
+	return &slim
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

@@ -111,6 +111,7 @@ func Register(mux *http.ServeMux, cfg Config) {
 }
 
 func (s *server) wrap(rt route) http.Handler {
+	use := connHostUses[rt.Method+" "+rt.Path]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		idb := make([]byte, 6)
 		_, _ = rand.Read(idb)
@@ -118,7 +119,7 @@ func (s *server) wrap(rt route) http.Handler {
 		var err error
 		switch {
 		case rt.Agent:
-			r, err = s.agentIdentity(r)
+			r, err = s.agentIdentity(r, use)
 		case rt.Role != 0:
 			r, err = s.authenticate(r, rt.Role)
 		}

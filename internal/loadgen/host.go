@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/bootproof/bootproof/internal/api"
@@ -34,6 +35,10 @@ type host struct {
 	// heldLog is the hash of the event log the verifier said it holds for
 	// the host: sent in the log's place while the log is the same.
 	heldLog string
+	// bundlesHeld is whether the verifier said it holds the host's bundle
+	// files under their hashes (the image's): sent in their place. A bool
+	// rather than the hashes, as the files never change.
+	bundlesHeld bool
 }
 
 // enrolHost runs the enrolment protocol for one simulated host: a join
@@ -115,40 +120,43 @@ func (r *runner) attest(ctx context.Context, h *host, ph *Phases) (wire.Evidence
 	t1 := time.Now()
 	ph.Nonce = t1.Sub(t0) - ph.Connect
 	h.clock += 1000 + uint64(r.cfg.Interval/time.Millisecond)
-	ev, err := h.tpm.Evidence(h.im, n.Nonce, h.clock)
+	q, err := h.tpm.Quote(h.im, n.Nonce, h.clock)
 	if err != nil {
 		return wire.EvidenceResult{}, err
 	}
 	t2 := time.Now()
 	ph.Quote = t2.Sub(t1)
-	res, err := r.submit(ctx, hc, h, ev)
+	res, err := r.submit(ctx, hc, h, n.Nonce, q)
 	ph.Evidence = time.Since(t2)
 	return res, err
 }
 
-// submit sends the evidence as the agent does: the event log by hash when
-// the verifier holds it, the log itself when it says it does not.
-func (r *runner) submit(ctx context.Context, hc *http.Client, h *host, ev *wire.Evidence) (wire.EvidenceResult, error) {
-	send := ev
-	if !r.cfg.FullLogs && h.heldLog != "" && h.heldLog == h.im.eventLogSHA256 {
-		slim := *ev
-		slim.EventLog, slim.EventLogSHA256 = nil, h.heldLog
-		send = &slim
-	}
+// submit sends the evidence answering nonce with quote q as the agent
+// does: the event log and the bundle files by hash when the verifier holds
+// them, in full when it says it does not.
+func (r *runner) submit(ctx context.Context, hc *http.Client, h *host, nonce []byte, q wire.Quote) (wire.EvidenceResult, error) {
+	logByHash := !r.cfg.FullLogs && h.heldLog != "" && h.heldLog == h.im.eventLogSHA256
+	bundlesByHash := !r.cfg.FullBundles && h.bundlesHeld
 	var res wire.EvidenceResult
-	err := call(ctx, hc, "POST", r.base+"/agent/v1/evidence", "", send, &res)
+	err := call(ctx, hc, "POST", r.base+"/agent/v1/evidence", "", h.im.evidenceJSON(nonce, q, logByHash, bundlesByHash), &res)
 	var he *HTTPError
-	if send != ev && errors.As(err, &he) && he.Code == wire.CodeEventLogUnknown {
-		h.heldLog = ""
-		err = call(ctx, hc, "POST", r.base+"/agent/v1/evidence", "", ev, &res)
+	if (logByHash || bundlesByHash) && errors.As(err, &he) &&
+		(he.Code == wire.CodeEventLogUnknown || he.Code == wire.CodeBundlesUnknown) {
+		h.heldLog, h.bundlesHeld = "", false
+		logByHash, bundlesByHash = false, false
+		err = call(ctx, hc, "POST", r.base+"/agent/v1/evidence", "", h.im.evidenceJSON(nonce, q, false, false), &res)
 	}
 	if err != nil {
 		return wire.EvidenceResult{}, err
 	}
-	if send != ev {
+	if logByHash {
 		r.logsByHash.Add(1)
 	}
+	if bundlesByHash {
+		r.bundlesByHash.Add(1)
+	}
 	h.heldLog = res.EventLogSHA256
+	h.bundlesHeld = len(h.im.bundlesSHA256) > 0 && slices.Equal(res.BundlesSHA256, h.im.bundlesSHA256)
 	return res, nil
 }
 

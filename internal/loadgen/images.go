@@ -24,8 +24,12 @@ type Image struct {
 	Banks    []BankValues
 	// quoted is what one quote over every bank carries, computed once.
 	quoted quoteTemplate
-	// eventLogSHA256 is the hex SHA-256 of EventLog.
+	// eventLogSHA256 is the hex SHA-256 of EventLog; bundlesSHA256 those
+	// of Bundles, in order.
 	eventLogSHA256 string
+	bundlesSHA256  []string
+	// parts are the evidence's repeating parts as JSON (evidence.go).
+	parts evidenceParts
 	// Expect is the verdict a host of this profile must earn from a
 	// verifier whose policy trusts the emulated vendors.
 	Expect string
@@ -103,7 +107,8 @@ func bootImage(p emuhost.Profile, seed int64) (*Image, error) {
 		return nil, fmt.Errorf("boot image %s: %w", p, err)
 	}
 	logSum := sha256.Sum256(res.EventLog)
-	im := &Image{Profile: p, EventLog: res.EventLog, Bundles: res.Bundles, eventLogSHA256: hex.EncodeToString(logSum[:])}
+	im := &Image{Profile: p, EventLog: res.EventLog, Bundles: res.Bundles, eventLogSHA256: hex.EncodeToString(logSum[:]),
+		bundlesSHA256: bundleHashes(res.Bundles)}
 	for _, a := range algs {
 		if _, ok := a.Hash(); !ok {
 			continue // SM3: Go cannot hash it, the agent skips it too
@@ -127,6 +132,9 @@ func bootImage(p emuhost.Profile, seed int64) (*Image, error) {
 		return nil, fmt.Errorf("boot image %s: the tpm has no bank Go can hash", p)
 	}
 	im.quoted = newQuoteTemplate(im.Banks)
+	if im.parts, err = newEvidenceParts(im); err != nil {
+		return nil, fmt.Errorf("boot image %s: %w", p, err)
+	}
 	return im, nil
 }
 

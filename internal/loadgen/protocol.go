@@ -57,6 +57,8 @@ func call(ctx context.Context, hc *http.Client, method, url, token string, in, o
 	ctype := "application/json"
 	switch v := in.(type) {
 	case nil:
+	case jsonBody:
+		body = bytes.NewReader(v)
 	case []byte:
 		body, ctype = bytes.NewReader(v), "application/yaml"
 	default:

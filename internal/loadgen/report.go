@@ -40,9 +40,12 @@ type Report struct {
 	Unexpected int `json:"unexpected"`
 	// LogsByHash are attestations whose evidence named the event log by
 	// the hash the verifier held instead of carrying it.
-	LogsByHash  int            `json:"logs_by_hash"`
-	Verdicts    map[string]int `json:"verdicts"`
-	ErrorSample []string       `json:"error_sample,omitempty"`
+	LogsByHash int `json:"logs_by_hash"`
+	// BundlesByHash are attestations whose evidence named the bundle
+	// files by the hashes the verifier held instead of carrying them.
+	BundlesByHash int            `json:"bundles_by_hash"`
+	Verdicts      map[string]int `json:"verdicts"`
+	ErrorSample   []string       `json:"error_sample,omitempty"`
 	// Latency is per attestation, from the nonce request (including the TLS
 	// handshake) to the verdict.
 	P50, P90, P99, Max time.Duration
@@ -103,6 +106,7 @@ func (r *Report) Write(w io.Writer) {
 	sort.Strings(vs)
 	fmt.Fprintf(w, "verdicts       %s\n", strings.Join(vs, " "))
 	fmt.Fprintf(w, "event logs     %d of the attestations named the log by the hash the verifier held\n", r.LogsByHash)
+	fmt.Fprintf(w, "bundles        %d of the attestations named the bundle files by the hashes the verifier held\n", r.BundlesByHash)
 	fmt.Fprintf(w, "latency        p50 %s  p90 %s  p99 %s  max %s (generator max lag %s)\n", ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), ms(r.MaxLag))
 	for _, p := range []struct {
 		name string

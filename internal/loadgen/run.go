@@ -65,6 +65,10 @@ type Config struct {
 	// agents did before the verifier held logs by hash; by default a host
 	// sends the hash once the verifier holds its log, as the agent does.
 	FullLogs bool
+	// FullBundles likewise sends every host's bundle files with every
+	// attestation, never their hashes; with FullLogs, a run sends all of
+	// its evidence every time, as agents did before either.
+	FullBundles bool
 	// VerifierPID, when set, is sampled from /proc for CPU and memory.
 	VerifierPID int
 	// Progress receives a line every ProgressEvery (nil: none).
@@ -94,6 +98,8 @@ type runner struct {
 	done      atomic.Int64
 	// logsByHash counts evidence sent with its event log by hash.
 	logsByHash atomic.Int64
+	// bundlesByHash counts evidence sent with its bundle files by hash.
+	bundlesByHash atomic.Int64
 }
 
 func (c *Config) defaults() error {
@@ -225,6 +231,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Attestations, rep.Errors, rep.Busy, rep.Retries, rep.Unexpected = len(r.lat), r.errs, r.busy, r.retries, r.unexp
 	rep.Verdicts, rep.ErrorSample, rep.MaxLag = r.verdicts, r.errSample, r.maxLag
 	rep.LogsByHash = int(r.logsByHash.Load())
+	rep.BundlesByHash = int(r.bundlesByHash.Load())
 	rep.Rate = float64(len(r.lat)) / rep.Wall.Seconds()
 	rep.setLatencies(r.lat)
 	rep.Phases = summarisePhases(r.phases)
@@ -481,4 +488,5 @@ func (r *runner) endWarmup(rep *Report) {
 	rep.WarmupErrorSample = r.errSample
 	r.lat, r.phases, r.verdicts, r.errs, r.busy, r.unexp, r.errSample, r.maxLag = nil, nil, map[string]int{}, 0, 0, 0, nil, 0
 	r.logsByHash.Store(0)
+	r.bundlesByHash.Store(0)
 }

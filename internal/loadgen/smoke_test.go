@@ -19,9 +19,10 @@ import (
 // attest every 15 s, a turn of warm-up and a measured turn, a tenth of them
 // failing. It asserts what must hold at any speed: every host enrols, no
 // attestation errs, every verdict is the one its profile earns, the fleet
-// gets round, and hosts attesting again name their event log by hash. The figures
-// (rate, latency, CPU and memory, here of verifier and generator together)
-// are logged, not asserted: docs/performance.md has the measured ones.
+// gets round, and hosts attesting again name their event log and bundle
+// files by hash. The figures (rate, latency, CPU and memory, here of
+// verifier and generator together) are logged, not asserted:
+// docs/performance.md has the measured ones.
 func TestSmokeLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load smoke run: skipped with -short")
@@ -92,5 +93,9 @@ func TestSmokeLoad(t *testing.T) {
 	if rep.LogsByHash != rep.Attestations {
 		t.Errorf("%d of the %d measured attestations named their event log by hash; want all",
 			rep.LogsByHash, rep.Attestations)
+	}
+	if rep.BundlesByHash != rep.Attestations {
+		t.Errorf("%d of the %d measured attestations named their bundle files by hash; want all",
+			rep.BundlesByHash, rep.Attestations)
 	}
 }

@@ -250,6 +250,9 @@ func (s *Server) Run(ctx context.Context) error {
 	srv := &http.Server{Handler: s.handler(parker), TLSConfig: tc, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		// An attestation's evidence request takes the host its nonce
+		// request read on the same connection (internal/api/identity.go).
+		ConnContext: api.ConnContext,
 		// HTTP/1.1 only: every agent holds a connection open (its long
 		// poll), and an idle HTTP/2 connection costs the server much more
 		// memory than an HTTP/1.1 one. With 6,000 agents connected the

@@ -15,4 +15,8 @@ var (
 	ErrExpired = errors.New("expired")
 	// ErrUsed: a single-use join token was already used.
 	ErrUsed = errors.New("already used")
+	// ErrCredentialChanged: RecordAttestation's host no longer has the
+	// credential the verdict was judged with (AttestationRecord.Credential):
+	// it enrolled again or its AK was replaced meanwhile.
+	ErrCredentialChanged = errors.New("host credential changed")
 )

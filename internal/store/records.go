@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 )
@@ -93,6 +94,27 @@ type Host struct {
 	AttestRequestedAt *time.Time // an operator asked for attestation now; nil: no request
 }
 
+// Credential is what a host's agent is known by: the TLS client
+// certificate it authenticates with and the AK its quotes are checked with.
+// An enrolment replaces both; a re-activation (a new AK proven in the same
+// TPM) replaces the AK and keeps the certificate; an approved EK change
+// clears both.
+type Credential struct {
+	ClientCertSHA256 string // hex SHA-256 of the agent's TLS client certificate
+	AKPublic         []byte // the AK's public area; empty for a host without a TPM 2.0
+}
+
+// Credential returns the host's current credential.
+func (h Host) Credential() Credential {
+	return Credential{ClientCertSHA256: h.ClientCertSHA256, AKPublic: h.AKPublic}
+}
+
+// Equal reports whether c and o are the same credential (an empty AK and a
+// nil one alike).
+func (c Credential) Equal(o Credential) bool {
+	return c.ClientCertSHA256 == o.ClientCertSHA256 && bytes.Equal(c.AKPublic, o.AKPublic)
+}
+
 // HostQuery selects, sorts and pages hosts for ListHosts. Empty fields do
 // not filter.
 type HostQuery struct {
@@ -164,6 +186,14 @@ type AttestationRecord struct {
 	// alone (ErrConflict). One write transaction per attestation instead
 	// of two.
 	Nonce []byte
+	// Credential is the host's credential the verdict was judged with (the
+	// certificate that named the host, the AK that checked its quotes):
+	// nothing is recorded unless the host still has it
+	// (ErrCredentialChanged). A host enrolled again or re-activated while
+	// its evidence was appraised must not get a verdict judged with its old
+	// AK. It is always checked: a record made without an agent names the
+	// host's credential as read, like any other.
+	Credential Credential
 }
 
 // Blob is content stored once by its SHA-256 (see AttestationRecord.Blobs).

@@ -44,7 +44,9 @@ type Store interface {
 	// request made at or before At), replaces the latest evidence, inserts a
 	// summary and, only when the status changed, a StatusChange and the
 	// webhook delivery; it stores the record's Blobs not yet stored. It
-	// reports whether the status changed.
+	// reports whether the status changed. It writes nothing when the host
+	// no longer has r.Credential (ErrCredentialChanged), checked under the
+	// host's row lock so that no re-enrolment can come in between.
 	RecordAttestation(ctx context.Context, r AttestationRecord) (changed bool, err error)
 	// MarkUnreachable moves to Unreachable every host not yet Unreachable
 	// whose last contact (the later of LastSeen and LastAttested, or

@@ -25,10 +25,16 @@ func (v *Verifier) AgentHost(ctx context.Context, name, certFingerprint string) 
 		return h, fmt.Errorf("look up host %s: %w", name, err)
 	}
 	if subtle.ConstantTimeCompare([]byte(h.ClientCertSHA256), []byte(certFingerprint)) != 1 {
-		return h, refuse(KindForbidden, "agent.credential_replaced", "this client certificate is no longer valid for host %q", name)
+		return h, refuse(KindForbidden, codeCredentialReplaced, "this client certificate is no longer valid for host %q", name)
 	}
 	return h, nil
 }
+
+// codeCredentialReplaced refuses an agent whose credential is no longer its
+// host's: its client certificate (AgentHost), or the certificate or AK its
+// evidence was judged with (Submit, when the host enrolled again or was
+// re-activated while the evidence was appraised).
+const codeCredentialReplaced = "agent.credential_replaced"
 
 // Nonce issues a fresh, single-use nonce for host.
 func (v *Verifier) Nonce(ctx context.Context, h store.Host) (wire.NonceResponse, error) {
@@ -70,6 +76,9 @@ func (v *Verifier) Submit(ctx context.Context, h store.Host, ev *wire.Evidence) 
 	if err := v.resolveEventLog(ctx, ev); err != nil {
 		return wire.EvidenceResult{}, err
 	}
+	if err := v.resolveBundles(ctx, ev); err != nil {
+		return wire.EvidenceResult{}, err
+	}
 	if h.TPMFamily != store.TPMFamily20 {
 		// The enrolled family decides; a host enrolled without a TPM 2.0
 		// cannot earn a Passed by sending quotes now.
@@ -90,12 +99,19 @@ func (v *Verifier) Submit(ctx context.Context, h store.Host, ev *wire.Evidence) 
 		return wire.EvidenceResult{}, errNonceUnknown
 	case errors.Is(err, store.ErrConflict):
 		return wire.EvidenceResult{}, refuse(KindForbidden, "nonce.other_host", "the nonce was issued to another host")
+	case errors.Is(err, store.ErrCredentialChanged):
+		// h was read before the appraisal (by the caller, possibly for the
+		// connection's nonce request: internal/api/identity.go), and the
+		// host enrolled again or was re-activated since: the verdict was
+		// judged with an AK that is no longer its, and was not recorded.
+		return wire.EvidenceResult{}, refuse(KindForbidden, codeCredentialReplaced,
+			"host %q enrolled again or replaced its AK while this evidence was appraised; nothing was recorded", h.Name)
 	case err != nil:
 		return wire.EvidenceResult{}, err
 	}
 	v.metrics.AttestationTime.Observe(time.Since(start).Seconds())
 	return wire.EvidenceResult{Status: rec.Status, Reason: rec.Reason, IntervalSeconds: int(p.Interval / time.Second),
-		EventLogSHA256: v.heldLog(ev, rec.Blobs)}, nil
+		EventLogSHA256: v.heldLog(ev, rec.Blobs), BundlesSHA256: v.heldBundles(ev, rec.Blobs)}, nil
 }
 
 func (v *Verifier) record(ctx context.Context, h store.Host, ev *wire.Evidence, verdict *appraisal.Verdict, took time.Duration) (store.AttestationRecord, error) {
@@ -118,7 +134,7 @@ func (v *Verifier) record(ctx context.Context, h store.Host, ev *wire.Evidence, 
 	blobs = append(blobs, vBlob)
 	at := v.now()
 	rec := store.AttestationRecord{Host: h.Name, At: at, Status: string(verdict.Status), Evidence: evJSON, Verdict: vJSON,
-		Blobs: blobs, Nonce: ev.Nonce,
+		Blobs: blobs, Nonce: ev.Nonce, Credential: h.Credential(),
 		DurationMicros: took.Microseconds()}
 	if c := firstFailure(verdict); c != nil {
 		rec.ReasonCode, rec.Reason = c.Code, c.Message

@@ -69,7 +69,7 @@ func newBlob(data []byte) store.Blob {
 // not changed.
 func splitEvidence(ev *wire.Evidence, akPublic []byte) ([]byte, []store.Blob, error) {
 	slim := *ev
-	slim.EventLog, slim.EventLogSHA256, slim.Bundles = nil, "", nil
+	slim.EventLog, slim.EventLogSHA256, slim.Bundles, slim.BundlesSHA256 = nil, "", nil, nil
 	var refs blobRefs
 	var blobs []store.Blob
 	add := func(data []byte) string {
@@ -117,6 +117,21 @@ func splitEvidence(ev *wire.Evidence, akPublic []byte) ([]byte, []store.Blob, er
 		return nil, nil, err
 	}
 	return joined, blobs, nil
+}
+
+// bundleBlobs returns the blobs of ev's bundle files, in their order,
+// among blobs as splitEvidence returned them for ev: the event log's first,
+// then the bundles'.
+func bundleBlobs(ev *wire.Evidence, blobs []store.Blob) []store.Blob {
+	first := 0
+	if len(ev.EventLog) > 0 {
+		first = 1
+	}
+	n := len(ev.Bundles)
+	if n == 0 || len(blobs) < first+n {
+		return nil
+	}
+	return blobs[first : first+n]
 }
 
 // joinObjects merges two JSON objects with distinct keys into one. It works
@@ -192,6 +207,8 @@ func expandEvidence(stored []byte, getBlobs func([]string) (map[string][]byte, e
 				return StoredEvidence{}, fmt.Errorf("bundle %d: %w", i, err)
 			}
 		}
+		// As for the log: the files are back, as if the agent had sent them.
+		ev.BundlesSHA256 = nil
 	}
 	if err := r.quotePCRs(ev.Quotes, refs.QuotePCRsSHA256); err != nil {
 		return StoredEvidence{}, err

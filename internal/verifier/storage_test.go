@@ -165,7 +165,7 @@ func BenchmarkStorageWeek(b *testing.B) {
 				_, err := st.RecordAttestation(ctx, store.AttestationRecord{Host: fmt.Sprintf("host-%05d", i), At: at,
 					Status: h.tpl.status, ReasonCode: h.tpl.code, Reason: h.tpl.code, Evidence: h.evidence,
 					Verdict: h.verdict, Blobs: h.blobs, DurationMicros: 4000,
-					Clock: &store.ClockInfo{Clock: uint64(m) * 60000}})
+					Clock: &store.ClockInfo{Clock: uint64(m) * 60000}, Credential: proto.Credential()})
 				if err != nil {
 					b.Fatal(err)
 				}

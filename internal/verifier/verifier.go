@@ -65,6 +65,9 @@ type Verifier struct {
 	// logs remembers recent event logs by SHA-256, for evidence that names
 	// its log by hash (heldlog.go).
 	logs *memo.Bounded[string, []byte]
+	// bundleFiles remembers recent bundle files by SHA-256, for evidence
+	// that names its bundles by hash (heldbundles.go).
+	bundleFiles *memo.Bounded[string, []byte]
 }
 
 // New checks cfg and returns a Verifier.
@@ -120,6 +123,7 @@ func New(cfg Config) (*Verifier, error) {
 	v.policies.now = cfg.Now
 	v.bundles = appraisal.NewBundleMemo(appraisal.DefaultBundleMemoEntries)
 	v.logs = memo.New[string, []byte](heldLogMemoEntries)
+	v.bundleFiles = memo.New[string, []byte](heldBundleMemoEntries)
 	return v, nil
 }
 

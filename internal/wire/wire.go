@@ -128,11 +128,23 @@ type Evidence struct {
 	EventLogSHA256 string `json:"event_log_sha256,omitempty"`
 	// Bundles are the host's installed bundles, each a signed bundle file.
 	Bundles [][]byte `json:"bundles,omitempty"`
+	// BundlesSHA256 are the hex SHA-256s of the bundle files, in their
+	// order, sent in place of Bundles when they are the ones the verifier
+	// said it holds (EvidenceResult.BundlesSHA256). As with the log, the
+	// verifier appraises the files it holds under those hashes, or refuses
+	// with CodeBundlesUnknown, and the agent sends the files themselves.
+	// Either way each file is believed only if its signature chains to a
+	// trusted vendor root. Sent beside Bundles, they must be the files'.
+	BundlesSHA256 []string `json:"bundles_sha256,omitempty"`
 }
 
 // CodeEventLogUnknown refuses evidence naming an event log by a hash the
 // verifier does not hold: send it again with the log.
 const CodeEventLogUnknown = "evidence.event_log_unknown"
+
+// CodeBundlesUnknown refuses evidence naming a bundle by a hash the
+// verifier does not hold: send it again with the bundle files.
+const CodeBundlesUnknown = "evidence.bundles_unknown"
 
 // EvidenceResult tells the agent the verdict it earned, for its log, and
 // when to come back.
@@ -145,6 +157,12 @@ type EvidenceResult struct {
 	// this instead (Evidence.EventLogSHA256), sparing both sides about
 	// 50 KB of JSON per attestation.
 	EventLogSHA256 string `json:"event_log_sha256,omitempty"`
+	// BundlesSHA256 are the hex SHA-256s the verifier now holds the host's
+	// bundle files under, in the order sent: while its bundles are the
+	// same files the agent may send these instead
+	// (Evidence.BundlesSHA256). Absent when the host sent none, and from
+	// verifiers that do not hold bundles by hash.
+	BundlesSHA256 []string `json:"bundles_sha256,omitempty"`
 }
 
 // Error is the JSON body of every error the agent protocol returns.

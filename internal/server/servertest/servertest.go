@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bootproof/bootproof/internal/api"
 	"github.com/bootproof/bootproof/internal/auth"
 	"github.com/bootproof/bootproof/internal/makerca"
 	"github.com/bootproof/bootproof/internal/server"
@@ -88,6 +89,7 @@ func StartWith(tb testing.TB, opts Options) *Env {
 	}
 	hs := httptest.NewUnstartedServer(srv.Handler())
 	hs.TLS = tc
+	hs.Config.ConnContext = api.ConnContext // as server.Run serves
 	hs.StartTLS()
 
 	// The background tasks server.Run would run.

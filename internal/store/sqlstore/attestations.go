@@ -13,7 +13,11 @@ import (
 )
 
 const (
-	qHostStatus = `SELECT status FROM hosts WHERE name = ?`
+	// qLockHost locks the host's row (with the dialect's FOR UPDATE) and
+	// reads what a record is judged against: the status it changes from,
+	// and the credential its verdict must have been judged with. One
+	// statement for both, so that the credential check costs no round trip.
+	qLockHost = `SELECT status, client_cert_sha256, ak_public FROM hosts WHERE name = ?`
 	// qRecordHost updates what every attestation changes, in one statement:
 	// each UPDATE of a row writes a new version of it (and, on PostgreSQL,
 	// new index entries unless the update is HOT), and hosts' UPDATE was
@@ -72,13 +76,15 @@ func (s *Store) RecordAttestation(ctx context.Context, r store.AttestationRecord
 				return fmt.Errorf("record attestation of host %q: %w", r.Host, err)
 			}
 		}
-		var old string
-		err := c.queryRow(ctx, qHostStatus+s.d.forUpdate, r.Host).Scan(&old)
+		old, cred, err := scanLockedHost(c.queryRow(ctx, qLockHost+s.d.forUpdate, r.Host))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("record attestation: host %q: %w", r.Host, store.ErrNotFound)
 		}
 		if err != nil {
 			return fmt.Errorf("record attestation of host %q: %w", r.Host, err)
+		}
+		if err := checkCredential(r, cred); err != nil {
+			return err
 		}
 		changed = old != r.Status
 		if _, err := c.exec(ctx, qRecordHost, recordHostArgs(r, at)...); err != nil {
@@ -110,6 +116,23 @@ func (s *Store) RecordAttestation(ctx context.Context, r store.AttestationRecord
 		return nil
 	})
 	return changed, err
+}
+
+// scanLockedHost reads qLockHost's row: the host's status and credential.
+func scanLockedHost(row scanner) (status string, cred store.Credential, err error) {
+	err = row.Scan(&status, &cred.ClientCertSHA256, &cred.AKPublic)
+	return status, cred, err
+}
+
+// checkCredential refuses r when its host, as locked, no longer has the
+// credential r's verdict was judged with: the host enrolled again (new
+// certificate and AK) or was re-activated (new AK) since the verifier read
+// it, and a verdict judged with the old AK must not stand for the new one.
+func checkCredential(r store.AttestationRecord, has store.Credential) error {
+	if !r.Credential.Equal(has) {
+		return fmt.Errorf("record attestation of host %q: %w", r.Host, store.ErrCredentialChanged)
+	}
+	return nil
 }
 
 // insertDelivery adds a delivery to the outbox, due at once.

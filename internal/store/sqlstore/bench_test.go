@@ -10,6 +10,10 @@ import (
 
 var benchT0 = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
+// seedCred is the credential of every host seedHosts makes: their records
+// name it.
+var seedCred = store.Credential{AKPublic: make([]byte, 300)}
+
 // seedHosts creates n hosts in four groups with mixed statuses.
 func seedHosts(b testing.TB, s store.Store, n int) {
 	b.Helper()
@@ -17,7 +21,7 @@ func seedHosts(b testing.TB, s store.Store, n int) {
 	for i := range n {
 		h := store.Host{Name: fmt.Sprintf("host-%05d", i), Group: fmt.Sprintf("cluster-%d", i%4),
 			TPMFamily: store.TPMFamily20, EKPublic: make([]byte, 300), EKDigest: fmt.Sprintf("%064x", i),
-			AKPublic: make([]byte, 300), EnrolledAt: benchT0, Status: statuses[i%len(statuses)],
+			AKPublic: seedCred.AKPublic, EnrolledAt: benchT0, Status: statuses[i%len(statuses)],
 			StatusSince: benchT0, LastAttested: ptr(benchT0.Add(time.Duration(i) * time.Second))}
 		if err := s.CreateHost(b.Context(), h); err != nil {
 			b.Fatalf("CreateHost: %v", err)
@@ -43,7 +47,7 @@ func benchRecordAttestation(b *testing.B, s store.Store) {
 		_, err := s.RecordAttestation(b.Context(), store.AttestationRecord{
 			Host: fmt.Sprintf("host-%05d", i%hosts), At: benchT0.Add(time.Duration(i) * time.Millisecond),
 			Status: status, ReasonCode: "", Clock: &store.ClockInfo{Clock: uint64(i)},
-			Evidence: evidence, Verdict: verdict, DurationMicros: 900,
+			Evidence: evidence, Verdict: verdict, DurationMicros: 900, Credential: seedCred,
 			Webhook: &store.WebhookDelivery{Event: "host.status_changed", Payload: []byte(`{}`)},
 		})
 		if err != nil {

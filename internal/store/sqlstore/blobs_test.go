@@ -32,7 +32,7 @@ func TestBlobsStoredOnce(t *testing.T) {
 			for i := range 9 {
 				_, err := s.RecordAttestation(t.Context(), store.AttestationRecord{Host: fmt.Sprintf("host-%05d", i%3),
 					At: benchT0.Add(time.Duration(i) * time.Minute), Status: store.StatusPassed,
-					Evidence: []byte("{}"), Blobs: []store.Blob{log, b1, b2}})
+					Evidence: []byte("{}"), Blobs: []store.Blob{log, b1, b2}, Credential: seedCred})
 				if err != nil {
 					t.Fatalf("RecordAttestation: %v", err)
 				}

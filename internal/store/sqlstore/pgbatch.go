@@ -206,11 +206,11 @@ func pgRecord(ctx context.Context, pc *pgx.Conn, r store.AttestationRecord, set 
 }
 
 // pgRecordLock sends batch 1: BEGIN, the nonce taken and the expired ones
-// swept, the host's row locked and its status read, and (with blobs) the
-// blobs table locked against PruneBlobs and the set looked up. Its results
-// are judged in the SQLite path's order, so that a record wrong in several
-// ways gets the same error; the statements after the one that decides are
-// read by Close, and rolled back by the caller.
+// swept, the host's row locked and its status and credential read, and
+// (with blobs) the blobs table locked against PruneBlobs and the set looked
+// up. Its results are judged in the SQLite path's order, so that a record
+// wrong in several ways gets the same error; the statements after the one
+// that decides are read by Close, and rolled back by the caller.
 func pgRecordLock(ctx context.Context, pc *pgx.Conn, r store.AttestationRecord, set any) (old string, setStored bool,
 	err error) {
 	b := &pgx.Batch{}
@@ -219,7 +219,7 @@ func pgRecordLock(ctx context.Context, pc *pgx.Conn, r store.AttestationRecord, 
 		b.Queue(postgres.q(qTakeNonce), r.Nonce)
 		b.Queue(postgres.q(qSweepNonces), micros(r.At))
 	}
-	b.Queue(postgres.q(qHostStatus+postgres.forUpdate), r.Host)
+	b.Queue(postgres.q(qLockHost+postgres.forUpdate), r.Host)
 	if set != nil {
 		b.Queue(qLockBlobsShared)
 		b.Queue(postgres.q(qBlobSetExists), set)
@@ -245,12 +245,15 @@ func judgeRecordLock(br pgx.BatchResults, pre string, r store.AttestationRecord,
 			return "", false, err
 		}
 	}
-	err = br.QueryRow().Scan(&old)
+	old, cred, err := scanLockedHost(br.QueryRow())
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", false, fmt.Errorf("record attestation: host %q: %w", r.Host, store.ErrNotFound)
 	}
 	if err != nil {
 		return "", false, pgWrap(err, pre, pre)
+	}
+	if err := checkCredential(r, cred); err != nil {
+		return "", false, err
 	}
 	if set == nil {
 		return old, false, nil

@@ -495,7 +495,8 @@ func BenchmarkRecordAttestationPostgres(b *testing.B) {
 			_, err := s.RecordAttestation(b.Context(), store.AttestationRecord{Host: host,
 				At: benchT0.Add(time.Duration(i) * time.Millisecond), Status: store.StatusPassed,
 				Clock: &store.ClockInfo{Clock: uint64(i)}, Evidence: evidence, Verdict: verdict, DurationMicros: 900,
-				Nonce: n.Value, Blobs: []store.Blob{pgBlob("log"), pgBlob("bundle")}})
+				Nonce: n.Value, Blobs: []store.Blob{pgBlob("log"), pgBlob("bundle")},
+				Credential: seedCred})
 			if err != nil {
 				b.Fatalf("RecordAttestation: %v", err)
 			}
@@ -522,7 +523,8 @@ func BenchmarkRecordAttestationPostgres(b *testing.B) {
 				_, err := s.RecordAttestation(b.Context(), store.AttestationRecord{Host: host,
 					At: benchT0.Add(time.Duration(i) * time.Millisecond), Status: store.StatusPassed,
 					Clock: &store.ClockInfo{Clock: uint64(i)}, Evidence: evidence, Verdict: verdict, DurationMicros: 900,
-					Nonce: n.Value, Blobs: []store.Blob{pgBlob("log"), pgBlob("bundle")}})
+					Nonce: n.Value, Blobs: []store.Blob{pgBlob("log"), pgBlob("bundle")},
+					Credential: seedCred})
 				if err != nil {
 					b.Errorf("RecordAttestation: %v", err)
 					return

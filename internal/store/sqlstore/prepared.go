@@ -20,7 +20,7 @@ import (
 func hotWrites(d dialect) []string {
 	return []string{
 		qPutNonce, qTakeNonce, qSweepNonces,
-		qHostStatus + d.forUpdate, qRecordHost, qPutLatest, qInsertSummary, qInsertChange,
+		qLockHost + d.forUpdate, qRecordHost, qPutLatest, qInsertSummary, qInsertChange,
 		qInsertDelivery, qBlobSetExists,
 	}
 }

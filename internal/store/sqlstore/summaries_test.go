@@ -33,7 +33,8 @@ func TestRollUpBatches(t *testing.T) {
 					for h := range 3 {
 						_, err := s.RecordAttestation(t.Context(), store.AttestationRecord{
 							Host: fmt.Sprintf("host-%05d", h), At: benchT0.Add(time.Duration(i) * 4 * time.Minute),
-							Status: statuses[(i+h)%3], ReasonCode: fmt.Sprint("code-", i), DurationMicros: int64(i*10 + h)})
+							Status: statuses[(i+h)%3], ReasonCode: fmt.Sprint("code-", i), DurationMicros: int64(i*10 + h),
+							Credential: seedCred})
 						if err != nil {
 							t.Fatalf("RecordAttestation: %v", err)
 						}

@@ -16,8 +16,8 @@ func attest(t *testing.T, s store.Store, host string, d time.Duration, status, c
 	changed, err := s.RecordAttestation(ctx(t), store.AttestationRecord{
 		Host: host, At: at(d), Status: status, ReasonCode: code, Reason: "reason " + code,
 		Evidence: []byte(fmt.Sprintf(`{"n":%d}`, d)), Verdict: []byte(`{"status":"` + status + `"}`),
-		DurationMicros: 1500,
-		Webhook:        &store.WebhookDelivery{Event: "host.status_changed", Payload: []byte(host + ":" + status)},
+		DurationMicros: 1500, Credential: cred(host),
+		Webhook: &store.WebhookDelivery{Event: "host.status_changed", Payload: []byte(host + ":" + status)},
 	})
 	if err != nil {
 		t.Fatalf("RecordAttestation(%s, %s): %v", host, status, err)
@@ -43,8 +43,8 @@ func testRecordAttestation(t *testing.T, s store.Store) {
 		changed, err := s.RecordAttestation(ctx(t), store.AttestationRecord{
 			Host: "h1", At: at(st.d), Status: st.status, ReasonCode: st.code, Reason: "reason " + st.code,
 			Clock: st.clock, Evidence: []byte(fmt.Sprintf(`{"at":%d}`, st.d)), Verdict: []byte(st.status),
-			DurationMicros: int64(st.d / time.Microsecond),
-			Webhook:        &store.WebhookDelivery{Event: "host.status_changed", Payload: []byte(st.status)},
+			DurationMicros: int64(st.d / time.Microsecond), Credential: cred("h1"),
+			Webhook: &store.WebhookDelivery{Event: "host.status_changed", Payload: []byte(st.status)},
 		})
 		if err != nil {
 			t.Fatalf("RecordAttestation(%s at +%s): %v", st.status, st.d, err)
@@ -124,7 +124,8 @@ func testRecordAttestationErrors(t *testing.T, s store.Store) {
 	_, err := s.RecordAttestation(ctx(t), store.AttestationRecord{Host: "absent", At: t0, Status: store.StatusPassed})
 	wantErr(t, "RecordAttestation(absent host)", err, store.ErrNotFound)
 	mustCreateHost(t, s, newHost("h1", "prod"))
-	if _, err := s.RecordAttestation(ctx(t), store.AttestationRecord{Host: "h1", At: t0, Status: "Fine"}); err == nil {
+	if _, err := s.RecordAttestation(ctx(t), store.AttestationRecord{Host: "h1", At: t0, Status: "Fine",
+		Credential: cred("h1")}); err == nil {
 		t.Errorf("RecordAttestation(status Fine) succeeded")
 	}
 	// Nothing of a refused record is kept.
@@ -132,7 +133,8 @@ func testRecordAttestationErrors(t *testing.T, s store.Store) {
 		t.Errorf("LatestEvidence after a refused record: found one")
 	}
 	// A change without a webhook queues none.
-	if _, err := s.RecordAttestation(ctx(t), store.AttestationRecord{Host: "h1", At: t0, Status: store.StatusNA}); err != nil {
+	if _, err := s.RecordAttestation(ctx(t), store.AttestationRecord{Host: "h1", At: t0, Status: store.StatusNA,
+		Credential: cred("h1")}); err != nil {
 		t.Fatalf("RecordAttestation: %v", err)
 	}
 	if ds, err := s.ClaimDeliveries(ctx(t), "w", at(time.Hour), time.Minute, 0); err != nil || len(ds) != 0 {
@@ -306,7 +308,7 @@ func testRecordAttestationConcurrent(t *testing.T, s store.Store) {
 	errs := race(20, func(i int) error {
 		var err error
 		changed[i], err = s.RecordAttestation(ctx(t), store.AttestationRecord{Host: "h1", At: at(time.Duration(i+1) * time.Second),
-			Status: store.StatusFailed, ReasonCode: "pcr.replay_mismatch",
+			Status: store.StatusFailed, ReasonCode: "pcr.replay_mismatch", Credential: cred("h1"),
 			Webhook: &store.WebhookDelivery{Event: store.EventStatusChanged, Payload: []byte("x")}})
 		return err
 	})
@@ -347,7 +349,7 @@ func testRecordAttestationNonce(t *testing.T, s store.Store) {
 	}
 	rec := func(host string, nonce []byte, when time.Duration) error {
 		_, err := s.RecordAttestation(ctx(t), store.AttestationRecord{Host: host, At: at(when), Status: store.StatusPassed,
-			Evidence: []byte("{}"), Verdict: []byte("{}"), Nonce: nonce})
+			Evidence: []byte("{}"), Verdict: []byte("{}"), Nonce: nonce, Credential: cred(host)})
 		return err
 	}
 	summaries := func(host string) int {
@@ -381,4 +383,97 @@ func testRecordAttestationNonce(t *testing.T, s store.Store) {
 	if got := summaries("n1"); got != 1 {
 		t.Errorf("n1 has %d attestations recorded, want only the one with a good nonce", got)
 	}
+}
+
+// testRecordAttestationCredential: a verdict judged with the credential a
+// host had before it enrolled again, re-activated (a new AK under the same
+// client certificate) or had an EK change approved is refused with
+// ErrCredentialChanged, and nothing of it is written: not the status, the
+// latest evidence, a summary, a status change or a webhook, nor is its
+// nonce used up.
+func testRecordAttestationCredential(t *testing.T, s store.Store) {
+	tests := []struct {
+		name   string
+		change func(h *store.Host)
+	}{
+		{"enrolled again", func(h *store.Host) {
+			h.ClientCertSHA256, h.AKPublic = "client-"+h.Name+"-again", []byte("ak-"+h.Name+"-again")
+		}},
+		{"re-activated", func(h *store.Host) { h.AKPublic = []byte("ak-" + h.Name + "-reactivated") }},
+		{"EK change approved", func(h *store.Host) { h.ClientCertSHA256, h.AKPublic = "", nil }},
+	}
+	for i, tt := range tests {
+		name := fmt.Sprintf("c%d", i)
+		mustCreateHost(t, s, newHost(name, "prod"))
+		attest(t, s, name, time.Second, store.StatusPassed, "")
+		stale := cred(name)
+		if _, err := s.UpdateHost(ctx(t), name, func(h *store.Host) error { tt.change(h); return nil }); err != nil {
+			t.Fatalf("%s: UpdateHost: %v", tt.name, err)
+		}
+		before := recordedOf(t, s, name)
+		claimAll(t, s)
+		nonce := []byte("nonce-" + name)
+		if err := s.PutNonce(ctx(t), store.Nonce{Value: nonce, Host: name, ExpiresAt: at(time.Hour)}); err != nil {
+			t.Fatalf("PutNonce: %v", err)
+		}
+		r := store.AttestationRecord{Host: name, At: at(time.Minute), Status: store.StatusFailed,
+			ReasonCode: "pcr.replay_mismatch", Evidence: []byte(`{"stale":true}`), Verdict: []byte(`{}`),
+			DurationMicros: 10, Nonce: nonce, Credential: stale,
+			Clock:   &store.ClockInfo{Clock: 99, ResetCount: 1},
+			Blobs:   []store.Blob{mkBlob("log of " + name)},
+			Webhook: &store.WebhookDelivery{Event: store.EventStatusChanged, Payload: []byte(name)}}
+		_, err := s.RecordAttestation(ctx(t), r)
+		wantErr(t, tt.name+": RecordAttestation with the old credential", err, store.ErrCredentialChanged)
+		if d := diff(before, recordedOf(t, s, name)); d != "" {
+			t.Errorf("%s: a refused record changed what is recorded (-before +after):\n%s", tt.name, d)
+		}
+		if n := claimAll(t, s); n != 0 {
+			t.Errorf("%s: a refused record queued %d webhook deliveries", tt.name, n)
+		}
+		if got, err := s.GetBlobs(ctx(t), []string{r.Blobs[0].SHA256}); err != nil || len(got) != 0 {
+			t.Errorf("%s: a refused record stored its blob (%d found, %v)", tt.name, len(got), err)
+		}
+		// The nonce was left alone, and the host's current credential is
+		// recorded as before.
+		r.Credential = mustGetHost(t, s, name).Credential()
+		if _, err := s.RecordAttestation(ctx(t), r); err != nil {
+			t.Errorf("%s: RecordAttestation with the current credential and the same nonce: %v", tt.name, err)
+		}
+	}
+}
+
+// recorded is what RecordAttestation writes of one host.
+type recorded struct {
+	Host      store.Host
+	Latest    store.LatestEvidence
+	History   []store.StatusChange
+	Summaries []store.AttestationSummary
+}
+
+func recordedOf(t *testing.T, s store.Store, host string) recorded {
+	t.Helper()
+	r := recorded{Host: mustGetHost(t, s, host)}
+	var err error
+	if r.Latest, err = s.LatestEvidence(ctx(t), host); err != nil {
+		t.Fatalf("LatestEvidence(%s): %v", host, err)
+	}
+	if r.History, err = s.History(ctx(t), host, 0, 0); err != nil {
+		t.Fatalf("History(%s): %v", host, err)
+	}
+	if r.Summaries, err = s.Summaries(ctx(t), host, time.Time{}, 0); err != nil {
+		t.Fatalf("Summaries(%s): %v", host, err)
+	}
+	return r
+}
+
+// claimAll leases every delivery due at t0+1h, for an hour, and returns
+// how many it leased: after a first call, a second one counts only the
+// deliveries queued in between.
+func claimAll(t *testing.T, s store.Store) int {
+	t.Helper()
+	ds, err := s.ClaimDeliveries(ctx(t), "storetest", at(time.Hour), time.Hour, 0)
+	if err != nil {
+		t.Fatalf("ClaimDeliveries: %v", err)
+	}
+	return len(ds)
 }

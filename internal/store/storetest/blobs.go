@@ -20,7 +20,7 @@ func mkBlob(data string) store.Blob {
 func recordBlobs(t *testing.T, s store.Store, host string, d time.Duration, status string, blobs ...store.Blob) {
 	t.Helper()
 	_, err := s.RecordAttestation(ctx(t), store.AttestationRecord{Host: host, At: at(d), Status: status,
-		Evidence: []byte(`{"n":1}`), Verdict: []byte(`{}`), Blobs: blobs})
+		Evidence: []byte(`{"n":1}`), Verdict: []byte(`{}`), Blobs: blobs, Credential: cred(host)})
 	if err != nil {
 		t.Fatalf("RecordAttestation(%s at +%s with %d blobs): %v", host, d, len(blobs), err)
 	}
@@ -130,7 +130,8 @@ func testBlobEdges(t *testing.T, s store.Store) {
 	}
 	for _, tt := range bad {
 		_, err := s.RecordAttestation(ctx(t), store.AttestationRecord{Host: "h2", At: at(time.Minute),
-			Status: store.StatusPassed, Evidence: []byte("{}"), Blobs: []store.Blob{mkBlob("fine"), tt.blob}})
+			Status: store.StatusPassed, Evidence: []byte("{}"), Blobs: []store.Blob{mkBlob("fine"), tt.blob},
+			Credential: cred("h2")})
 		if err == nil {
 			t.Errorf("%s: RecordAttestation succeeded", tt.name)
 		}
@@ -166,7 +167,7 @@ func testBlobsConcurrent(t *testing.T, s store.Store) {
 			}
 			_, err := s.RecordAttestation(ctx(t), store.AttestationRecord{Host: fmt.Sprintf("h%d", i),
 				At: at(time.Duration(r+1) * time.Minute), Status: store.StatusPassed, Evidence: []byte("{}"),
-				Blobs: round(r)})
+				Blobs: round(r), Credential: cred(fmt.Sprintf("h%d", i))})
 			return err
 		})
 		if err := errors.Join(errs...); err != nil {

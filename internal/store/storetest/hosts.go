@@ -169,7 +169,7 @@ func testDeleteHostCascades(t *testing.T, s store.Store) {
 	mustCreateHost(t, s, newHost("h2", "prod"))
 	for _, h := range []string{"h1", "h2"} {
 		if _, err := s.RecordAttestation(ctx(t), store.AttestationRecord{Host: h, At: t0, Status: store.StatusPassed,
-			Evidence: []byte("{}"), Verdict: []byte("{}")}); err != nil {
+			Evidence: []byte("{}"), Verdict: []byte("{}"), Credential: cred(h)}); err != nil {
 			t.Fatalf("RecordAttestation(%s): %v", h, err)
 		}
 	}
@@ -265,10 +265,12 @@ func testRequestAttest(t *testing.T, s store.Store) {
 		}
 	}
 	// An attestation after the request answers it; one before does not.
-	if _, err := s.RecordAttestation(ctx(t), store.AttestationRecord{Host: "a1", At: at(4 * time.Minute), Status: store.StatusPassed}); err != nil {
+	if _, err := s.RecordAttestation(ctx(t), store.AttestationRecord{Host: "a1", At: at(4 * time.Minute), Status: store.StatusPassed,
+		Credential: cred("a1")}); err != nil {
 		t.Fatalf("RecordAttestation(a1): %v", err)
 	}
-	if _, err := s.RecordAttestation(ctx(t), store.AttestationRecord{Host: "a2", At: at(2 * time.Minute), Status: store.StatusPassed}); err != nil {
+	if _, err := s.RecordAttestation(ctx(t), store.AttestationRecord{Host: "a2", At: at(2 * time.Minute), Status: store.StatusPassed,
+		Credential: cred("a2")}); err != nil {
 		t.Fatalf("RecordAttestation(a2): %v", err)
 	}
 	got, err := s.AttestRequestedSince(ctx(t), time.Time{})

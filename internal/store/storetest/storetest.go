@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"RecordAttestationErrors", testRecordAttestationErrors},
 		{"RecordAttestationConcurrent", testRecordAttestationConcurrent},
 		{"RecordAttestationNonce", testRecordAttestationNonce},
+		{"RecordAttestationCredential", testRecordAttestationCredential},
 		{"HistoryPaging", testHistoryPaging},
 		{"SummariesAndPrune", testSummariesAndPrune},
 		{"SummaryRollUp", testSummaryRollUp},
@@ -94,6 +95,10 @@ func newHost(name, group string) store.Host {
 		Reason:           "",
 	}
 }
+
+// cred is the credential newHost gives host name: what a record of it
+// must name to be kept.
+func cred(name string) store.Credential { return newHost(name, "").Credential() }
 
 func mustCreateHost(t *testing.T, s store.Store, h store.Host) {
 	t.Helper()

@@ -11,7 +11,7 @@ import (
 func summarise(t *testing.T, s store.Store, host string, d time.Duration, status, code string, durMicros int64) {
 	t.Helper()
 	_, err := s.RecordAttestation(ctx(t), store.AttestationRecord{Host: host, At: at(d), Status: status,
-		ReasonCode: code, DurationMicros: durMicros})
+		ReasonCode: code, DurationMicros: durMicros, Credential: cred(host)})
 	if err != nil {
 		t.Fatalf("RecordAttestation(%s at +%s): %v", host, d, err)
 	}
