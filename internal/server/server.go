@@ -110,7 +110,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.Verifier, err = verifier.New(verifier.Config{Store: st, CA: s.CA, Tokens: s.Tokens, Metrics: s.Metrics,
 		Log: cfg.Log.With("subsystem", "verifier"), EKTrust: trust, PinnedEKs: pinned, Issuer: cfg.Issuer,
-		ReplicaID: s.replica})
+		ReplicaID: s.replica, Webhooks: len(cfg.Webhooks) > 0})
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -142,8 +142,10 @@ func (v *Verifier) record(ctx context.Context, h store.Host, ev *wire.Evidence, 
 	if verdict.Clock != nil {
 		rec.Clock = &store.ClockInfo{Clock: verdict.Clock.Clock, ResetCount: verdict.Clock.ResetCount, RestartCount: verdict.Clock.RestartCount}
 	}
-	rec.Webhook = &store.WebhookDelivery{Event: "host.status_changed", CreatedAt: at, NextAttemptAt: at,
-		Payload: statusPayload(h, rec)}
+	if v.cfg.Webhooks {
+		rec.Webhook = &store.WebhookDelivery{Event: "host.status_changed", CreatedAt: at, NextAttemptAt: at,
+			Payload: statusPayload(h, rec)}
+	}
 	t0 := time.Now()
 	changed, err := v.st.RecordAttestation(ctx, rec)
 	v.metrics.StoreTime.WithLabelValues("record_attestation").Observe(time.Since(t0).Seconds())

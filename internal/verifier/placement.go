@@ -90,15 +90,24 @@ func (v *Verifier) Placement(ctx context.Context, actor, name string) (Decision,
 		v.metrics.PlacementWarn.Inc()
 		v.log.Warn("placement allowed in warn mode", "host", name, "reason", d.Reason)
 		v.audit(ctx, actor, "placement.warn", name, d.Reason)
-		now := v.now()
-		payload, _ := json.Marshal(map[string]any{"event": "placement.warn", "host": name, "group": h.Group,
-			"status": h.Status, "reason": d.Reason, "at": now})
-		if err := v.st.EnqueueDelivery(ctx, store.WebhookDelivery{Event: "placement.warn", Payload: payload,
-			CreatedAt: now, NextAttemptAt: now}); err != nil {
-			v.log.Error("queue placement warning webhook", "host", name, "err", err)
-		}
+		v.queuePlacementWarning(ctx, h, d)
 	}
 	return d, nil
+}
+
+// queuePlacementWarning queues the placement.warn webhook, when receivers
+// are configured.
+func (v *Verifier) queuePlacementWarning(ctx context.Context, h store.Host, d Decision) {
+	if !v.cfg.Webhooks {
+		return
+	}
+	now := v.now()
+	payload, _ := json.Marshal(map[string]any{"event": "placement.warn", "host": h.Name, "group": h.Group,
+		"status": h.Status, "reason": d.Reason, "at": now})
+	if err := v.st.EnqueueDelivery(ctx, store.WebhookDelivery{Event: "placement.warn", Payload: payload,
+		CreatedAt: now, NextAttemptAt: now}); err != nil {
+		v.log.Error("queue placement warning webhook", "host", h.Name, "err", err)
+	}
 }
 
 // TrustToken issues a signed statement of a host's current status.

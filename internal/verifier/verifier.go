@@ -38,6 +38,14 @@ type Config struct {
 	Issuer string
 	// ReplicaID names this process among replicas (leases, logs).
 	ReplicaID string
+	// Webhooks says that webhook receivers are configured: only then are
+	// status changes and placement warnings queued for delivery. Without
+	// receivers every queued row was written, claimed and marked delivered
+	// to no one: at a fleet's first attestations, one per host (100,000
+	// rows whose draining took most of PostgreSQL's statement time in a
+	// load run). Replicas share one outbox, so they are meant to share
+	// their webhook configuration too.
+	Webhooks bool
 	// DefaultGroup receives hosts whose join token names no group.
 	DefaultGroup string
 	// NonceTTL bounds how long an agent may take to answer a nonce.

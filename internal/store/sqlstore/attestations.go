@@ -44,11 +44,13 @@ const (
 	qHistory        = `SELECT id, host, from_status, to_status, at, reason_code, reason, verdict, evidence
 		FROM status_changes WHERE host = ? ORDER BY at DESC, id DESC LIMIT ? OFFSET ?`
 	// qUnreachableCandidates narrows the sweep to hosts silent since before
-	// the latest cutoff; the per-group cutoff is applied in Go. It must use
-	// the last_seen index (a multi-index OR on SQLite, a bitmap OR on
-	// PostgreSQL): it runs inside a write transaction, and a full scan of
-	// a large fleet there holds up every attestation. Hence no ORDER BY: the
-	// few candidates are sorted in Go.
+	// the latest cutoff; the per-group cutoff is applied in Go. On SQLite
+	// it must use the last_seen index (a multi-index OR): it runs inside
+	// the write transaction, and a full scan of a large fleet there holds
+	// up every attestation. Hence no ORDER BY: the few candidates are
+	// sorted in Go. PostgreSQL has no such index (migration 0005: it cost
+	// every attestation its heap-only update) and scans hosts, blocking no
+	// writer.
 	qUnreachableCandidates = `SELECT ` + hostColumns + ` FROM hosts WHERE status <> ?
 		AND (last_seen IS NULL OR last_seen < ?) AND (last_attested IS NULL OR last_attested < ?)
 		AND (last_seen IS NOT NULL OR last_attested IS NOT NULL OR enrolled_at < ?)`
