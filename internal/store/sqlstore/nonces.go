@@ -24,10 +24,6 @@ const (
 	qSweepChallenges = `DELETE FROM challenges WHERE expires_at <= ?`
 )
 
-// qNoFlushWait lets a PostgreSQL transaction commit without waiting for
-// its WAL to reach the disk (it still reaches it within wal_writer_delay).
-const qNoFlushWait = `SET LOCAL synchronous_commit TO OFF`
-
 // PutNonce stores a fresh nonce.
 func (s *Store) PutNonce(ctx context.Context, n store.Nonce) error {
 	if len(n.Value) == 0 {
@@ -35,17 +31,17 @@ func (s *Store) PutNonce(ctx context.Context, n store.Nonce) error {
 	}
 	// In a transaction on SQLite: issued nonces are committed in groups
 	// with the attestations being recorded (groupcommit.go). On PostgreSQL
-	// the commit does not wait for the WAL flush: a nonce lost in a crash
-	// only fails its evidence (nonce.unknown, the agent fetches another),
-	// and it halves the flushes an attestation waits for. Taking the nonce
-	// is part of recording the verdict, which waits for its flush.
+	// the nonces table is unlogged (migration 0006): its rows write no WAL
+	// and its commits wait for no flush. A nonce lost in a crash only fails
+	// its evidence (nonce.unknown, the agent fetches another). Taking the
+	// nonce is part of recording the verdict, which waits for its flush.
 	put := func(c conn) error {
 		_, err := c.exec(ctx, qPutNonce, n.Value, n.Host, micros(n.ExpiresAt))
 		return err
 	}
 	var err error
 	if s.d.name == postgres.name {
-		err = s.putNoncePG(ctx, n) // with qNoFlushWait, in one round trip: pgbatch.go
+		err = s.putNoncePG(ctx, n) // in one round trip: pgbatch.go
 	} else {
 		err = s.withTx(ctx, put)
 	}

@@ -159,7 +159,6 @@ func (s *Store) putNoncePG(ctx context.Context, n store.Nonce) error {
 		var e pgExecBatch
 		e.queue("begin transaction", "BEGIN")
 		// Unwrapped, as withTx returns the statements' errors.
-		e.queue("", qNoFlushWait)
 		e.queue("", qPutNonce, n.Value, n.Host, micros(n.ExpiresAt))
 		e.queueCommit()
 		err := e.run(ctx, pc)
