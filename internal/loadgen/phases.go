@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net/http/httptrace"
+	"runtime/metrics"
 	"sort"
 	"time"
 )
@@ -74,6 +75,17 @@ func summarisePhases(ps []Phases) PhaseReport {
 }
 
 // generatorGC describes the generator's garbage collector settings.
+// gcCycles is the number of garbage collections this process has
+// completed.
+func gcCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
+}
+
 func generatorGC(getenv func(string) string) string {
 	val := func(k, dflt string) string {
 		if v := getenv(k); v != "" {

@@ -67,6 +67,10 @@ type Report struct {
 	// collection pauses show in the latencies it measures, so a run says
 	// how it was set.
 	GeneratorGC string `json:"generator_gc"`
+	// GeneratorGCs counts the generator's collections during the measured
+	// run: each one, near GOMEMLIMIT above all, can stall the generator
+	// and shows as latency the verifier did not cause.
+	GeneratorGCs uint64 `json:"generator_gcs"`
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {
@@ -122,7 +126,7 @@ func (r *Report) Write(w io.Writer) {
 			mb(r.VerifierRSSPeak), mb(r.VerifierRSSEnd), mb(r.VerifierHWM))
 	}
 	if r.GeneratorGC != "" {
-		fmt.Fprintf(w, "generator      %s\n", r.GeneratorGC)
+		fmt.Fprintf(w, "generator      %s, %d collections while measuring\n", r.GeneratorGC, r.GeneratorGCs)
 	}
 	for _, e := range r.ErrorSample {
 		fmt.Fprintf(w, "error          %s\n", e)

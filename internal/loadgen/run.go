@@ -213,6 +213,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		s1, _ = r.sample()
 		fmt.Fprintf(r.cfg.Progress, "warm-up done: %d attestations, %d errors; measuring\n", rep.WarmupAttestations, rep.WarmupErrors)
 	}
+	gcBefore := gcCycles()
 	began = time.Now()
 	if cfg.ColdStart {
 		rep.LastVerdict = r.coldStart(ctx, hosts)
@@ -220,6 +221,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.steady(ctx, hosts, cfg.Duration)
 	}
 	rep.Wall = time.Since(began)
+	rep.GeneratorGCs = gcCycles() - gcBefore
 	stop()
 	s2, _ := r.sample()
 	rep.VerifierCPU = cores(s1, s2)
