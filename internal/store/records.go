@@ -202,6 +202,20 @@ type Blob struct {
 	Data   []byte
 }
 
+// IsBlobHash reports whether h is spelled as a blob's SHA256 is: 64
+// lower-case hex digits. Nothing else can name a stored blob.
+func IsBlobHash(h string) bool {
+	if len(h) != 64 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // LatestEvidence is the most recent evidence and verdict of a host; one per
 // host, replaced by every attestation.
 type LatestEvidence struct {

@@ -58,7 +58,7 @@ func (v *Verifier) resolveBundles(ctx context.Context, ev *wire.Evidence) error 
 	files := make([][]byte, len(want))
 	var missing []int // indexes of want the memo does not hold
 	for i, h := range want {
-		if !isSHA256Hex(h) {
+		if !store.IsBlobHash(h) {
 			return errBundleUnknown(h)
 		}
 		if data, ok := v.bundleFiles.Get(h); ok {
@@ -112,20 +112,6 @@ func checkBundleHashes(files [][]byte, hashes []string) error {
 		}
 	}
 	return nil
-}
-
-// isSHA256Hex reports whether h is a SHA-256 as the verifier writes one
-// (lower-case hex): nothing else can name a file it holds.
-func isSHA256Hex(h string) bool {
-	if len(h) != 2*sha256.Size {
-		return false
-	}
-	for _, c := range []byte(h) {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // heldBundles are the hashes the verdict's result tells the agent the

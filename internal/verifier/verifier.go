@@ -42,8 +42,8 @@ type Config struct {
 	// status changes and placement warnings queued for delivery. Without
 	// receivers every queued row was written, claimed and marked delivered
 	// to no one: at a fleet's first attestations, one per host (100,000
-	// rows whose draining took most of PostgreSQL's statement time in a
-	// load run). Replicas share one outbox, so they are meant to share
+	// rows whose draining was PostgreSQL's costliest statement in a load
+	// run, about a quarter of its statement time). Replicas share one outbox, so they are meant to share
 	// their webhook configuration too.
 	Webhooks bool
 	// DefaultGroup receives hosts whose join token names no group.

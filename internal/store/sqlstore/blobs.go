@@ -56,25 +56,13 @@ func blobSetKey(blobs []store.Blob) (any, []store.Blob, error) {
 	sorted = slices.CompactFunc(sorted, func(a, b store.Blob) bool { return a.SHA256 == b.SHA256 })
 	h := sha256.New()
 	for _, b := range sorted {
-		if !validHash(b.SHA256) {
+		if !store.IsBlobHash(b.SHA256) {
 			return nil, nil, fmt.Errorf("blob hash %.80q is not a lower-case hex SHA-256", b.SHA256)
 		}
 		h.Write([]byte(b.SHA256))
 		h.Write([]byte{'\n'})
 	}
 	return hex.EncodeToString(h.Sum(nil)), sorted, nil
-}
-
-func validHash(s string) bool {
-	if len(s) != 2*sha256.Size {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // putBlobSet makes sure the set key of blobs is stored with every blob,

@@ -32,11 +32,7 @@ func TestPostgresAttestationsUpdateInPlace(t *testing.T) {
 		}
 	}
 	s.Close() // its sessions end, and report their counts as they go
-	watch, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer watch.Close()
+	watch := watchPG(t, dsn)
 	// The first round changes each host's status (Pending to Passed), an
 	// indexed column, and inserts its latest evidence: only the later
 	// rounds can be heap-only.
@@ -76,11 +72,7 @@ func TestPostgresNoncesWriteNoWAL(t *testing.T) {
 	dsn := pgtest.Start(t)
 	s := open(t, dsn)
 	newPGHost(t, s, "h1")
-	watch, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer watch.Close()
+	watch := watchPG(t, dsn)
 	lsn := func() (pos int64) {
 		t.Helper()
 		err := watch.QueryRowContext(t.Context(),
@@ -98,4 +90,16 @@ func TestPostgresNoncesWriteNoWAL(t *testing.T) {
 	if perNonce := (lsn() - before) / n; perNonce > 100 {
 		t.Errorf("issuing a nonce wrote %d bytes of WAL, want at most a commit record's (100)", perNonce)
 	}
+}
+
+// watchPG opens a session of its own on dsn, beside the store's, to read
+// PostgreSQL's views; it is closed when the test ends.
+func watchPG(t *testing.T, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

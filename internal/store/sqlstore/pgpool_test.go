@@ -1,7 +1,6 @@
 package sqlstore_test
 
 import (
-	"database/sql"
 	"fmt"
 	"sync"
 	"testing"
@@ -20,11 +19,7 @@ func TestPostgresKeepsItsSessions(t *testing.T) {
 	dsn := pgtest.Start(t)
 	s := open(t, dsn)
 	newPGHost(t, s, "h1")
-	watch, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer watch.Close()
+	watch := watchPG(t, dsn)
 	watch.SetMaxOpenConns(1)
 	sessions := func() map[int]bool {
 		t.Helper()
