@@ -34,8 +34,21 @@ logs the emulated boot chain produced once per profile on the reference TPM.
 The hosts enrol through the normal protocol (join token, credential
 activation), then attest every --interval for --duration (or all at once
 with --cold-start). It reports attestations per second, latency
-percentiles (split into connection, nonce, quote and evidence), errors, and,
-with --verifier-pid, the verifier's CPU and memory.
+percentiles (split into connection, nonce, quote and evidence), errors, the
+attestations over held and new connections, the TLS handshakes and how many
+resumed a session, and, with --verifier-pid, the verifier's CPU and memory.
+
+By default every attestation opens a connection (resuming the host's TLS
+session). With --park each host does what the agent does: after its verdict
+it sends GET /agent/v1/wait?timeout=<ms until its next turn> on its
+connection; a wait the verifier parks is answered at the host's turn and
+its nonce and evidence follow on that connection, with no handshake; a wait
+refused over the verifier's --max-parked closes the connection and the host
+reconnects at its turn. Latency counts from the turn, so a late answer to
+the wait counts against it (the "wake" phase). Each held connection is a
+file descriptor: a run that cannot fit in this process's limit (ulimit -Hn)
+is refused before it starts, and --park holds at most what the limit leaves
+(the report says so; hosts over it reconnect at their turn).
 
 The generator's own garbage collection pauses show in the latencies it
 measures. With a large fleet run it with GOGC=off and a GOMEMLIMIT it may
@@ -108,7 +121,11 @@ near that limit. The report says how it ran.`,
 	f.BoolVar(&cfg.ColdStart, "cold-start", false, "all hosts attest at once, retrying as agents do")
 	f.IntVar(&cfg.EnrolWorkers, "enrol-workers", 16, "concurrent enrolments")
 	f.IntVar(&cfg.MaxInFlight, "max-in-flight", 256, "concurrent attestations in the steady run")
-	f.BoolVar(&cfg.KeepAlive, "keep-alive", false, "keep each host's connection open between attestations, as the agent's long poll does")
+	f.BoolVar(&cfg.KeepAlive, "keep-alive", false, "keep each host's connection open and idle between attestations "+
+		"(the verifier closes idle connections after 2 minutes; use --park to hold them as the agent does)")
+	f.BoolVar(&cfg.Park, "park", false, "hold each host's connection between turns with the agent's wait parked on it, "+
+		"reconnecting at the turn only when the verifier refuses the wait (over its --max-parked); "+
+		"held connections are bounded by this process's file descriptor limit")
 	f.DurationVar(&cfg.Warmup, "warmup", 0, "steady mode: run the schedule this long before measuring (hosts then resume TLS sessions and name held logs and bundles)")
 	f.StringVar(&pprofAddr, "pprof-listen", "", "serve the generator's Go profiler on this loopback address (diagnostics)")
 	f.BoolVar(&cfg.FullLogs, "full-logs", false, "send the event log with every attestation, never its hash (as agents before it did)")

@@ -202,7 +202,10 @@ func TestSubmitByHash(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := r.submit(t.Context(), srv.Client(), h, []byte("nonce"), q); err != nil {
+		send := func(method, path string, body jsonBody, out any) error {
+			return call(t.Context(), srv.Client(), method, srv.URL+path, "", body, out)
+		}
+		if _, err := r.submit(send, h, []byte("nonce"), q); err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
 		if !slices.Equal(sent, st.want) {

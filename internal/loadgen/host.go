@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/bootproof/bootproof/internal/api"
@@ -28,6 +29,11 @@ type host struct {
 	cert  tls.Certificate // the mTLS identity the verifier issued
 	clock uint64          // TPM clock, ms; grows with every quote
 	hc    *http.Client    // kept between attestations with Config.KeepAlive
+	// mu makes a host's turns one at a time, as an agent's are: a turn
+	// that outlasts the interval delays the next.
+	mu sync.Mutex
+	// conn is the connection the host holds between turns (Config.Park).
+	conn *heldConn
 	// sessions keeps the host's TLS session ticket, so a host that
 	// reconnects for its next turn resumes its session (no certificate
 	// signatures or chain checks), as the agent does.
@@ -93,13 +99,23 @@ func (r *runner) enrolHost(ctx context.Context, name string, im *Image, maker *m
 		sessions: tls.NewLRUClientSessionCache(1)}, nil
 }
 
+// turn is one attestation's account: where its time went, and whether
+// it went over a connection that was open before the turn.
+type turn struct {
+	Phases
+	held bool
+}
+
 // attest runs one attestation: a nonce, then the evidence, on the host's
-// mTLS connection. Without KeepAlive the connection is opened for the
-// attestation and closed afterwards (the costliest case for the verifier:
-// a TLS handshake per attestation, resumed from the host's last session). With it, the connection stays open
-// between attestations, as bootproof's agent keeps its connection through
-// the long poll it holds between turns.
-func (r *runner) attest(ctx context.Context, h *host, ph *Phases) (wire.EvidenceResult, error) {
+// mTLS connection. --park goes its own way (attestHeld). Without KeepAlive
+// the connection is opened for the attestation and closed afterwards (a
+// TLS handshake per attestation, resumed from the host's last session).
+// With it, net/http keeps the connection open between attestations, idle
+// (the verifier closes idle connections after 2 minutes).
+func (r *runner) attest(ctx context.Context, h *host, tn *turn) (wire.EvidenceResult, error) {
+	if r.cfg.Park {
+		return r.attestHeld(ctx, h, tn)
+	}
 	hc := h.hc
 	if hc == nil {
 		tr := newTransport(r.pool, &h.cert, 1)
@@ -114,37 +130,46 @@ func (r *runner) attest(ctx context.Context, h *host, ph *Phases) (wire.Evidence
 	}
 	t0 := time.Now()
 	var n wire.NonceResponse
-	if err := call(connectTrace(ctx, ph), hc, "GET", r.base+"/agent/v1/nonce", "", nil, &n); err != nil {
+	if err := call(connectTrace(ctx, &tn.Phases, &r.tally, &tn.held), hc, "GET", r.base+"/agent/v1/nonce", "", nil, &n); err != nil {
 		return wire.EvidenceResult{}, err
 	}
 	t1 := time.Now()
-	ph.Nonce = t1.Sub(t0) - ph.Connect
+	tn.Nonce = t1.Sub(t0) - tn.Connect
 	h.clock += 1000 + uint64(r.cfg.Interval/time.Millisecond)
 	q, err := h.tpm.Quote(h.im, n.Nonce, h.clock)
 	if err != nil {
 		return wire.EvidenceResult{}, err
 	}
 	t2 := time.Now()
-	ph.Quote = t2.Sub(t1)
-	res, err := r.submit(ctx, hc, h, n.Nonce, q)
-	ph.Evidence = time.Since(t2)
+	tn.Quote = t2.Sub(t1)
+	// The evidence goes on the nonce's connection; should that have
+	// closed, the handshake of its new one is counted too.
+	ectx := connectTrace(ctx, nil, &r.tally, nil)
+	res, err := r.submit(func(method, path string, body jsonBody, out any) error {
+		return call(ectx, hc, method, r.base+path, "", body, out)
+	}, h, n.Nonce, q)
+	tn.Evidence = time.Since(t2)
 	return res, err
 }
 
-// submit sends the evidence answering nonce with quote q as the agent
-// does: the event log and the bundle files by hash when the verifier holds
-// them, in full when it says it does not.
-func (r *runner) submit(ctx context.Context, hc *http.Client, h *host, nonce []byte, q wire.Quote) (wire.EvidenceResult, error) {
+// sender sends one agent request with a JSON body and decodes the answer
+// into out.
+type sender func(method, path string, body jsonBody, out any) error
+
+// submit sends, with send, the evidence answering nonce with quote q as
+// the agent does: the event log and the bundle files by hash when the
+// verifier holds them, in full when it says it does not.
+func (r *runner) submit(send sender, h *host, nonce []byte, q wire.Quote) (wire.EvidenceResult, error) {
 	logByHash := !r.cfg.FullLogs && h.heldLog != "" && h.heldLog == h.im.eventLogSHA256
 	bundlesByHash := !r.cfg.FullBundles && h.bundlesHeld
 	var res wire.EvidenceResult
-	err := call(ctx, hc, "POST", r.base+"/agent/v1/evidence", "", h.im.evidenceJSON(nonce, q, logByHash, bundlesByHash), &res)
+	err := send("POST", "/agent/v1/evidence", h.im.evidenceJSON(nonce, q, logByHash, bundlesByHash), &res)
 	var he *HTTPError
 	if (logByHash || bundlesByHash) && errors.As(err, &he) &&
 		(he.Code == wire.CodeEventLogUnknown || he.Code == wire.CodeBundlesUnknown) {
 		h.heldLog, h.bundlesHeld = "", false
 		logByHash, bundlesByHash = false, false
-		err = call(ctx, hc, "POST", r.base+"/agent/v1/evidence", "", h.im.evidenceJSON(nonce, q, false, false), &res)
+		err = send("POST", "/agent/v1/evidence", h.im.evidenceJSON(nonce, q, false, false), &res)
 	}
 	if err != nil {
 		return wire.EvidenceResult{}, err

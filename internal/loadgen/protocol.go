@@ -86,6 +86,12 @@ func call(ctx context.Context, hc *http.Client, method, url, token string, in, o
 	if err != nil {
 		return fmt.Errorf("%s %s: read answer: %w", method, req.URL.Path, err)
 	}
+	return decodeAnswer(resp, data, method+" "+req.URL.Path, out)
+}
+
+// decodeAnswer turns the verifier's answer to what (method and path) into
+// an *HTTPError when it is not 2xx, or decodes its JSON body into out.
+func decodeAnswer(resp *http.Response, data []byte, what string, out any) error {
 	if resp.StatusCode/100 != 2 {
 		var we wire.Error
 		if json.Unmarshal(data, &we) != nil || we.Code == "" {
@@ -101,7 +107,7 @@ func call(ctx context.Context, hc *http.Client, method, url, token string, in, o
 		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("%s %s: decode answer: %w", method, req.URL.Path, err)
+		return fmt.Errorf("%s: decode answer: %w", what, err)
 	}
 	return nil
 }

@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/bootproof/bootproof/internal/api"
 	"github.com/bootproof/bootproof/internal/emuhost"
 	"github.com/bootproof/bootproof/internal/makerca"
 )
@@ -51,10 +54,17 @@ type Config struct {
 	MaxInFlight int
 	// Timeout bounds each request (default 30 s).
 	Timeout time.Duration
-	// KeepAlive keeps each host's connection open between attestations, as
-	// the agent's long poll does; without it every attestation pays a TLS
-	// handshake.
+	// KeepAlive keeps each host's connection open between attestations,
+	// idle (the verifier closes it after 2 minutes); without it, or Park,
+	// every attestation pays a TLS handshake.
 	KeepAlive bool
+	// Park has each host hold its connection between turns with the
+	// agent's wait parked on it, and reconnect at its turn only when the
+	// verifier refused the wait (park.go). Not with ColdStart or KeepAlive.
+	Park bool
+	// MaxHeld bounds, with Park, the connections held between turns (0:
+	// as many as the process's file descriptor limit allows, fdPlan).
+	MaxHeld int
 	// Warmup, in steady mode, runs the schedule this long before the
 	// measured Duration: hosts that have attested once have a TLS session
 	// to resume and a log the verifier holds, as in a fleet that has been
@@ -84,6 +94,23 @@ type runner struct {
 	base      string
 	pool      *x509.CertPool
 	enrolHTTP *http.Client
+	// addr (host:port), host (the Host header) and serverName are the
+	// verifier's, for the connections --park opens itself.
+	addr, host, serverName string
+	// heldCap bounds the connections held between turns (park.go);
+	// heldOpen counts them.
+	heldCap  int
+	heldOpen atomic.Int64
+	// fdLimit is the process's file descriptor limit (0: unknown).
+	fdLimit int
+	// tally counts TLS handshakes, waits what became of --park's waits.
+	tally connTally
+	waits waitTally
+	// phase is the counting phase, 0 in the warm-up and 1 once measuring.
+	phase atomic.Int64
+	// parking counts the steady turns still running, sending their wait
+	// included (steadyTurn).
+	parking sync.WaitGroup
 
 	mu        sync.Mutex
 	lat       []time.Duration
@@ -94,8 +121,13 @@ type runner struct {
 	retries   int
 	unexp     int
 	errSample []string
-	maxLag    time.Duration
-	done      atomic.Int64
+	// waitErrSample are a few waits whose answer could not be read.
+	waitErrSample []string
+	maxLag        time.Duration
+	// heldAtt and newAtt split the attestations by connection: one open
+	// before the turn, or one opened for it.
+	heldAtt, newAtt int
+	done            atomic.Int64
 	// logsByHash counts evidence sent with its event log by hash.
 	logsByHash atomic.Int64
 	// bundlesByHash counts evidence sent with its bundle files by hash.
@@ -128,6 +160,20 @@ func (c *Config) defaults() error {
 	if !c.ColdStart && c.Interval <= 0 {
 		errs = append(errs, fmt.Errorf("interval must be positive, not %s", c.Interval))
 	}
+	if c.Park && c.ColdStart {
+		errs = append(errs, errors.New("park holds waits between steady turns; a cold start has none (use one of them)"))
+	}
+	if c.Park && c.KeepAlive {
+		errs = append(errs, errors.New("park and keep-alive are two ways to keep connections (use one of them)"))
+	}
+	if c.Park && c.Interval > api.DefaultMaxWait {
+		// The verifier answers a wait at its bound at the latest; an agent
+		// then waits again, which --park does not simulate.
+		errs = append(errs, fmt.Errorf("park: interval %s is over the verifier's longest wait (%s)", c.Interval, api.DefaultMaxWait))
+	}
+	if c.MaxHeld < 0 {
+		errs = append(errs, fmt.Errorf("max held connections must not be negative, not %d", c.MaxHeld))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("loadgen config: %w", err)
 	}
@@ -158,43 +204,31 @@ func (c *Config) defaults() error {
 // Run enrols cfg.Hosts simulated hosts through the normal protocol, then
 // drives the verifier (steady or cold start) and reports what it measured.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
-	if err := cfg.defaults(); err != nil {
+	r, err := newRunner(cfg)
+	if err != nil {
 		return nil, err
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(cfg.CAPEM) {
-		return nil, errors.New("loadgen: verifier CA holds no PEM certificate")
-	}
-	r := &runner{cfg: cfg, base: strings.TrimRight(cfg.URL, "/"), pool: pool, verdicts: map[string]int{},
-		enrolHTTP: &http.Client{Transport: newTransport(pool, nil, cfg.EnrolWorkers*2), Timeout: cfg.Timeout}}
 	defer r.enrolHTTP.CloseIdleConnections()
-	profiles := []emuhost.Profile{emuhost.Good}
-	if cfg.FailShare > 0 {
-		profiles = append(profiles, failingProfiles...)
-	}
-	images, err := BootImages(profiles)
-	if err != nil {
-		return nil, err
-	}
-	p, err := LoadPolicy(cfg.Interval)
-	if err != nil {
-		return nil, err
-	}
-	pb, err := p.Marshal()
-	if err != nil {
-		return nil, err
-	}
-	if err := call(ctx, r.enrolHTTP, "PUT", r.base+"/api/v1/groups/"+cfg.Group+"/policy", cfg.AdminToken, pb, nil); err != nil {
-		return nil, fmt.Errorf("set the load group's policy: %w", err)
-	}
-	rep := &Report{Hosts: cfg.Hosts, Interval: cfg.Interval, Mode: "steady", VerifierPID: cfg.VerifierPID}
+	rep := &Report{Hosts: cfg.Hosts, Interval: cfg.Interval, Mode: "steady", Connections: r.connections(),
+		VerifierPID: cfg.VerifierPID, FDLimit: r.fdLimit, HeldCap: r.heldCap}
 	if cfg.ColdStart {
 		rep.Mode = "cold-start"
+	}
+	if err := r.setPolicy(ctx); err != nil {
+		return nil, err
+	}
+	images, err := r.images()
+	if err != nil {
+		return nil, err
 	}
 	s0, _ := r.sample()
 	began := time.Now()
 	hosts, enrolErrs := r.enrolAll(ctx, images)
 	rep.EnrolTime, rep.Enrolled, rep.EnrolErrors = time.Since(began), len(hosts), enrolErrs
+	// Enrolment's connections are not needed again: their descriptors go
+	// to the hosts' connections.
+	r.enrolHTTP.CloseIdleConnections()
+	defer r.dropAll(hosts)
 	s1, _ := r.sample()
 	rep.VerifierCPUEnrol = cores(s0, s1)
 	if len(hosts) == 0 {
@@ -206,9 +240,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r.errSample, r.errs = nil, 0
 	// The memory peak is watched from here, warm-up included.
 	stop := r.watch(ctx, rep)
+	sc := newSchedule(len(hosts), cfg.Interval)
 	if cfg.Warmup > 0 && !cfg.ColdStart {
 		fmt.Fprintf(r.cfg.Progress, "warm-up for %s, not measured\n", cfg.Warmup)
-		r.steady(ctx, hosts, cfg.Warmup)
+		r.steady(ctx, hosts, sc, cfg.Warmup)
 		r.endWarmup(rep)
 		s1, _ = r.sample()
 		fmt.Fprintf(r.cfg.Progress, "warm-up done: %d attestations, %d errors; measuring\n", rep.WarmupAttestations, rep.WarmupErrors)
@@ -218,7 +253,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.ColdStart {
 		rep.LastVerdict = r.coldStart(ctx, hosts)
 	} else {
-		r.steady(ctx, hosts, cfg.Duration)
+		r.steady(ctx, hosts, sc, cfg.Duration)
 	}
 	rep.Wall = time.Since(began)
 	rep.GeneratorGCs = gcCycles() - gcBefore
@@ -228,17 +263,103 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if s2.HWMBytes > 0 {
 		rep.VerifierRSSEnd, rep.VerifierHWM = s2.RSSBytes, s2.HWMBytes
 	}
+	r.fill(rep)
+	return rep, nil
+}
+
+// newRunner checks cfg and plans the run's file descriptors (fdPlan).
+func newRunner(cfg Config) (*runner, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(cfg.CAPEM) {
+		return nil, errors.New("loadgen: verifier CA holds no PEM certificate")
+	}
+	r := &runner{cfg: cfg, base: strings.TrimRight(cfg.URL, "/"), pool: pool, verdicts: map[string]int{}}
+	u, err := url.Parse(r.base)
+	if err != nil || u.Scheme != "https" || u.Hostname() == "" {
+		return nil, fmt.Errorf("loadgen: verifier URL %q is not https://host[:port]", cfg.URL)
+	}
+	r.host, r.serverName, r.addr = u.Host, u.Hostname(), u.Host
+	if u.Port() == "" {
+		r.addr = net.JoinHostPort(u.Hostname(), "443")
+	}
+	limit, _ := fdLimit() // 0 when unknown
+	if r.heldCap, err = fdPlan(cfg, limit); err != nil {
+		return nil, fmt.Errorf("loadgen: %w", err)
+	}
+	r.fdLimit = limit
+	r.enrolHTTP = &http.Client{Transport: newTransport(pool, nil, cfg.EnrolWorkers*2), Timeout: cfg.Timeout}
+	return r, nil
+}
+
+func (r *runner) connections() string {
+	switch {
+	case r.cfg.Park:
+		return "park"
+	case r.cfg.KeepAlive:
+		return "keep-alive"
+	}
+	return "reconnect"
+}
+
+// setPolicy gives the load group the policy its hosts' profiles are
+// appraised against.
+func (r *runner) setPolicy(ctx context.Context) error {
+	p, err := LoadPolicy(r.cfg.Interval)
+	if err != nil {
+		return err
+	}
+	pb, err := p.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := call(ctx, r.enrolHTTP, "PUT", r.base+"/api/v1/groups/"+r.cfg.Group+"/policy", r.cfg.AdminToken, pb, nil); err != nil {
+		return fmt.Errorf("set the load group's policy: %w", err)
+	}
+	return nil
+}
+
+// images boots the profiles the run's hosts use.
+func (r *runner) images() (map[emuhost.Profile]*Image, error) {
+	profiles := []emuhost.Profile{emuhost.Good}
+	if r.cfg.FailShare > 0 {
+		profiles = append(profiles, failingProfiles...)
+	}
+	return BootImages(profiles)
+}
+
+// dropAll closes the connections the hosts hold (Park), once the turns
+// sending waits are done.
+func (r *runner) dropAll(hosts []*host) {
+	r.parking.Wait()
+	for _, h := range hosts {
+		r.drop(h)
+	}
+}
+
+// fill puts the measured run's counts and figures in rep.
+func (r *runner) fill(rep *Report) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rep.Attestations, rep.Errors, rep.Busy, rep.Retries, rep.Unexpected = len(r.lat), r.errs, r.busy, r.retries, r.unexp
 	rep.Verdicts, rep.ErrorSample, rep.MaxLag = r.verdicts, r.errSample, r.maxLag
 	rep.LogsByHash = int(r.logsByHash.Load())
 	rep.BundlesByHash = int(r.bundlesByHash.Load())
+	rep.HeldAttestations, rep.NewAttestations = r.heldAtt, r.newAtt
+	rep.TLSHandshakes, rep.TLSResumed = int(r.tally.handshakes.Load()), int(r.tally.resumed.Load())
+	w := &r.waits
+	rep.Waits = WaitFigures{Parked: int(w.parked.Load()), Refused: int(w.refused.Load()), NotSent: int(w.notSent.Load()),
+		Failed: int(w.failed.Load()), AttestNow: int(w.attestNow.Load()), HeldLost: int(w.heldLost.Load()),
+		ErrorSample: r.waitErrSample}
 	rep.Rate = float64(len(r.lat)) / rep.Wall.Seconds()
 	rep.setLatencies(r.lat)
 	rep.Phases = summarisePhases(r.phases)
 	rep.GeneratorGC = generatorGC(os.Getenv)
-	return rep, nil
+	if self, err := ReadProc(os.Getpid()); err == nil {
+		rep.GeneratorRSS, rep.GeneratorHWM = self.RSSBytes, self.HWMBytes
+	}
 }
 
 func cores(a, b ProcSample) float64 {
@@ -281,8 +402,12 @@ func (r *runner) watch(ctx context.Context, rep *Report) func() {
 					r.mu.Lock()
 					errs, busy := r.errs, r.busy
 					r.mu.Unlock()
-					fmt.Fprintf(r.cfg.Progress, "t=%s attested=%d (%.0f/s) errors=%d shed=%d verifier_rss=%dMB\n",
-						now.Sub(start).Round(time.Second), d, float64(d-lastDone)/now.Sub(last).Seconds(), errs, busy, s.RSSBytes>>20)
+					held := ""
+					if r.cfg.Park {
+						held = fmt.Sprintf(" held=%d", r.heldOpen.Load())
+					}
+					fmt.Fprintf(r.cfg.Progress, "t=%s attested=%d (%.0f/s) errors=%d shed=%d%s verifier_rss=%dMB\n",
+						now.Sub(start).Round(time.Second), d, float64(d-lastDone)/now.Sub(last).Seconds(), errs, busy, held, s.RSSBytes>>20)
 					last, lastDone = now, d
 				}
 			}
@@ -345,12 +470,17 @@ func (r *runner) enrolAll(ctx context.Context, images map[emuhost.Profile]*Image
 }
 
 // record notes one attestation's outcome.
-func (r *runner) record(h *host, status string, took time.Duration, ph Phases) {
+func (r *runner) record(h *host, status string, took time.Duration, tn turn) {
 	r.done.Add(1)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.lat = append(r.lat, took)
-	r.phases = append(r.phases, ph)
+	r.phases = append(r.phases, tn.Phases)
+	if tn.held {
+		r.heldAtt++
+	} else {
+		r.newAtt++
+	}
 	r.verdicts[status]++
 	if status != h.im.Expect {
 		r.unexp++
@@ -360,21 +490,39 @@ func (r *runner) record(h *host, status string, took time.Duration, ph Phases) {
 	}
 }
 
-// steady spreads the hosts evenly over the interval and has each attest
-// once per interval until Duration has passed. An attestation that cannot
-// start on time (MaxInFlight reached) is started late and the lag noted.
-func (r *runner) steady(ctx context.Context, hosts []*host, d time.Duration) {
-	ctx, cancel := context.WithTimeout(ctx, d)
+// schedule is the steady run's timetable: turn k is host k mod n's, at
+// start + k*step. The measured run continues the warm-up's, so each host's
+// turns stay an interval apart across the two (its parked wait asked for
+// the time until its next turn).
+type schedule struct {
+	start time.Time
+	step  time.Duration
+	n     int
+	k     int // the next turn to start
+}
+
+func newSchedule(n int, interval time.Duration) *schedule {
+	return &schedule{start: time.Now(), step: interval / time.Duration(n), n: n}
+}
+
+func (s *schedule) due(k int) time.Time { return s.start.Add(time.Duration(k) * s.step) }
+
+// steady runs the turns of sc due in the next d of its timetable: each
+// host attests once per interval. A turn that cannot start on time
+// (MaxInFlight reached, or the warm-up's last attestations still running)
+// is started late and the lag noted; the turns due in the window are all
+// started, however late, until as long again has passed.
+func (r *runner) steady(ctx context.Context, hosts []*host, sc *schedule, d time.Duration) {
+	end := sc.due(sc.k).Add(d)
+	ctx, cancel := context.WithDeadline(ctx, end.Add(d))
 	defer cancel()
 	sem := make(chan struct{}, r.cfg.MaxInFlight)
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	start := time.Now()
-	step := r.cfg.Interval / time.Duration(len(hosts))
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	for k := 0; ; k++ {
-		due := start.Add(time.Duration(k) * step)
+	for ; sc.due(sc.k).Before(end); sc.k++ {
+		due := sc.due(sc.k)
 		if d := time.Until(due); d > 0 {
 			timer.Reset(d)
 			select {
@@ -393,30 +541,45 @@ func (r *runner) steady(ctx context.Context, hosts []*host, d time.Duration) {
 			r.maxLag = max(r.maxLag, lag)
 			r.mu.Unlock()
 		}
-		h := hosts[k%len(hosts)]
+		h, next := hosts[sc.k%len(hosts)], sc.due(sc.k+sc.n)
 		wg.Add(1)
+		r.parking.Add(1)
 		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+			defer r.parking.Done()
 			// The request is not cut off by the run's end: it was sent in time.
-			t0 := time.Now()
-			var ph Phases
-			res, err := r.attest(context.WithoutCancel(ctx), h, &ph)
-			var he *HTTPError
-			if errors.As(err, &he) && he.Status == http.StatusServiceUnavailable {
-				// The verifier shed load; the agent retries later. Counted
-				// apart from errors, and the attestation is not done.
-				r.mu.Lock()
-				r.busy++
-				r.mu.Unlock()
-				return
-			}
-			if err != nil {
-				r.noteError(fmt.Errorf("%s: %w", h.name, err))
-				return
-			}
-			r.record(h, res.Status, time.Since(t0), ph)
+			r.steadyTurn(context.WithoutCancel(ctx), h, next, func() { <-sem }, wg.Done)
 		}()
+	}
+}
+
+// steadyTurn is one turn of h: it attests, frees its place among the
+// attestations in flight (release), notes the outcome (then done), and
+// with Park sends h's wait for its next turn at next. Sending the wait is
+// not waited for at the end of the warm-up (it lasts up to refuseGrace,
+// and the measured run's turns would start late), only at Run's end.
+func (r *runner) steadyTurn(ctx context.Context, h *host, next time.Time, release, done func()) {
+	t0 := time.Now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var tn turn
+	res, err := r.attest(ctx, h, &tn)
+	release()
+	var he *HTTPError
+	switch {
+	case errors.As(err, &he) && he.Status == http.StatusServiceUnavailable:
+		// The verifier shed load; the agent retries later. Counted
+		// apart from errors, and the attestation is not done.
+		r.mu.Lock()
+		r.busy++
+		r.mu.Unlock()
+	case err != nil:
+		r.noteError(fmt.Errorf("%s: %w", h.name, err))
+	default:
+		r.record(h, res.Status, time.Since(t0), tn)
+	}
+	done()
+	if r.cfg.Park {
+		r.park(h, next)
 	}
 }
 
@@ -438,10 +601,10 @@ func (r *runner) coldStart(ctx context.Context, hosts []*host) time.Duration {
 			wait := time.Duration(0)
 			for ctx.Err() == nil {
 				t0 := time.Now()
-				var ph Phases
-				res, err := r.attest(ctx, h, &ph)
+				var tn turn
+				res, err := r.attest(ctx, h, &tn)
 				if err == nil {
-					r.record(h, res.Status, time.Since(t0), ph)
+					r.record(h, res.Status, time.Since(t0), tn)
 					for {
 						l := last.Load()
 						if n := int64(time.Since(start)); n <= l || last.CompareAndSwap(l, n) {
@@ -489,6 +652,11 @@ func (r *runner) endWarmup(rep *Report) {
 	rep.WarmupAttestations, rep.WarmupErrors, rep.WarmupUnexpected = len(r.lat), r.errs, r.unexp
 	rep.WarmupErrorSample = r.errSample
 	r.lat, r.phases, r.verdicts, r.errs, r.busy, r.unexp, r.errSample, r.maxLag = nil, nil, map[string]int{}, 0, 0, 0, nil, 0
+	r.heldAtt, r.newAtt, r.waitErrSample = 0, 0, nil
 	r.logsByHash.Store(0)
 	r.bundlesByHash.Store(0)
+	r.tally.handshakes.Store(0)
+	r.tally.resumed.Store(0)
+	r.waits.reset()
+	r.phase.Add(1)
 }

@@ -1,17 +1,12 @@
 package loadgen_test
 
 import (
-	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/bootproof/bootproof/internal/auth"
 	"github.com/bootproof/bootproof/internal/loadgen"
-	"github.com/bootproof/bootproof/internal/makerca"
-	"github.com/bootproof/bootproof/internal/server"
 )
 
 // TestSmokeLoad is the short load run CI does: 2,000 simulated hosts enrol
@@ -20,51 +15,19 @@ import (
 // failing. It asserts what must hold at any speed: every host enrols, no
 // attestation errs, every verdict is the one its profile earns, the fleet
 // gets round, and hosts attesting again name their event log and bundle
-// files by hash. The figures (rate, latency, CPU and memory, here of
+// files by hash and resume their TLS session. The figures (rate, latency, CPU and memory, here of
 // verifier and generator together) are logged, not asserted:
 // docs/performance.md has the measured ones.
 func TestSmokeLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load smoke run: skipped with -short")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	dir := t.TempDir()
-	makerDir := filepath.Join(dir, "maker")
-	maker, err := makerca.LoadOrCreate(makerDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan string, 1)
-	srv, err := server.Open(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: filepath.Join(dir, "data"),
-		EKRoots: []string{makerDir}, Ready: func(addr string) { ready <- addr }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	token, _, err := srv.Verifier.CreateAPIToken(ctx, "smoke", "loadgen admin", auth.Admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runErr := make(chan error, 1)
-	go func() { runErr <- srv.Run(ctx) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-runErr:
-		t.Fatalf("verifier did not start: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("verifier did not start within 30 s")
-	}
-	caPEM, err := os.ReadFile(filepath.Join(dir, "data", "ca.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := startVerifier(t, 0)
 	const hosts = 2000
 	var progress strings.Builder
-	rep, err := loadgen.Run(ctx, loadgen.Config{URL: "https://" + addr, CAPEM: caPEM, AdminToken: token, Maker: maker,
-		Hosts: hosts, FailShare: 0.1, Interval: 15 * time.Second, Warmup: 15 * time.Second, Duration: 15 * time.Second,
-		VerifierPID: os.Getpid(), Progress: &progress, ProgressEvery: 10 * time.Second})
+	cfg.Hosts, cfg.FailShare, cfg.Interval, cfg.Warmup, cfg.Duration = hosts, 0.1, 15*time.Second, 15*time.Second, 15*time.Second
+	cfg.VerifierPID, cfg.Progress, cfg.ProgressEvery = os.Getpid(), &progress, 10*time.Second
+	rep, err := loadgen.Run(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +56,11 @@ func TestSmokeLoad(t *testing.T) {
 	if rep.LogsByHash != rep.Attestations {
 		t.Errorf("%d of the %d measured attestations named their event log by hash; want all",
 			rep.LogsByHash, rep.Attestations)
+	}
+	// After its first turn, a host resumes its TLS session.
+	if rep.TLSResumed != rep.TLSHandshakes || rep.TLSHandshakes < rep.Attestations {
+		t.Errorf("%d of %d TLS handshakes resumed a session, for %d attestations; want a handshake each, all resumed",
+			rep.TLSResumed, rep.TLSHandshakes, rep.Attestations)
 	}
 	if rep.BundlesByHash != rep.Attestations {
 		t.Errorf("%d of the %d measured attestations named their bundle files by hash; want all",
