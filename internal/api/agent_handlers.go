@@ -58,7 +58,7 @@ func (s *server) agentNonce(w http.ResponseWriter, r *http.Request) error {
 
 func (s *server) agentEvidence(w http.ResponseWriter, r *http.Request) error {
 	var ev wire.Evidence
-	if err := decode(w, r, wire.MaxBodyBytes, &ev); err != nil {
+	if err := decodeEvidence(w, r, &ev); err != nil {
 		return err
 	}
 	res, err := s.v.Submit(r.Context(), agentHost(r), &ev)

@@ -1,6 +1,12 @@
 package api
 
-import "github.com/bootproof/bootproof/internal/auth"
+import (
+	"bytes"
+	"net/http/httptest"
+
+	"github.com/bootproof/bootproof/internal/auth"
+	"github.com/bootproof/bootproof/internal/wire"
+)
 
 // RouteInfo is a route table entry as the external tests see it.
 type RouteInfo struct {
@@ -17,4 +23,12 @@ func RouteTable() []RouteInfo {
 		out = append(out, RouteInfo{Method: r.Method, Path: r.Path, Role: r.Role, Agent: r.Agent})
 	}
 	return out
+}
+
+// DecodeEvidence decodes body as the agent evidence handler does.
+func DecodeEvidence(body []byte) (wire.Evidence, error) {
+	r := httptest.NewRequest("POST", "/agent/v1/evidence", bytes.NewReader(body))
+	var ev wire.Evidence
+	err := decodeEvidence(httptest.NewRecorder(), r, &ev)
+	return ev, err
 }

@@ -127,10 +127,7 @@ func (v *Verifier) record(ctx context.Context, h store.Host, ev *wire.Evidence, 
 	if err != nil {
 		return store.AttestationRecord{}, err
 	}
-	vJSON, vBlob, err := splitVerdict(verdict)
-	if err != nil {
-		return store.AttestationRecord{}, err
-	}
+	vJSON, vBlob := splitVerdict(verdict)
 	blobs = append(blobs, vBlob)
 	at := v.now()
 	rec := store.AttestationRecord{Host: h.Name, At: at, Status: string(verdict.Status), Evidence: evJSON, Verdict: vJSON,

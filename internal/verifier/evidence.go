@@ -91,27 +91,17 @@ func splitEvidence(ev *wire.Evidence, akPublic []byte) ([]byte, []store.Blob, er
 			if q.PCRs == nil {
 				continue
 			}
-			pcrs, err := json.Marshal(q.PCRs)
-			if err != nil {
-				return nil, nil, fmt.Errorf("encode quote %d's PCR values: %w", i, err)
-			}
-			refs.QuotePCRsSHA256[i] = add(pcrs)
+			refs.QuotePCRsSHA256[i] = add(encodeWith(func(b []byte) []byte { return appendPCRValues(b, q.PCRs) }))
 		}
 	}
 	if len(akPublic) > 0 {
 		refs.AKPublic = akPublic
 	}
-	body, err := json.Marshal(&slim)
-	if err != nil {
-		return nil, nil, fmt.Errorf("encode evidence: %w", err)
-	}
+	body := encodeWith(func(b []byte) []byte { return appendEvidence(b, &slim) })
 	if refs.empty() {
 		return body, nil, nil
 	}
-	extra, err := json.Marshal(refs)
-	if err != nil {
-		return nil, nil, fmt.Errorf("encode evidence blob hashes: %w", err)
-	}
+	extra := encodeWith(func(b []byte) []byte { return appendBlobRefs(b, &refs) })
 	joined, err := joinObjects(body, extra)
 	if err != nil {
 		return nil, nil, err

@@ -25,19 +25,14 @@ type verdictRef struct {
 }
 
 // splitVerdict returns the JSON to store for vd and the blob it names.
-func splitVerdict(vd *appraisal.Verdict) ([]byte, store.Blob, error) {
+func splitVerdict(vd *appraisal.Verdict) ([]byte, store.Blob) {
 	unclocked := *vd
 	unclocked.Clock = nil
-	body, err := json.Marshal(&unclocked)
-	if err != nil {
-		return nil, store.Blob{}, fmt.Errorf("encode verdict: %w", err)
-	}
-	b := newBlob(body)
-	ref, err := json.Marshal(verdictRef{VerdictSHA256: b.SHA256, Clock: vd.Clock})
-	if err != nil {
-		return nil, store.Blob{}, fmt.Errorf("encode verdict reference: %w", err)
-	}
-	return ref, b, nil
+	b := newBlob(encodeWith(func(dst []byte) []byte { return appendVerdict(dst, &unclocked) }))
+	ref := encodeWith(func(dst []byte) []byte {
+		return appendVerdictRef(dst, verdictRef{VerdictSHA256: b.SHA256, Clock: vd.Clock})
+	})
+	return ref, b
 }
 
 // expandVerdict decodes a stored verdict, reading its blob with getBlobs

@@ -1,0 +1,252 @@
+package verifier
+
+import (
+	"strconv"
+
+	"github.com/bootproof/bootproof/internal/appraisal"
+	"github.com/bootproof/bootproof/internal/policy"
+)
+
+// appendVerdict appends v as json.Marshal(v) writes it (jsonenc.go says
+// why by hand). Its fields, and those of the types in it, are in
+// declaration order with their tags' names and omitempty; TestVerdictFields
+// fails when one is added.
+func appendVerdict(dst []byte, v *appraisal.Verdict) []byte {
+	dst = append(dst, '{')
+	dst = appendKey(dst, "status")
+	dst = appendString(dst, string(v.Status))
+	dst = append(dst, ',')
+	dst = appendKey(dst, "checks")
+	dst = appendChecks(dst, v.Checks)
+	if v.Clock != nil {
+		dst = append(dst, ',')
+		dst = appendKey(dst, "clock")
+		dst = appendClock(dst, v.Clock)
+	}
+	if v.Bank != "" {
+		dst = append(dst, ',')
+		dst = appendKey(dst, "bank")
+		dst = appendString(dst, v.Bank)
+	}
+	if v.SecureBoot != nil {
+		dst = append(dst, ',')
+		dst = appendKey(dst, "secure_boot")
+		dst = appendSecureBoot(dst, v.SecureBoot)
+	}
+	if len(v.Components) > 0 {
+		dst = append(dst, ',')
+		dst = appendKey(dst, "components")
+		dst = appendComponents(dst, v.Components)
+	}
+	if len(v.PCRs) > 0 {
+		dst = append(dst, ',')
+		dst = appendKey(dst, "pcrs")
+		dst = appendHexPCRs(dst, v.PCRs)
+	}
+	if len(v.Bundles) > 0 {
+		dst = append(dst, ',')
+		dst = appendKey(dst, "bundles")
+		dst = appendBundles(dst, v.Bundles)
+	}
+	return append(dst, '}')
+}
+
+func appendChecks(dst []byte, cs []appraisal.Check) []byte {
+	if cs == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, '[')
+	for i := range cs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendCheck(dst, &cs[i])
+	}
+	return append(dst, ']')
+}
+
+func appendCheck(dst []byte, c *appraisal.Check) []byte {
+	dst = append(dst, '{')
+	dst = appendKey(dst, "code")
+	dst = appendString(dst, c.Code)
+	dst = append(dst, ',')
+	dst = appendKey(dst, "passed")
+	dst = appendBool(dst, c.Passed)
+	dst = append(dst, ',')
+	dst = appendKey(dst, "message")
+	dst = appendString(dst, c.Message)
+	if c.Bank != "" {
+		dst = append(dst, ',')
+		dst = appendKey(dst, "bank")
+		dst = appendString(dst, c.Bank)
+	}
+	if c.PCR != nil {
+		dst = append(dst, ',')
+		dst = appendKey(dst, "pcr")
+		dst = strconv.AppendInt(dst, int64(*c.PCR), 10)
+	}
+	if c.EventIndex != nil {
+		dst = append(dst, ',')
+		dst = appendKey(dst, "event_index")
+		dst = strconv.AppendInt(dst, int64(*c.EventIndex), 10)
+	}
+	if c.Component != "" {
+		dst = append(dst, ',')
+		dst = appendKey(dst, "component")
+		dst = appendString(dst, c.Component)
+	}
+	if len(c.Expected) > 0 {
+		dst = append(dst, ',')
+		dst = appendKey(dst, "expected")
+		dst = appendStrings(dst, c.Expected)
+	}
+	if c.Found != "" {
+		dst = append(dst, ',')
+		dst = appendKey(dst, "found")
+		dst = appendString(dst, c.Found)
+	}
+	return append(dst, '}')
+}
+
+func appendClock(dst []byte, c *appraisal.ClockInfo) []byte {
+	dst = append(dst, '{')
+	dst = appendKey(dst, "clock")
+	dst = strconv.AppendUint(dst, c.Clock, 10)
+	dst = append(dst, ',')
+	dst = appendKey(dst, "reset_count")
+	dst = strconv.AppendUint(dst, uint64(c.ResetCount), 10)
+	dst = append(dst, ',')
+	dst = appendKey(dst, "restart_count")
+	dst = strconv.AppendUint(dst, uint64(c.RestartCount), 10)
+	dst = append(dst, ',')
+	dst = appendKey(dst, "safe")
+	dst = appendBool(dst, c.Safe)
+	return append(dst, '}')
+}
+
+func appendSecureBoot(dst []byte, sb *appraisal.SecureBoot) []byte {
+	dst = append(dst, '{')
+	dst = appendKey(dst, "enabled")
+	dst = appendBool(dst, sb.Enabled)
+	for _, f := range []struct {
+		name string
+		v    []string
+	}{{"pk", sb.PK}, {"kek", sb.KEK}, {"db", sb.DB}} {
+		if len(f.v) > 0 {
+			dst = append(dst, ',')
+			dst = appendKey(dst, f.name)
+			dst = appendStrings(dst, f.v)
+		}
+	}
+	dst = append(dst, ',')
+	dst = appendKey(dst, "dbx")
+	dst = strconv.AppendInt(dst, int64(sb.DBX), 10)
+	if len(sb.Authorities) > 0 {
+		dst = append(dst, ',')
+		dst = appendKey(dst, "authorities")
+		dst = appendStrings(dst, sb.Authorities)
+	}
+	return append(dst, '}')
+}
+
+func appendComponents(dst []byte, cs policy.Components) []byte {
+	dst = append(dst, '[')
+	for i := range cs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		c := &cs[i]
+		dst = append(dst, '{')
+		dst = appendKey(dst, "class")
+		dst = appendString(dst, c.Class)
+		if c.Name != "" {
+			dst = append(dst, ',')
+			dst = appendKey(dst, "name")
+			dst = appendString(dst, c.Name)
+		}
+		dst = append(dst, ',')
+		dst = appendKey(dst, "pcr")
+		dst = strconv.AppendInt(dst, int64(c.PCR), 10)
+		dst = append(dst, ',')
+		dst = appendKey(dst, "event_index")
+		dst = strconv.AppendInt(dst, int64(c.EventIndex), 10)
+		dst = append(dst, ',')
+		dst = appendKey(dst, "digests")
+		dst = appendStringMap(dst, c.Digests)
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
+// appendStringMap appends a map[string]string, keys sorted: null for nil.
+func appendStringMap(dst []byte, m map[string]string) []byte {
+	if m == nil {
+		return append(dst, "null"...)
+	}
+	var buf [8]string
+	dst = append(dst, '{')
+	for i, k := range sortedKeys(buf[:0], m) {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, k)
+		dst = append(dst, ':')
+		dst = appendString(dst, m[k])
+	}
+	return append(dst, '}')
+}
+
+// appendHexPCRs appends the verdict's PCR values, hex by bank and index.
+func appendHexPCRs(dst []byte, banks map[string]map[int]string) []byte {
+	var bankBuf [8]string
+	dst = append(dst, '{')
+	for i, bank := range sortedKeys(bankBuf[:0], banks) {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, bank)
+		dst = append(dst, ':')
+		dst = appendIntMap(dst, banks[bank], appendString)
+	}
+	return append(dst, '}')
+}
+
+func appendBundles(dst []byte, bs []appraisal.Bundle) []byte {
+	dst = append(dst, '[')
+	for i := range bs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		b := &bs[i]
+		dst = append(dst, '{')
+		dst = appendKey(dst, "name")
+		dst = appendString(dst, b.Name)
+		dst = append(dst, ',')
+		dst = appendKey(dst, "version")
+		dst = appendString(dst, b.Version)
+		dst = append(dst, ',')
+		dst = appendKey(dst, "vendor")
+		dst = appendString(dst, b.Vendor)
+		dst = append(dst, ',')
+		dst = appendKey(dst, "acceptance")
+		dst = appendString(dst, b.Acceptance)
+		dst = append(dst, ',')
+		dst = appendKey(dst, "signature")
+		dst = appendString(dst, b.Signature)
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
+// appendVerdictRef appends r as json.Marshal(r) writes it.
+func appendVerdictRef(dst []byte, r verdictRef) []byte {
+	dst = append(dst, '{')
+	dst = appendKey(dst, "verdict_sha256")
+	dst = appendString(dst, r.VerdictSHA256)
+	if r.Clock != nil {
+		dst = append(dst, ',')
+		dst = appendKey(dst, "clock")
+		dst = appendClock(dst, r.Clock)
+	}
+	return append(dst, '}')
+}
