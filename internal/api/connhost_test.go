@@ -282,3 +282,45 @@ func TestEnrolledAgainBetweenNonceAndEvidence(t *testing.T) {
 		t.Errorf("summaries after the refused evidence: %d (%v), want none", len(sums), err)
 	}
 }
+
+// TestLargeEvidenceClosesConnection: evidence that carries its event log
+// is answered with the connection closed, so that the agent parks its next
+// wait on a new connection (whose TLS buffers have read nothing that
+// large); evidence that names its log and bundles by hash keeps the
+// connection for the agent's wait and next attestation.
+func TestLargeEvidenceClosesConnection(t *testing.T) {
+	f := newConnFront(t, false)
+	c := f.enrol(t, false)
+	full := f.nonce(t, c)
+	var res wire.EvidenceResult
+	if st, e, _, _ := f.call(t, c, "POST", "/agent/v1/evidence", full, &res); st != http.StatusOK {
+		t.Fatalf("evidence with its log: %d %+v", st, e)
+	}
+	if res.EventLogSHA256 == "" {
+		t.Fatal("the verifier holds no log for the host after evidence with its log")
+	}
+	var n wire.NonceResponse
+	if st, e, reused, _ := f.call(t, c, "GET", "/agent/v1/nonce", nil, &n); st != http.StatusOK || reused {
+		t.Fatalf("nonce after evidence with its log: %d %+v, on the same connection %v; want a new connection", st, e, reused)
+	}
+	f.clock += 60_000
+	held, err := f.sim.Evidence(f.im, n.Nonce, f.clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held.EventLog, held.EventLogSHA256 = nil, res.EventLogSHA256
+	if len(res.BundlesSHA256) > 0 {
+		held.Bundles, held.BundlesSHA256 = nil, res.BundlesSHA256
+	}
+	fullBody, _ := json.Marshal(full)
+	heldBody, _ := json.Marshal(held)
+	if len(fullBody) <= api.KeepAliveEvidenceBytes || len(heldBody) > api.KeepAliveEvidenceBytes {
+		t.Fatalf("bodies of %d and %d bytes do not fall either side of %d", len(fullBody), len(heldBody), api.KeepAliveEvidenceBytes)
+	}
+	if st, e, reused, _ := f.call(t, c, "POST", "/agent/v1/evidence", held, &res); st != http.StatusOK || !reused {
+		t.Fatalf("evidence by hash: %d %+v, on the nonce's connection %v", st, e, reused)
+	}
+	if st, e, reused, _ := f.call(t, c, "GET", "/agent/v1/nonce", nil, &n); st != http.StatusOK || !reused {
+		t.Fatalf("nonce after evidence by hash: %d %+v, on the same connection %v; want it kept", st, e, reused)
+	}
+}

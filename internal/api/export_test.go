@@ -32,3 +32,7 @@ func DecodeEvidence(body []byte) (wire.Evidence, error) {
 	err := decodeEvidence(httptest.NewRecorder(), r, &ev)
 	return ev, err
 }
+
+// KeepAliveEvidenceBytes is the largest evidence body after which the
+// agent's connection is kept.
+const KeepAliveEvidenceBytes = keepAliveEvidenceBytes
