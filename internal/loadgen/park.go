@@ -179,14 +179,31 @@ func (r *runner) readWaitAnswer(h *host) {
 // park sends h's wait on its connection, asking for the time left until
 // its next turn, and looks for a refusal for refuseGrace; without an
 // answer the wait is parked and the connection stays open until the turn.
-func (r *runner) park(h *host, next time.Time) {
-	c := h.conn
-	if c == nil {
-		return
-	}
+func (r *runner) park(ctx context.Context, h *host, next time.Time, attested bool) {
 	left := time.Until(next)
 	if left < time.Millisecond {
 		// The turn is now: no wait, as the agent sends none.
+		return
+	}
+	if h.conn == nil && attested {
+		// The verifier closed the connection with its verdict (after
+		// evidence carrying the event log: internal/api's
+		// keepAliveEvidenceBytes); the agent's transport sends the wait
+		// on a new connection, resuming the session.
+		if r.heldOpen.Load() >= int64(r.heldCap) {
+			r.waits.notSent.Add(1)
+			return
+		}
+		c, err := r.dial(ctx, h)
+		if err != nil {
+			r.waits.failed.Add(1)
+			r.noteWaitError(h, err)
+			return
+		}
+		h.conn = c
+	}
+	c := h.conn
+	if c == nil {
 		return
 	}
 	if !r.takeSlot(c) {

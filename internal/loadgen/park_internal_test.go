@@ -70,7 +70,7 @@ func TestLateWakeCountsInLatency(t *testing.T) {
 	next := time.Now().Add(400 * time.Millisecond)
 	at := next.Add(late)
 	answerAt.Store(&at)
-	r.park(h, next)
+	r.park(t.Context(), h, next, true)
 	time.Sleep(time.Until(next))
 	begun := time.Now()
 	r.steadyTurn(t.Context(), h, time.Now(), nop, nop) // the turn: no wait after it

@@ -102,3 +102,20 @@ func TestReconnectResumesSessions(t *testing.T) {
 			rep.TLSHandshakes, rep.TLSResumed, rep.Attestations)
 	}
 }
+
+// TestParkAfterEvidenceWithLog: the verifier closes an agent's connection
+// after evidence that carries the event log (every host's warm-up turn
+// here, its first), and the agent then sends its wait on a new connection,
+// as its transport does; so each host's first measured turn goes over a
+// held connection.
+func TestParkAfterEvidenceWithLog(t *testing.T) {
+	const hosts = 10
+	cfg := startVerifier(t, 0)
+	cfg.Hosts, cfg.FailShare, cfg.Park = hosts, 0, true
+	cfg.Interval, cfg.Warmup, cfg.Duration = time.Second, time.Second, time.Second
+	rep := runLoad(t, cfg)
+	if rep.HeldAttestations != rep.Attestations {
+		t.Errorf("%d of %d measured attestations over held connections, want all: the waits after evidence with its log were not parked",
+			rep.HeldAttestations, rep.Attestations)
+	}
+}

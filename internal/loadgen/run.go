@@ -579,7 +579,7 @@ func (r *runner) steadyTurn(ctx context.Context, h *host, next time.Time, releas
 	}
 	done()
 	if r.cfg.Park {
-		r.park(h, next)
+		r.park(ctx, h, next, err == nil)
 	}
 }
 
