@@ -61,10 +61,13 @@ type waitTally struct {
 	// answering the wait and before the nonce (the host retried the nonce
 	// on a new connection).
 	heldLost atomic.Int64
+	// newConn: sent on a new connection, the verifier having closed the
+	// one the host's evidence went on (after evidence with its log).
+	newConn atomic.Int64
 }
 
 func (w *waitTally) reset() {
-	for _, c := range []*atomic.Int64{&w.parked, &w.refused, &w.notSent, &w.failed, &w.attestNow, &w.heldLost} {
+	for _, c := range []*atomic.Int64{&w.parked, &w.refused, &w.notSent, &w.failed, &w.attestNow, &w.heldLost, &w.newConn} {
 		c.Store(0)
 	}
 }
@@ -201,6 +204,7 @@ func (r *runner) park(ctx context.Context, h *host, next time.Time, attested boo
 			return
 		}
 		h.conn = c
+		r.waits.newConn.Add(1)
 	}
 	c := h.conn
 	if c == nil {

@@ -116,7 +116,10 @@ type WaitFigures struct {
 	AttestNow int `json:"attest_now"`
 	// HeldLost: connections the verifier closed after answering the wait
 	// and before the nonce (the nonce went on a new connection).
-	HeldLost    int      `json:"held_lost"`
+	HeldLost int `json:"held_lost"`
+	// NewConn: waits sent on a new connection (a TLS handshake, resumed),
+	// the verifier having closed the one the evidence went on.
+	NewConn     int      `json:"new_conn"`
 	ErrorSample []string `json:"error_sample,omitempty"`
 }
 
@@ -204,8 +207,8 @@ func (r *Report) writeConnections(w io.Writer) {
 		limit = fmt.Sprint(r.FDLimit)
 	}
 	fmt.Fprintf(w, "waits          parked %d, refused %d (verifier's --max-parked), not sent %d (generator holds at most %d, fd limit %s), "+
-		"failed %d, attest-now %d; held connections lost before the nonce %d\n",
-		wf.Parked, wf.Refused, wf.NotSent, r.HeldCap, limit, wf.Failed, wf.AttestNow, wf.HeldLost)
+		"failed %d, attest-now %d; held connections lost before the nonce %d; sent on a new connection %d\n",
+		wf.Parked, wf.Refused, wf.NotSent, r.HeldCap, limit, wf.Failed, wf.AttestNow, wf.HeldLost, wf.NewConn)
 	for _, e := range wf.ErrorSample {
 		fmt.Fprintf(w, "wait error     %s\n", e)
 	}

@@ -351,7 +351,7 @@ func (r *runner) fill(rep *Report) {
 	rep.TLSHandshakes, rep.TLSResumed = int(r.tally.handshakes.Load()), int(r.tally.resumed.Load())
 	w := &r.waits
 	rep.Waits = WaitFigures{Parked: int(w.parked.Load()), Refused: int(w.refused.Load()), NotSent: int(w.notSent.Load()),
-		Failed: int(w.failed.Load()), AttestNow: int(w.attestNow.Load()), HeldLost: int(w.heldLost.Load()),
+		Failed: int(w.failed.Load()), AttestNow: int(w.attestNow.Load()), HeldLost: int(w.heldLost.Load()), NewConn: int(w.newConn.Load()),
 		ErrorSample: r.waitErrSample}
 	rep.Rate = float64(len(r.lat)) / rep.Wall.Seconds()
 	rep.setLatencies(r.lat)
