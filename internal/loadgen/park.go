@@ -193,16 +193,21 @@ func (r *runner) park(ctx context.Context, h *host, next time.Time, attested boo
 		// evidence carrying the event log: internal/api's
 		// keepAliveEvidenceBytes); the agent's transport sends the wait
 		// on a new connection, resuming the session.
-		if r.heldOpen.Load() >= int64(r.heldCap) {
+		// Its place among the held connections is taken before it is
+		// opened: a descriptor in use while dialling counts too (fdPlan).
+		if r.heldOpen.Add(1) > int64(r.heldCap) {
+			r.heldOpen.Add(-1)
 			r.waits.notSent.Add(1)
 			return
 		}
 		c, err := r.dial(ctx, h)
 		if err != nil {
+			r.heldOpen.Add(-1)
 			r.waits.failed.Add(1)
 			r.noteWaitError(h, err)
 			return
 		}
+		c.slot = true
 		h.conn = c
 		r.waits.newConn.Add(1)
 	}
