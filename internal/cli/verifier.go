@@ -22,6 +22,7 @@ import (
 type verifierFile struct {
 	Listen      string   `yaml:"listen"`
 	DB          string   `yaml:"db"`
+	DBMaxConns  int      `yaml:"db_max_conns"`
 	Data        string   `yaml:"data"`
 	ServerNames []string `yaml:"server_names"`
 	CertFile    string   `yaml:"cert_file"`
@@ -75,6 +76,8 @@ DATA/ca.pem for clients) and an admin API token (written to DATA/admin.token).`,
 	f.StringVar(&configPath, "config", "", "configuration file (YAML)")
 	f.StringVar(&file.Listen, "listen", ":8443", "TLS address to listen on")
 	f.StringVar(&file.DB, "db", "", "SQLite file or postgres:// URL (default DATA/bootproof.db)")
+	f.IntVar(&file.DBMaxConns, "db-max-conns", 0, "most PostgreSQL sessions this verifier opens (0: 32); "+
+		"keep the replicas' sum near the database server's cores times a few")
 	f.StringVar(&file.Data, "data", "bootproof-data", "data directory (SQLite file, ca.pem, admin.token)")
 	f.StringSliceVar(&file.ServerNames, "server-name", nil, "DNS names and IPs for the server certificate")
 	f.StringVar(&file.CertFile, "tls-cert", "", "bring your own server certificate (PEM)")
@@ -126,6 +129,12 @@ func loadVerifierConfig(cmd *cobra.Command, path string, flags verifierFile, web
 	if cmd.Flags().Changed("max-parked") {
 		file.MaxParked = flags.MaxParked
 	}
+	if cmd.Flags().Changed("db-max-conns") {
+		file.DBMaxConns = flags.DBMaxConns
+	}
+	if file.DBMaxConns < 0 {
+		return server.Config{}, fmt.Errorf("--db-max-conns %d: want 0 (the default) or more", file.DBMaxConns)
+	}
 	if file.MaxParked < 0 {
 		return server.Config{}, fmt.Errorf("--max-parked %d: want 0 (the default) or more", file.MaxParked)
 	}
@@ -140,7 +149,7 @@ func loadVerifierConfig(cmd *cobra.Command, path string, flags verifierFile, web
 	}
 	cfg := server.Config{Listen: file.Listen, DB: file.DB, DataDir: file.Data, ServerNames: file.ServerNames,
 		CertFile: file.CertFile, KeyFile: file.KeyFile, EKRoots: file.EKRoots, PinnedEKs: file.PinnedEKs, Issuer: file.Issuer,
-		MaxParked: file.MaxParked}
+		MaxParked: file.MaxParked, DBMaxConns: file.DBMaxConns}
 	for _, w := range file.Webhooks {
 		cfg.Webhooks = append(cfg.Webhooks, webhook.Target{URL: w.URL, Secret: w.Secret})
 	}

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,6 +116,7 @@ type runner struct {
 
 	mu        sync.Mutex
 	lat       []time.Duration
+	latSeen   int // len(lat) at the last progress line
 	phases    []Phases
 	verdicts  map[string]int
 	errs      int
@@ -401,19 +404,36 @@ func (r *runner) watch(ctx context.Context, rep *Report) func() {
 					d := r.done.Load()
 					r.mu.Lock()
 					errs, busy := r.errs, r.busy
+					tail := r.intervalTail()
 					r.mu.Unlock()
 					held := ""
 					if r.cfg.Park {
 						held = fmt.Sprintf(" held=%d", r.heldOpen.Load())
 					}
-					fmt.Fprintf(r.cfg.Progress, "t=%s attested=%d (%.0f/s) errors=%d shed=%d%s verifier_rss=%dMB\n",
-						now.Sub(start).Round(time.Second), d, float64(d-lastDone)/now.Sub(last).Seconds(), errs, busy, held, s.RSSBytes>>20)
+					fmt.Fprintf(r.cfg.Progress, "t=%s attested=%d (%.0f/s) errors=%d shed=%d%s %s verifier_rss=%dMB\n",
+						now.Sub(start).Round(time.Second), d, float64(d-lastDone)/now.Sub(last).Seconds(), errs, busy, held, tail,
+						s.RSSBytes>>20)
 					last, lastDone = now, d
 				}
 			}
 		}
 	}()
 	return func() { cancel(); wg.Wait() }
+}
+
+// intervalTail is the progress line's latency of the attestations
+// recorded since the last line (r.lat[r.latSeen:]), so that a run's tail
+// can be placed in time: a steady p99 and one made of a few bad seconds
+// call for different fixes. The caller holds r.mu.
+func (r *runner) intervalTail() string {
+	recent := slices.Clone(r.lat[r.latSeen:])
+	r.latSeen = len(r.lat)
+	if len(recent) == 0 {
+		return "p50=- p99=- max=-"
+	}
+	slices.Sort(recent)
+	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 1, 64) + "ms" }
+	return "p50=" + ms(percentile(recent, 0.50)) + " p99=" + ms(percentile(recent, 0.99)) + " max=" + ms(recent[len(recent)-1])
 }
 
 func (r *runner) noteError(err error) {
@@ -651,7 +671,7 @@ func (r *runner) endWarmup(rep *Report) {
 	defer r.mu.Unlock()
 	rep.WarmupAttestations, rep.WarmupErrors, rep.WarmupUnexpected = len(r.lat), r.errs, r.unexp
 	rep.WarmupErrorSample = r.errSample
-	r.lat, r.phases, r.verdicts, r.errs, r.busy, r.unexp, r.errSample, r.maxLag = nil, nil, map[string]int{}, 0, 0, 0, nil, 0
+	r.lat, r.latSeen, r.phases, r.verdicts, r.errs, r.busy, r.unexp, r.errSample, r.maxLag = nil, 0, nil, map[string]int{}, 0, 0, 0, nil, 0
 	r.heldAtt, r.newAtt, r.waitErrSample = 0, 0, nil
 	r.logsByHash.Store(0)
 	r.bundlesByHash.Store(0)

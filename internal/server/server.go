@@ -33,6 +33,8 @@ type Config struct {
 	Listen string
 	// DB is a SQLite file path or a postgres:// URL.
 	DB string
+	// DBMaxConns bounds the PostgreSQL sessions (0: the store's default).
+	DBMaxConns int
 	// DataDir receives ca.pem for clients (and the SQLite file by default).
 	DataDir string
 	// ServerNames are the DNS names and IPs in the server certificate.
@@ -93,6 +95,12 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	st, err := sqlstore.Open(ctx, cfg.DB)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if cfg.DBMaxConns != 0 {
+		if err := st.SetMaxConns(cfg.DBMaxConns); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("open store: %w", err)
+		}
 	}
 	s := &Server{cfg: cfg, log: cfg.Log, Store: st, Metrics: metrics.New(), replica: replicaID()}
 	if err := s.loadSecrets(ctx); err != nil {

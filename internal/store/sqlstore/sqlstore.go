@@ -71,8 +71,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	return s, nil
 }
 
-// pgMaxConns bounds a store's PostgreSQL sessions: with replicas, keep
-// their sum under the server's max_connections.
+// pgMaxConns bounds a store's PostgreSQL sessions unless SetMaxConns says
+// otherwise: with replicas, keep their sum under the server's
+// max_connections.
 const (
 	pgMaxConns     = 32
 	pgConnIdleTime = 5 * time.Minute
@@ -148,6 +149,23 @@ func openSQLite(ctx context.Context, dsn string) (*Store, error) {
 	s := &Store{d: sqlite, w: w, r: r, ckpt: ckpt}
 	s.group = newGroupCommitter(w, func(tx *sql.Tx) conn { return conn{d: s.d, e: tx, tx: tx, p: s.wp} })
 	return s, nil
+}
+
+// SetMaxConns bounds the PostgreSQL sessions the store keeps open and
+// idle to n. Sessions beyond what the database server has cores for only
+// queue for them, in the kernel's run queue rather than in Go's pool, and
+// each is a backend process with its own memory. SQLite has one writer, so
+// a bound there is refused as a mistake.
+func (s *Store) SetMaxConns(n int) error {
+	if s.d.name != postgres.name {
+		return fmt.Errorf("database sessions: a bound is for PostgreSQL; SQLite writes through one connection")
+	}
+	if n < 1 {
+		return fmt.Errorf("database sessions: bound %d, want 1 or more", n)
+	}
+	s.w.SetMaxOpenConns(n)
+	s.w.SetMaxIdleConns(n)
+	return nil
 }
 
 // pingSQLite opens db's first connection, which sets the pragmas. Switching
