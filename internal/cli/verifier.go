@@ -77,7 +77,7 @@ DATA/ca.pem for clients) and an admin API token (written to DATA/admin.token).`,
 	f.StringVar(&file.Listen, "listen", ":8443", "TLS address to listen on")
 	f.StringVar(&file.DB, "db", "", "SQLite file or postgres:// URL (default DATA/bootproof.db)")
 	f.IntVar(&file.DBMaxConns, "db-max-conns", 0, "most PostgreSQL sessions this verifier opens (0: 32); "+
-		"keep the replicas' sum near the database server's cores times a few")
+		"keep the replicas' sum under the server's max_connections")
 	f.StringVar(&file.Data, "data", "bootproof-data", "data directory (SQLite file, ca.pem, admin.token)")
 	f.StringSliceVar(&file.ServerNames, "server-name", nil, "DNS names and IPs for the server certificate")
 	f.StringVar(&file.CertFile, "tls-cert", "", "bring your own server certificate (PEM)")

@@ -40,7 +40,7 @@ func TestPostgresKeepsItsSessions(t *testing.T) {
 
 // TestPostgresMaxConns: SetMaxConns bounds the PostgreSQL sessions a store
 // opens however many callers wait, so that replicas sharing a small server
-// can be kept to what it has cores for.
+// can be kept within its max_connections.
 func TestPostgresMaxConns(t *testing.T) {
 	dsn := pgtest.Start(t)
 	s := open(t, dsn)

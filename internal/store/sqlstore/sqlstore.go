@@ -152,10 +152,10 @@ func openSQLite(ctx context.Context, dsn string) (*Store, error) {
 }
 
 // SetMaxConns bounds the PostgreSQL sessions the store keeps open and
-// idle to n. Sessions beyond what the database server has cores for only
-// queue for them, in the kernel's run queue rather than in Go's pool, and
-// each is a backend process with its own memory. SQLite has one writer, so
-// a bound there is refused as a mistake.
+// idle to n (instead of pgMaxConns), so that replicas sharing a server can
+// be kept within its max_connections and its memory: each session is a
+// backend process. SQLite has one writer, so a bound there is refused as a
+// mistake.
 func (s *Store) SetMaxConns(n int) error {
 	if s.d.name != postgres.name {
 		return fmt.Errorf("database sessions: a bound is for PostgreSQL; SQLite writes through one connection")
