@@ -86,7 +86,7 @@ DATA/ca.pem for clients) and an admin API token (written to DATA/admin.token).`,
 	f.StringSliceVar(&file.PinnedEKs, "pin-ek", nil, "hex SHA-256 of an EK public area to trust without a certificate")
 	f.StringVar(&file.Issuer, "issuer", "bootproof", "issuer name in trust tokens")
 	f.StringVar(&file.LogLevel, "log-level", "info", "debug, info, warn or error")
-	f.IntVar(&file.MaxParked, "max-parked", 0, fmt.Sprintf("most agents' waits held at once, about 13 KiB each (0: %d); "+
+	f.IntVar(&file.MaxParked, "max-parked", 0, fmt.Sprintf("most agents' waits held at once, about 20 KB of heap each (0: %d); "+
 		"a wait over it is answered at once and its agent waits for its turn without one", api.DefaultMaxParked))
 	f.StringSliceVar(&webhooks, "webhook", nil, "URL=SECRET of a webhook receiver of status changes")
 	f.StringVar(&pprofAddr, "pprof-listen", "", "serve Go's profiler on this loopback address (diagnostics; off by default)")
