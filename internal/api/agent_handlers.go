@@ -92,12 +92,13 @@ const keepAliveEvidenceBytes = 16 << 10
 // at once when the Parker's bound is reached (Parker.refuse); otherwise, or
 // when it cannot be parked, it is held here, for at most maxHeldWait.
 func (s *server) agentWait(w http.ResponseWriter, r *http.Request) error {
+	arrived := time.Now()
 	timeout := s.cfg.MaxWait
 	if ms, err := strconv.ParseInt(r.URL.Query().Get("timeout"), 10, 64); err == nil && ms > 0 {
 		timeout = time.Duration(min(ms, s.cfg.MaxWait.Milliseconds())) * time.Millisecond
 	}
 	h := agentHost(r)
-	if s.cfg.Parker != nil && s.cfg.Parker.park(w, r, h, timeout) {
+	if s.cfg.Parker != nil && s.cfg.Parker.park(w, r, h, arrived.Add(timeout)) {
 		return nil
 	}
 	attest := s.v.Wait(r.Context(), h, min(timeout, maxHeldWait))

@@ -88,7 +88,10 @@ type ParkerConfig struct {
 	// Refused, if set, is called for every wait answered at once because
 	// Max waits were parked.
 	Refused func()
-	Log     *slog.Logger
+	// AnsweredLate, if set, is told how long after its deadline each wait
+	// that ran out was answered.
+	AnsweredLate func(time.Duration)
+	Log          *slog.Logger
 }
 
 // Parker holds waiting agents' connections without a goroutine each.
@@ -97,6 +100,7 @@ type Parker struct {
 	log       *slog.Logger
 	max       int
 	onRefused func()
+	onLate    func(time.Duration)
 
 	mu     sync.Mutex
 	n      int // parked, or being parked
@@ -142,7 +146,11 @@ func NewParker(cfg ParkerConfig) (*Parker, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	p := &Parker{v: cfg.Verifier, log: cfg.Log, max: cfg.Max, onRefused: cfg.Refused, byID: map[uint32]*parkedConn{},
+	if cfg.AnsweredLate == nil {
+		cfg.AnsweredLate = func(time.Duration) {}
+	}
+	p := &Parker{v: cfg.Verifier, log: cfg.Log, max: cfg.Max, onRefused: cfg.Refused, onLate: cfg.AnsweredLate,
+		byID:    map[uint32]*parkedConn{},
 		refused: map[string]time.Time{}, pruneAt: minRefusedPrune,
 		kick: make(chan struct{}, 1), done: make(chan struct{}), back: newHandback()}
 	w, err := newHangupWatcher(p)
@@ -213,13 +221,20 @@ func parkable(r *http.Request) bool {
 // once when the bound of parked waits is reached. It returns false, having
 // done nothing, when the caller must hold the wait itself: r cannot be
 // parked, or the parker is closing.
-func (p *Parker) park(w http.ResponseWriter, r *http.Request, h store.Host, timeout time.Duration) bool {
+//
+// The wait ends at deadline, the agent's timeout counted from when its
+// request reached the handler, so that the parker's own work (the host
+// looked up again in Notify) does not make the agent's turn late.
+func (p *Parker) park(w http.ResponseWriter, r *http.Request, h store.Host, deadline time.Time) bool {
 	if !parkable(r) {
 		return false
 	}
 	ok, full := p.reserve()
 	if full {
-		p.refuse(w, h.Name, timeout, time.Now())
+		// At least a millisecond: a handler that took longer than the
+		// agent's timeout still gives it a hint to wait, not to ask again.
+		now := time.Now()
+		p.refuse(w, h.Name, max(deadline.Sub(now), time.Millisecond), now)
 		return true
 	}
 	if !ok {
@@ -236,18 +251,18 @@ func (p *Parker) park(w http.ResponseWriter, r *http.Request, h store.Host, time
 		// connection: those bytes cannot go back with the connection, so
 		// the wait is held here and the connection closed after.
 		p.release()
-		p.holdAndClose(r, conn, h, timeout)
+		p.holdAndClose(r, conn, h, time.Until(deadline))
 		return true
 	}
 	pc := &parkedConn{conn: tc, index: -1, fd: -1}
 	now, stop := p.v.Notify(r.Context(), h, func() { p.wake(pc) })
-	p.settle(pc, now, stop, timeout)
+	p.settle(pc, now, stop, deadline)
 	return true
 }
 
-// settle parks pc until its deadline, unless it was woken since Notify, a
+// settle parks pc until deadline, unless it was woken since Notify, a
 // request was pending already (now), or the parker is closing.
-func (p *Parker) settle(pc *parkedConn, now bool, stop func(), timeout time.Duration) {
+func (p *Parker) settle(pc *parkedConn, now bool, stop func(), deadline time.Time) {
 	p.mu.Lock()
 	pc.stop = stop
 	if pc.done {
@@ -264,7 +279,7 @@ func (p *Parker) settle(pc *parkedConn, now bool, stop func(), timeout time.Dura
 		if closed {
 			_ = pc.conn.NetConn().Close()
 		} else {
-			p.answer(pc.conn, true)
+			p.answer(pc.conn, true, time.Time{})
 		}
 		return
 	}
@@ -273,7 +288,7 @@ func (p *Parker) settle(pc *parkedConn, now bool, stop func(), timeout time.Dura
 		p.lastID++
 	}
 	pc.id = p.lastID
-	pc.deadline = time.Now().Add(timeout)
+	pc.deadline = deadline
 	p.byID[pc.id] = pc
 	heap.Push(&p.queue, pc)
 	if err := p.watcher.add(pc); err != nil {
@@ -398,7 +413,7 @@ func (p *Parker) take(pc *parkedConn) bool {
 // wake answers pc "attest now"; the verifier calls it and it must not block.
 func (p *Parker) wake(pc *parkedConn) {
 	if p.take(pc) {
-		go p.answer(pc.conn, true)
+		go p.answer(pc.conn, true, time.Time{})
 	}
 }
 
@@ -417,7 +432,7 @@ func (p *Parker) event(id uint32, hangup bool) {
 	}
 	// The agent spoke before its answer: answer now and let net/http read
 	// what it sent.
-	go p.answer(pc.conn, false)
+	go p.answer(pc.conn, false, time.Time{})
 }
 
 // expire answers the waits whose deadline passed; one goroutine for all.
@@ -440,7 +455,7 @@ func (p *Parker) expire() {
 		p.mu.Unlock()
 		for _, pc := range due {
 			pc.stop()
-			go p.answer(pc.conn, false)
+			go p.answer(pc.conn, false, pc.deadline)
 		}
 		t.Reset(next)
 		select {
@@ -453,13 +468,19 @@ func (p *Parker) expire() {
 }
 
 // answer writes a wait's answer on c and hands c back to the server; a
-// connection whose agent is gone is closed and forgotten.
-func (p *Parker) answer(c *tls.Conn, attest bool) {
+// connection whose agent is gone is closed and forgotten. For a wait that
+// ran out, deadline is when it was due, and how late its answer was
+// written is reported (the hand-back to net/http after is not the
+// agent's concern: it has its answer).
+func (p *Parker) answer(c *tls.Conn, attest bool, deadline time.Time) {
 	_ = c.SetWriteDeadline(time.Now().Add(answerWriteTimeout))
 	if _, err := c.Write(waitAnswer(attest, time.Now(), false)); err != nil {
 		p.log.Debug("answer a parked wait", "err", err)
 		_ = c.NetConn().Close()
 		return
+	}
+	if !deadline.IsZero() {
+		p.onLate(time.Since(deadline))
 	}
 	_ = c.SetWriteDeadline(time.Time{})
 	p.back.give(c)

@@ -26,6 +26,10 @@ type Metrics struct {
 	// WaitsRefused counts agents' waits answered at once because the
 	// verifier held as many parked waits as it may (--max-parked).
 	WaitsRefused prometheus.Counter
+	// WaitAnsweredLate is how long after its deadline each parked wait
+	// that ran out was answered: the parker's own delay, which an agent
+	// sees as a late turn.
+	WaitAnsweredLate prometheus.Histogram
 }
 
 // New registers the collectors, with Go and process metrics beside them.
@@ -61,9 +65,14 @@ func New() *Metrics {
 		WaitsRefused: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "bootproof_agent_waits_refused_total",
 			Help: "Agents' long polls answered at once, not parked, because --max-parked waits were parked; such an agent waits for its next attestation without a long poll."}),
+		WaitAnsweredLate: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "bootproof_agent_wait_answered_late_seconds",
+			Help:    "How long after its timeout a parked long poll was answered (its answer written); the agent's next attestation is that late.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
 	}
 	reg.MustRegister(m.HostsByStatus, m.Attestations, m.AppraisalTime, m.AttestationTime, m.Failures,
 		m.StoreTime, m.Enrolments, m.PlacementDenied, m.PlacementWarn, m.WebhookSent, m.StatusChanges, m.WaitsRefused,
+		m.WaitAnsweredLate,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

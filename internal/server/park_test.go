@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/bootproof/bootproof/internal/pki"
 	"github.com/bootproof/bootproof/internal/store"
 	"github.com/bootproof/bootproof/internal/wire"
@@ -326,17 +328,23 @@ func TestOverTheBoundWaitIsAnsweredAtOnce(t *testing.T) {
 // refused reads bootproof_agent_waits_refused_total as /metrics shows it.
 func (e *runEnv) refused(t *testing.T) float64 {
 	t.Helper()
+	return e.metric(t, "bootproof_agent_waits_refused_total").GetCounter().GetValue()
+}
+
+// metric is the one series of the metric named name, as /metrics shows it.
+func (e *runEnv) metric(t *testing.T, name string) *dto.Metric {
+	t.Helper()
 	mfs, err := e.s.Metrics.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, mf := range mfs {
-		if mf.GetName() == "bootproof_agent_waits_refused_total" {
-			return mf.GetMetric()[0].GetCounter().GetValue()
+		if mf.GetName() == name {
+			return mf.GetMetric()[0]
 		}
 	}
-	t.Fatal("no bootproof_agent_waits_refused_total")
-	return 0
+	t.Fatalf("no %s", name)
+	return nil
 }
 
 func TestShutdownClosesParkedConnections(t *testing.T) {
@@ -356,4 +364,43 @@ func TestShutdownClosesParkedConnections(t *testing.T) {
 	if n := e.s.parker.Parked(); n != 0 {
 		t.Errorf("%d still parked after shutdown", n)
 	}
+}
+
+// TestParkedWaitLateness: a wait that runs out is answered at its deadline
+// and /metrics says how late: one observation, well under a second, for
+// one wait that ran out; none for a wait an operator's request woke.
+func TestParkedWaitLateness(t *testing.T) {
+	e := startRun(t, 0)
+	if e.s.parker == nil {
+		t.Skip("no parking on this platform")
+	}
+	a := e.agent(t, "late-1")
+	start := time.Now()
+	a.send(t, "/agent/v1/wait?timeout=300")
+	if got := a.waitAnswer(t, 10*time.Second); got || time.Since(start) < 300*time.Millisecond {
+		t.Fatalf("attest=%v after %s, want false after 300ms", got, time.Since(start))
+	}
+	b := e.agent(t, "late-2")
+	b.send(t, "/agent/v1/wait?timeout=60000")
+	eventually(t, 2*time.Second, "the wait is parked", e.parked(1))
+	e.attestNow(t, "late-2")
+	if got := b.waitAnswer(t, 10*time.Second); !got {
+		t.Fatal("attest now did not wake the wait")
+	}
+	var count uint64
+	var sum float64
+	eventually(t, 2*time.Second, "the late answer is observed", func() bool {
+		count, sum = e.answeredLate(t)
+		return count > 0
+	})
+	if count != 1 || sum < 0 || sum > 0.5 {
+		t.Errorf("answered late: %d observations, %.3f s in all; want 1, under 0.5 s", count, sum)
+	}
+}
+
+// answeredLate reads bootproof_agent_wait_answered_late_seconds.
+func (e *runEnv) answeredLate(t *testing.T) (uint64, float64) {
+	t.Helper()
+	h := e.metric(t, "bootproof_agent_wait_answered_late_seconds").GetHistogram()
+	return h.GetSampleCount(), h.GetSampleSum()
 }
