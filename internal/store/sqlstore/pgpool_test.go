@@ -23,13 +23,7 @@ func TestPostgresKeepsItsSessions(t *testing.T) {
 	newPGHost(t, s, "h1")
 	watch := watchPG(t, dsn)
 	watch.SetMaxOpenConns(1)
-	seen := map[int]bool{}
-	for w := range 5 {
-		nonceWave(t, s, w)
-		for pid := range pgSessions(t, watch) {
-			seen[pid] = true
-		}
-	}
+	seen := sessionsOverWaves(t, s, watch, 5)
 	open := pgSessions(t, watch)
 	for pid := range seen {
 		if !open[pid] {
@@ -50,13 +44,7 @@ func TestPostgresMaxConns(t *testing.T) {
 	newPGHost(t, s, "h1")
 	watch := watchPG(t, dsn)
 	watch.SetMaxOpenConns(1)
-	seen := map[int]bool{}
-	for w := range 3 {
-		nonceWave(t, s, w)
-		for pid := range pgSessions(t, watch) {
-			seen[pid] = true
-		}
-	}
+	seen := sessionsOverWaves(t, s, watch, 3)
 	if len(seen) == 0 || len(seen) > 3 {
 		t.Errorf("the store opened %d sessions, want 1 to 3", len(seen))
 	}
@@ -74,6 +62,19 @@ func TestSQLiteRefusesMaxConns(t *testing.T) {
 	if err := s.SetMaxConns(8); err == nil {
 		t.Error("SetMaxConns(8) on SQLite was taken")
 	}
+}
+
+// sessionsOverWaves runs waves of nonceWave and returns every session
+// seen open after one.
+func sessionsOverWaves(t *testing.T, s *sqlstore.Store, watch *sql.DB, waves int) map[int]bool {
+	seen := map[int]bool{}
+	for w := range waves {
+		nonceWave(t, s, w)
+		for pid := range pgSessions(t, watch) {
+			seen[pid] = true
+		}
+	}
+	return seen
 }
 
 // pgSessions is the pids of the test database's sessions other than
