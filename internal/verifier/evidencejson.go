@@ -10,12 +10,10 @@ func appendEvidence(dst []byte, ev *wire.Evidence) []byte {
 	dst = append(dst, '{')
 	dst = appendKey(dst, "nonce")
 	dst = appendBytes(dst, ev.Nonce)
-	dst = append(dst, ',')
-	dst = appendKey(dst, "tpm_family")
+	dst = appendNextKey(dst, "tpm_family")
 	dst = appendString(dst, ev.TPMFamily)
 	if len(ev.Quotes) > 0 {
-		dst = append(dst, ',')
-		dst = appendKey(dst, "quotes")
+		dst = appendNextKey(dst, "quotes")
 		dst = append(dst, '[')
 		for i := range ev.Quotes {
 			if i > 0 {
@@ -26,18 +24,15 @@ func appendEvidence(dst []byte, ev *wire.Evidence) []byte {
 		dst = append(dst, ']')
 	}
 	if len(ev.EventLog) > 0 {
-		dst = append(dst, ',')
-		dst = appendKey(dst, "event_log")
+		dst = appendNextKey(dst, "event_log")
 		dst = appendBytes(dst, ev.EventLog)
 	}
 	if ev.EventLogSHA256 != "" {
-		dst = append(dst, ',')
-		dst = appendKey(dst, "event_log_sha256")
+		dst = appendNextKey(dst, "event_log_sha256")
 		dst = appendString(dst, ev.EventLogSHA256)
 	}
 	if len(ev.Bundles) > 0 {
-		dst = append(dst, ',')
-		dst = appendKey(dst, "bundles")
+		dst = appendNextKey(dst, "bundles")
 		dst = append(dst, '[')
 		for i, b := range ev.Bundles {
 			if i > 0 {
@@ -48,8 +43,7 @@ func appendEvidence(dst []byte, ev *wire.Evidence) []byte {
 		dst = append(dst, ']')
 	}
 	if len(ev.BundlesSHA256) > 0 {
-		dst = append(dst, ',')
-		dst = appendKey(dst, "bundles_sha256")
+		dst = appendNextKey(dst, "bundles_sha256")
 		dst = appendStrings(dst, ev.BundlesSHA256)
 	}
 	return append(dst, '}')
@@ -59,11 +53,9 @@ func appendQuote(dst []byte, q *wire.Quote) []byte {
 	dst = append(dst, '{')
 	dst = appendKey(dst, "attest")
 	dst = appendBytes(dst, q.Attest)
-	dst = append(dst, ',')
-	dst = appendKey(dst, "signature")
+	dst = appendNextKey(dst, "signature")
 	dst = appendBytes(dst, q.Signature)
-	dst = append(dst, ',')
-	dst = appendKey(dst, "pcrs")
+	dst = appendNextKey(dst, "pcrs")
 	dst = appendPCRValues(dst, q.PCRs)
 	return append(dst, '}')
 }

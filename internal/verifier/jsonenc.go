@@ -153,6 +153,12 @@ func appendKey(dst []byte, name string) []byte {
 	return append(dst, '"', ':')
 }
 
+// appendNextKey appends the comma before a member that is not an object's
+// first, and its key.
+func appendNextKey(dst []byte, name string) []byte {
+	return appendKey(append(dst, ','), name)
+}
+
 // sortedKeys appends m's keys to keys in the order encoding/json writes
 // them. Callers pass a buffer on their stack: the maps here have a few
 // keys (banks), and each verdict component has one.

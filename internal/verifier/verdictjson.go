@@ -15,37 +15,30 @@ func appendVerdict(dst []byte, v *appraisal.Verdict) []byte {
 	dst = append(dst, '{')
 	dst = appendKey(dst, "status")
 	dst = appendString(dst, string(v.Status))
-	dst = append(dst, ',')
-	dst = appendKey(dst, "checks")
+	dst = appendNextKey(dst, "checks")
 	dst = appendChecks(dst, v.Checks)
 	if v.Clock != nil {
-		dst = append(dst, ',')
-		dst = appendKey(dst, "clock")
+		dst = appendNextKey(dst, "clock")
 		dst = appendClock(dst, v.Clock)
 	}
 	if v.Bank != "" {
-		dst = append(dst, ',')
-		dst = appendKey(dst, "bank")
+		dst = appendNextKey(dst, "bank")
 		dst = appendString(dst, v.Bank)
 	}
 	if v.SecureBoot != nil {
-		dst = append(dst, ',')
-		dst = appendKey(dst, "secure_boot")
+		dst = appendNextKey(dst, "secure_boot")
 		dst = appendSecureBoot(dst, v.SecureBoot)
 	}
 	if len(v.Components) > 0 {
-		dst = append(dst, ',')
-		dst = appendKey(dst, "components")
+		dst = appendNextKey(dst, "components")
 		dst = appendComponents(dst, v.Components)
 	}
 	if len(v.PCRs) > 0 {
-		dst = append(dst, ',')
-		dst = appendKey(dst, "pcrs")
+		dst = appendNextKey(dst, "pcrs")
 		dst = appendHexPCRs(dst, v.PCRs)
 	}
 	if len(v.Bundles) > 0 {
-		dst = append(dst, ',')
-		dst = appendKey(dst, "bundles")
+		dst = appendNextKey(dst, "bundles")
 		dst = appendBundles(dst, v.Bundles)
 	}
 	return append(dst, '}')
@@ -69,40 +62,32 @@ func appendCheck(dst []byte, c *appraisal.Check) []byte {
 	dst = append(dst, '{')
 	dst = appendKey(dst, "code")
 	dst = appendString(dst, c.Code)
-	dst = append(dst, ',')
-	dst = appendKey(dst, "passed")
+	dst = appendNextKey(dst, "passed")
 	dst = appendBool(dst, c.Passed)
-	dst = append(dst, ',')
-	dst = appendKey(dst, "message")
+	dst = appendNextKey(dst, "message")
 	dst = appendString(dst, c.Message)
 	if c.Bank != "" {
-		dst = append(dst, ',')
-		dst = appendKey(dst, "bank")
+		dst = appendNextKey(dst, "bank")
 		dst = appendString(dst, c.Bank)
 	}
 	if c.PCR != nil {
-		dst = append(dst, ',')
-		dst = appendKey(dst, "pcr")
+		dst = appendNextKey(dst, "pcr")
 		dst = strconv.AppendInt(dst, int64(*c.PCR), 10)
 	}
 	if c.EventIndex != nil {
-		dst = append(dst, ',')
-		dst = appendKey(dst, "event_index")
+		dst = appendNextKey(dst, "event_index")
 		dst = strconv.AppendInt(dst, int64(*c.EventIndex), 10)
 	}
 	if c.Component != "" {
-		dst = append(dst, ',')
-		dst = appendKey(dst, "component")
+		dst = appendNextKey(dst, "component")
 		dst = appendString(dst, c.Component)
 	}
 	if len(c.Expected) > 0 {
-		dst = append(dst, ',')
-		dst = appendKey(dst, "expected")
+		dst = appendNextKey(dst, "expected")
 		dst = appendStrings(dst, c.Expected)
 	}
 	if c.Found != "" {
-		dst = append(dst, ',')
-		dst = appendKey(dst, "found")
+		dst = appendNextKey(dst, "found")
 		dst = appendString(dst, c.Found)
 	}
 	return append(dst, '}')
@@ -112,14 +97,11 @@ func appendClock(dst []byte, c *appraisal.ClockInfo) []byte {
 	dst = append(dst, '{')
 	dst = appendKey(dst, "clock")
 	dst = strconv.AppendUint(dst, c.Clock, 10)
-	dst = append(dst, ',')
-	dst = appendKey(dst, "reset_count")
+	dst = appendNextKey(dst, "reset_count")
 	dst = strconv.AppendUint(dst, uint64(c.ResetCount), 10)
-	dst = append(dst, ',')
-	dst = appendKey(dst, "restart_count")
+	dst = appendNextKey(dst, "restart_count")
 	dst = strconv.AppendUint(dst, uint64(c.RestartCount), 10)
-	dst = append(dst, ',')
-	dst = appendKey(dst, "safe")
+	dst = appendNextKey(dst, "safe")
 	dst = appendBool(dst, c.Safe)
 	return append(dst, '}')
 }
@@ -133,17 +115,14 @@ func appendSecureBoot(dst []byte, sb *appraisal.SecureBoot) []byte {
 		v    []string
 	}{{"pk", sb.PK}, {"kek", sb.KEK}, {"db", sb.DB}} {
 		if len(f.v) > 0 {
-			dst = append(dst, ',')
-			dst = appendKey(dst, f.name)
+			dst = appendNextKey(dst, f.name)
 			dst = appendStrings(dst, f.v)
 		}
 	}
-	dst = append(dst, ',')
-	dst = appendKey(dst, "dbx")
+	dst = appendNextKey(dst, "dbx")
 	dst = strconv.AppendInt(dst, int64(sb.DBX), 10)
 	if len(sb.Authorities) > 0 {
-		dst = append(dst, ',')
-		dst = appendKey(dst, "authorities")
+		dst = appendNextKey(dst, "authorities")
 		dst = appendStrings(dst, sb.Authorities)
 	}
 	return append(dst, '}')
@@ -160,18 +139,14 @@ func appendComponents(dst []byte, cs policy.Components) []byte {
 		dst = appendKey(dst, "class")
 		dst = appendString(dst, c.Class)
 		if c.Name != "" {
-			dst = append(dst, ',')
-			dst = appendKey(dst, "name")
+			dst = appendNextKey(dst, "name")
 			dst = appendString(dst, c.Name)
 		}
-		dst = append(dst, ',')
-		dst = appendKey(dst, "pcr")
+		dst = appendNextKey(dst, "pcr")
 		dst = strconv.AppendInt(dst, int64(c.PCR), 10)
-		dst = append(dst, ',')
-		dst = appendKey(dst, "event_index")
+		dst = appendNextKey(dst, "event_index")
 		dst = strconv.AppendInt(dst, int64(c.EventIndex), 10)
-		dst = append(dst, ',')
-		dst = appendKey(dst, "digests")
+		dst = appendNextKey(dst, "digests")
 		dst = appendStringMap(dst, c.Digests)
 		dst = append(dst, '}')
 	}
@@ -221,17 +196,13 @@ func appendBundles(dst []byte, bs []appraisal.Bundle) []byte {
 		dst = append(dst, '{')
 		dst = appendKey(dst, "name")
 		dst = appendString(dst, b.Name)
-		dst = append(dst, ',')
-		dst = appendKey(dst, "version")
+		dst = appendNextKey(dst, "version")
 		dst = appendString(dst, b.Version)
-		dst = append(dst, ',')
-		dst = appendKey(dst, "vendor")
+		dst = appendNextKey(dst, "vendor")
 		dst = appendString(dst, b.Vendor)
-		dst = append(dst, ',')
-		dst = appendKey(dst, "acceptance")
+		dst = appendNextKey(dst, "acceptance")
 		dst = appendString(dst, b.Acceptance)
-		dst = append(dst, ',')
-		dst = appendKey(dst, "signature")
+		dst = appendNextKey(dst, "signature")
 		dst = appendString(dst, b.Signature)
 		dst = append(dst, '}')
 	}
@@ -244,8 +215,7 @@ func appendVerdictRef(dst []byte, r verdictRef) []byte {
 	dst = appendKey(dst, "verdict_sha256")
 	dst = appendString(dst, r.VerdictSHA256)
 	if r.Clock != nil {
-		dst = append(dst, ',')
-		dst = appendKey(dst, "clock")
+		dst = appendNextKey(dst, "clock")
 		dst = appendClock(dst, r.Clock)
 	}
 	return append(dst, '}')
