@@ -32,10 +32,20 @@ type fleet struct {
 
 func newFleet(t *testing.T, extra ...string) *fleet {
 	t.Helper()
+	return newFleetWith(t, nil, extra...)
+}
+
+// newFleetWith is newFleet with setup run on the fleet's folder before the
+// verifier starts (e.g. to put its data folder on another filesystem).
+func newFleetWith(t *testing.T, setup func(dir string), extra ...string) *fleet {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
 	}
 	f := &fleet{t: t, dir: t.TempDir(), addr: freePort(t)}
+	if setup != nil {
+		setup(f.dir)
+	}
 	f.url = "https://" + f.addr
 	if _, err := makerca.LoadOrCreate(filepath.Join(f.dir, "maker")); err != nil {
 		t.Fatal(err)
