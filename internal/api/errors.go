@@ -36,6 +36,7 @@ var kindStatus = map[verifier.Kind]int{
 	verifier.KindForbidden:    http.StatusForbidden,
 	verifier.KindNotFound:     http.StatusNotFound,
 	verifier.KindConflict:     http.StatusConflict,
+	verifier.KindTooLarge:     http.StatusRequestEntityTooLarge,
 }
 
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {

@@ -181,7 +181,8 @@ func (s *server) hostHistory(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]HistoryEntry, 0, len(hist))
 	for _, c := range hist {
-		out = append(out, HistoryEntry{At: c.At, From: c.From, To: c.To, ReasonCode: c.ReasonCode, Reason: c.Reason})
+		out = append(out, HistoryEntry{At: c.At, From: c.From, To: c.To, ReasonCode: c.ReasonCode, Reason: c.Reason,
+			EvidenceBytes: c.EvidenceBytes, EvidenceDropped: c.EvidenceDropped})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": out, "limit": limit, "offset": offset})
 	return nil

@@ -43,6 +43,14 @@ type HistoryEntry struct {
 	To         string    `json:"to"`
 	ReasonCode string    `json:"reason_code,omitempty"`
 	Reason     string    `json:"reason,omitempty"`
+	// EvidenceBytes is what the change's kept evidence costs its host's
+	// storage cap; 0 when it has none (an Unreachable change) or it was
+	// dropped.
+	EvidenceBytes int64 `json:"evidence_bytes"`
+	// EvidenceDropped says why the evidence that caused the change is no
+	// longer kept (the host over its storage cap or its rate of full
+	// evidences, the history past its retention); empty while it is kept.
+	EvidenceDropped string `json:"evidence_dropped,omitempty"`
 }
 
 // Attestation is one appraisal of a host, status change or not, or (Rollup

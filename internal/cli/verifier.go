@@ -32,6 +32,7 @@ type verifierFile struct {
 	Issuer      string   `yaml:"issuer"`
 	LogLevel    string   `yaml:"log_level"`
 	MaxParked   int      `yaml:"max_parked"`
+	storageFile `yaml:",inline"`
 	Webhooks    []struct {
 		URL    string `yaml:"url"`
 		Secret string `yaml:"secret"`
@@ -88,6 +89,7 @@ DATA/ca.pem for clients) and an admin API token (written to DATA/admin.token).`,
 	f.StringVar(&file.LogLevel, "log-level", "info", "debug, info, warn or error")
 	f.IntVar(&file.MaxParked, "max-parked", 0, fmt.Sprintf("most agents' waits held at once, about 20 KB of heap each (0: %d); "+
 		"a wait over it is answered at once and its agent waits for its turn without one", api.DefaultMaxParked))
+	addStorageFlags(f, &file.storageFile)
 	f.StringSliceVar(&webhooks, "webhook", nil, "URL=SECRET of a webhook receiver of status changes")
 	f.StringVar(&pprofAddr, "pprof-listen", "", "serve Go's profiler on this loopback address (diagnostics; off by default)")
 	return cmd
@@ -138,6 +140,11 @@ func loadVerifierConfig(cmd *cobra.Command, path string, flags verifierFile, web
 	if file.MaxParked < 0 {
 		return server.Config{}, fmt.Errorf("--max-parked %d: want 0 (the default) or more", file.MaxParked)
 	}
+	mergeStorageFlags(cmd.Flags(), &file.storageFile, flags.storageFile)
+	storage, err := file.limits()
+	if err != nil {
+		return server.Config{}, err
+	}
 	if cmd.Flags().Changed("server-name") {
 		file.ServerNames = flags.ServerNames
 	}
@@ -149,7 +156,7 @@ func loadVerifierConfig(cmd *cobra.Command, path string, flags verifierFile, web
 	}
 	cfg := server.Config{Listen: file.Listen, DB: file.DB, DataDir: file.Data, ServerNames: file.ServerNames,
 		CertFile: file.CertFile, KeyFile: file.KeyFile, EKRoots: file.EKRoots, PinnedEKs: file.PinnedEKs, Issuer: file.Issuer,
-		MaxParked: file.MaxParked, DBMaxConns: file.DBMaxConns}
+		MaxParked: file.MaxParked, DBMaxConns: file.DBMaxConns, Storage: storage}
 	for _, w := range file.Webhooks {
 		cfg.Webhooks = append(cfg.Webhooks, webhook.Target{URL: w.URL, Secret: w.Secret})
 	}

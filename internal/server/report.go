@@ -185,7 +185,8 @@ func (r *reportSource) Host(ctx context.Context, name string) (web.HostDetail, e
 		return d, err
 	}
 	for _, c := range hist {
-		d.History = append(d.History, web.HistoryEntry{At: c.At, From: c.From, To: c.To, ReasonCode: c.ReasonCode, Reason: c.Reason})
+		d.History = append(d.History, web.HistoryEntry{At: c.At, From: c.From, To: c.To, ReasonCode: c.ReasonCode, Reason: c.Reason,
+			EvidenceDropped: c.EvidenceDropped})
 	}
 	return d, nil
 }

@@ -60,6 +60,9 @@ type Config struct {
 	// (default api.DefaultMaxParked); a wait over it is answered at once,
 	// telling the agent not to wait again before its next attestation.
 	MaxParked int
+	// Storage bounds the status-change evidence kept (zero fields: the
+	// verifier's defaults).
+	Storage verifier.StorageLimits
 }
 
 // Server is a running verifier.
@@ -118,7 +121,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.Verifier, err = verifier.New(verifier.Config{Store: st, CA: s.CA, Tokens: s.Tokens, Metrics: s.Metrics,
 		Log: cfg.Log.With("subsystem", "verifier"), EKTrust: trust, PinnedEKs: pinned, Issuer: cfg.Issuer,
-		ReplicaID: s.replica, Webhooks: len(cfg.Webhooks) > 0})
+		ReplicaID: s.replica, Webhooks: len(cfg.Webhooks) > 0, Storage: cfg.Storage})
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -170,6 +170,10 @@ type AttestationRecord struct {
 	Evidence       []byte // JSON, opaque
 	Verdict        []byte // JSON, opaque
 	DurationMicros int64
+	// VerdictSHA256, when set, names the blob among Blobs that holds the
+	// verdict: a status change whose evidence is dropped (LimitEvidence,
+	// RetainEvidence) keeps it, so that its verdict stays readable.
+	VerdictSHA256 string
 	// Blobs are large parts the Evidence refers to by SHA-256 instead of
 	// holding them (an event log, bundle files). Each is stored once for
 	// all hosts and records that send it, and kept while a latest evidence
@@ -226,8 +230,9 @@ type LatestEvidence struct {
 }
 
 // StatusChange is one change of a host's status, with the evidence that
-// caused it. History grows with changes, not with time, and is kept for as
-// long as the host exists.
+// caused it. History grows with changes, not with time, and its rows are
+// kept for as long as the host exists; their evidence may be dropped
+// (EvidenceDropped says why).
 type StatusChange struct {
 	ID         int64
 	Host       string
@@ -236,7 +241,33 @@ type StatusChange struct {
 	ReasonCode string
 	Reason     string
 	Verdict    []byte
-	Evidence   []byte
+	Evidence   []byte // nil when the change had none or it was dropped
+	// EvidenceBytes is what keeping the evidence costs the host: the
+	// evidence and verdict as stored and the blobs this record was the
+	// first to store. 0 when there is none.
+	EvidenceBytes int64
+	// EvidenceDropped is empty while the evidence is kept, else one of the
+	// Dropped* reasons.
+	EvidenceDropped string
+}
+
+// Why a status change's evidence was dropped (StatusChange.EvidenceDropped).
+const (
+	DroppedHostCap   = "evidence dropped: host over its storage cap"
+	DroppedHostRate  = "evidence dropped: host over its rate of full evidences"
+	DroppedRetention = "evidence dropped: older than the history retention"
+	DroppedFleetCap  = "evidence dropped: history over its storage cap"
+)
+
+// EvidenceLimits bound the status-change evidence one host keeps
+// (LimitEvidence). A zero field does not limit.
+type EvidenceLimits struct {
+	// MaxBytes caps the host's kept evidence (StatusChange.EvidenceBytes).
+	MaxBytes int64
+	// PerWindow is how many status changes within Window keep their
+	// evidence.
+	PerWindow int
+	Window    time.Duration
 }
 
 // AttestationSummary is a small row per attestation, for rates and trends,

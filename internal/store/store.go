@@ -66,6 +66,20 @@ type Store interface {
 	// refers to any more; it returns how many. It is safe beside concurrent
 	// RecordAttestation calls, on every replica.
 	PruneBlobs(ctx context.Context) (int64, error)
+	// LimitEvidence drops the evidence of host's status changes, oldest
+	// first and never that of its newest change with evidence: those
+	// beyond the newest lim.PerWindow recorded within lim.Window before now
+	// (DroppedHostRate), then while the host's kept EvidenceBytes exceed
+	// lim.MaxBytes (DroppedHostCap). A dropped change keeps its row, reasons
+	// and verdict (its VerdictSHA256 blob); the blobs no record refers to
+	// any more are deleted at once. It returns how many it dropped and is
+	// safe beside concurrent RecordAttestation calls, on every replica.
+	LimitEvidence(ctx context.Context, host string, lim EvidenceLimits, now time.Time) (int, error)
+	// RetainEvidence does the same across the fleet: it drops the evidence
+	// of status changes recorded before `before` (DroppedRetention), then,
+	// oldest first, while all kept EvidenceBytes exceed maxBytes (0: no cap;
+	// DroppedFleetCap), never that of a host's newest change with evidence.
+	RetainEvidence(ctx context.Context, before time.Time, maxBytes int64) (int, error)
 	// History returns a host's status changes, newest first.
 	History(ctx context.Context, host string, limit, offset int) ([]StatusChange, error)
 	// Summaries returns up to limit (<= 0: all) of a host's summaries,

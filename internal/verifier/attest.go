@@ -73,7 +73,11 @@ func (v *Verifier) Submit(ctx context.Context, h store.Host, ev *wire.Evidence) 
 	// The appraisal checks that the quotes carry ev.Nonce; the store checks,
 	// when it records the verdict, that the verifier issued ev.Nonce to h.
 	in := appraisal.Input{Evidence: ev, AKPublic: h.AKPublic, Nonce: ev.Nonce, Policy: p, Now: v.now(), BundleMemo: v.bundles}
+	sentBy := sent(ev)
 	if err := v.resolveEventLog(ctx, ev); err != nil {
+		return wire.EvidenceResult{}, err
+	}
+	if err := checkEventLogSize(ev); err != nil {
 		return wire.EvidenceResult{}, err
 	}
 	if err := v.resolveBundles(ctx, ev); err != nil {
@@ -110,6 +114,7 @@ func (v *Verifier) Submit(ctx context.Context, h store.Host, ev *wire.Evidence) 
 		return wire.EvidenceResult{}, err
 	}
 	v.metrics.AttestationTime.Observe(time.Since(start).Seconds())
+	v.countFresh(ev, sentBy, rec.Blobs) // before heldLog and heldBundles remember them
 	return wire.EvidenceResult{Status: rec.Status, Reason: rec.Reason, IntervalSeconds: int(p.Interval / time.Second),
 		EventLogSHA256: v.heldLog(ev, rec.Blobs), BundlesSHA256: v.heldBundles(ev, rec.Blobs)}, nil
 }
@@ -131,7 +136,7 @@ func (v *Verifier) record(ctx context.Context, h store.Host, ev *wire.Evidence, 
 	blobs = append(blobs, vBlob)
 	at := v.now()
 	rec := store.AttestationRecord{Host: h.Name, At: at, Status: string(verdict.Status), Evidence: evJSON, Verdict: vJSON,
-		Blobs: blobs, Nonce: ev.Nonce, Credential: h.Credential(),
+		VerdictSHA256: vBlob.SHA256, Blobs: blobs, Nonce: ev.Nonce, Credential: h.Credential(),
 		DurationMicros: took.Microseconds()}
 	if c := firstFailure(verdict); c != nil {
 		rec.ReasonCode, rec.Reason = c.Code, c.Message
@@ -159,6 +164,7 @@ func (v *Verifier) record(ctx context.Context, h store.Host, ev *wire.Evidence, 
 		v.metrics.StatusChanges.WithLabelValues(rec.Status).Inc()
 		v.log.Info("host status changed", "host", h.Name, "from", h.Status, "to", rec.Status, "code", rec.ReasonCode)
 		v.waiters.changed()
+		v.limitHostEvidence(ctx, h.Name)
 	}
 	return rec, nil
 }

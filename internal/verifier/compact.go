@@ -23,7 +23,8 @@ const compactEvery = 10 * time.Minute
 // compactStore is the sweeper's storage upkeep: summaries past the
 // retention are deleted on every sweep (an indexed delete, nothing to do
 // most of the time); every compactEvery, the raw summaries that left the
-// raw window are rolled up and unused blobs deleted.
+// raw window are rolled up, the history's evidence limits applied
+// (storage.go) and unused blobs deleted.
 func (v *Verifier) compactStore(ctx context.Context, now time.Time, every time.Duration) {
 	if _, err := v.st.PruneSummaries(ctx, now.Add(-v.cfg.SummaryRetention)); err != nil {
 		v.log.Warn("prune attestation summaries", "err", err)
@@ -34,6 +35,7 @@ func (v *Verifier) compactStore(ctx context.Context, now time.Time, every time.D
 	if _, err := v.st.RollUpSummaries(ctx, now.Add(-rawSummaryWindow)); err != nil {
 		v.log.Warn("roll up attestation summaries", "err", err)
 	}
+	v.retainHistory(ctx, now)
 	if _, err := v.st.PruneBlobs(ctx); err != nil {
 		v.log.Warn("prune evidence blobs", "err", err)
 	}

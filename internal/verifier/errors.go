@@ -15,6 +15,7 @@ const (
 	KindForbidden                    // valid credentials, not allowed
 	KindNotFound                     // no such thing
 	KindConflict                     // the request clashes with what is stored
+	KindTooLarge                     // the request is over a size limit
 )
 
 // Error is a refusal the caller should see: a stable code and a sentence.

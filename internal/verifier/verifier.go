@@ -56,6 +56,8 @@ type Config struct {
 	TrustTokenTTL time.Duration
 	// SummaryRetention is how long per-attestation summaries are kept.
 	SummaryRetention time.Duration
+	// Storage bounds the status-change evidence kept (storage.go).
+	Storage StorageLimits
 }
 
 // Verifier enrols, appraises and records.
@@ -76,6 +78,7 @@ type Verifier struct {
 	// bundleFiles remembers recent bundle files by SHA-256, for evidence
 	// that names its bundles by hash (heldbundles.go).
 	bundleFiles *memo.Bounded[string, []byte]
+	storage     storageState
 }
 
 // New checks cfg and returns a Verifier.
@@ -126,6 +129,7 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.SummaryRetention == 0 {
 		cfg.SummaryRetention = 7 * 24 * time.Hour
 	}
+	cfg.Storage.setDefaults()
 	v := &Verifier{cfg: cfg, st: cfg.Store, log: cfg.Log, now: cfg.Now, metrics: cfg.Metrics}
 	v.policies.st = cfg.Store
 	v.policies.now = cfg.Now

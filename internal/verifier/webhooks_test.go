@@ -31,6 +31,10 @@ func (s *outboxStore) RecordAttestation(_ context.Context, r store.AttestationRe
 	return true, nil
 }
 
+func (s *outboxStore) LimitEvidence(context.Context, string, store.EvidenceLimits, time.Time) (int, error) {
+	return 0, nil
+}
+
 func (s *outboxStore) EnqueueDelivery(_ context.Context, d store.WebhookDelivery) error {
 	s.enqueued = append(s.enqueued, d)
 	return nil

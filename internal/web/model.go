@@ -176,6 +176,9 @@ type HistoryEntry struct {
 	From, To   string // statuses; From is "" for the first entry
 	ReasonCode string // the first failing check's code, if any
 	Reason     string
+	// EvidenceDropped says why the evidence behind the change is no longer
+	// kept; empty while it is.
+	EvidenceDropped string
 }
 
 // FleetQuery is what the fleet view asks the Source for. The zero value of

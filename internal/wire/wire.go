@@ -12,9 +12,19 @@ const (
 	FamilyNone  = "none"
 )
 
-// MaxBodyBytes bounds every agent request body. An event log of a real
-// machine is 20-100 KB; the bound leaves room for large inventories.
-const MaxBodyBytes = 8 << 20
+// MaxEventLogBytes bounds the firmware event log of one attestation. Real
+// machines' logs are 20-100 KB (the largest of the corpus of real logs the
+// tests read is 73 KB); 1 MiB leaves room for firmware with many option
+// ROMs and boot entries. A larger log is refused
+// (evidence.event_log_too_large), not stored: a host's status changes keep
+// their evidence, and a log is most of it. Runtime (IMA) logs are not part
+// of this log.
+const MaxEventLogBytes = 1 << 20
+
+// MaxBodyBytes bounds every agent request body: an event log at its limit
+// is 1.4 MiB as base64, which leaves about 600 KB for quotes and bundle
+// files (a few KB each).
+const MaxBodyBytes = 2 << 20
 
 // EnrollRequest starts enrolment. For a TPM 2.0 host it carries the EK and a
 // freshly created AK; the verifier answers with a credential challenge.
@@ -145,6 +155,10 @@ const CodeEventLogUnknown = "evidence.event_log_unknown"
 // CodeBundlesUnknown refuses evidence naming a bundle by a hash the
 // verifier does not hold: send it again with the bundle files.
 const CodeBundlesUnknown = "evidence.bundles_unknown"
+
+// CodeEventLogTooLarge refuses (413) evidence whose event log is over
+// MaxEventLogBytes; nothing is recorded.
+const CodeEventLogTooLarge = "evidence.event_log_too_large"
 
 // EvidenceResult tells the agent the verdict it earned, for its log, and
 // when to come back.

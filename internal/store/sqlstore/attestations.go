@@ -37,12 +37,12 @@ const (
 	qInsertSummary = `INSERT INTO attestation_summaries (host, at, status, reason_code, duration_micros)
 		VALUES (?, ?, ?, ?, ?)`
 	qInsertChange = `INSERT INTO status_changes (host, from_status, to_status, at, reason_code, reason, verdict, evidence,
-		blob_set) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		blob_set, evidence_bytes, verdict_blob) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qInsertDelivery = `INSERT INTO webhook_deliveries (event, payload, created_at, attempts, next_attempt_at,
 		last_error, lease_owner) VALUES (?, ?, ?, 0, ?, '', '')`
 	qLatestEvidence = `SELECT host, at, evidence, verdict FROM latest_evidence WHERE host = ?`
-	qHistory        = `SELECT id, host, from_status, to_status, at, reason_code, reason, verdict, evidence
-		FROM status_changes WHERE host = ? ORDER BY at DESC, id DESC LIMIT ? OFFSET ?`
+	qHistory        = `SELECT id, host, from_status, to_status, at, reason_code, reason, verdict, evidence,
+		evidence_bytes, evidence_dropped FROM status_changes WHERE host = ? ORDER BY at DESC, id DESC LIMIT ? OFFSET ?`
 	// qUnreachableCandidates narrows the sweep to hosts silent since before
 	// the latest cutoff; the per-group cutoff is applied in Go. On SQLite
 	// it must use the last_seen index (a multi-index OR): it runs inside
@@ -92,8 +92,9 @@ func (s *Store) RecordAttestation(ctx context.Context, r store.AttestationRecord
 		if _, err := c.exec(ctx, qRecordHost, recordHostArgs(r, at)...); err != nil {
 			return fmt.Errorf("record attestation of host %q: update host: %w", r.Host, err)
 		}
+		var stored int64
 		if set != nil {
-			if err := s.putBlobSet(ctx, c, set, blobs); err != nil {
+			if stored, err = s.putBlobSet(ctx, c, set, blobs); err != nil {
 				return fmt.Errorf("record attestation of host %q: %w", r.Host, err)
 			}
 		}
@@ -106,8 +107,7 @@ func (s *Store) RecordAttestation(ctx context.Context, r store.AttestationRecord
 		if !changed {
 			return nil
 		}
-		if _, err := c.exec(ctx, qInsertChange, r.Host, old, r.Status, at, r.ReasonCode, r.Reason,
-			blob(r.Verdict), blob(r.Evidence), set); err != nil {
+		if _, err := c.exec(ctx, qInsertChange, changeArgs(r, old, at, set, stored)...); err != nil {
 			return fmt.Errorf("record attestation of host %q: status change: %w", r.Host, err)
 		}
 		if r.Webhook != nil {
@@ -118,6 +118,25 @@ func (s *Store) RecordAttestation(ctx context.Context, r store.AttestationRecord
 		return nil
 	})
 	return changed, err
+}
+
+// changeArgs are qInsertChange's arguments for r, a change from old
+// recorded at at with blob set set, whose record stored blobs of stored
+// bytes.
+func changeArgs(r store.AttestationRecord, old string, at int64, set any, stored int64) []any {
+	return []any{r.Host, old, r.Status, at, r.ReasonCode, r.Reason, blob(r.Verdict), blob(r.Evidence), set,
+		evidenceCharge(r, stored), r.VerdictSHA256}
+}
+
+// evidenceCharge is what keeping r's evidence costs its host: its evidence
+// and verdict as stored, and the blobs its record was the first to store
+// (stored bytes). A blob another record stored first is charged to that
+// one: a host pays for what it caused to be stored, not for what it shares.
+func evidenceCharge(r store.AttestationRecord, stored int64) int64 {
+	if r.Evidence == nil && r.Verdict == nil && stored == 0 {
+		return 0
+	}
+	return max(int64(len(r.Evidence)+len(r.Verdict))+stored, 1)
 }
 
 // scanLockedHost reads qLockHost's row: the host's status and credential.
@@ -207,7 +226,7 @@ func (s *Store) MarkUnreachable(ctx context.Context, cutoffByGroup map[string]ti
 				return fmt.Errorf("mark host %q unreachable: %w", h.Name, err)
 			}
 			if _, err := c.exec(ctx, qInsertChange, h.Name, h.Status, store.StatusUnreachable, micros(now),
-				store.ReasonUnreachable, reason, nil, nil, nil); err != nil {
+				store.ReasonUnreachable, reason, nil, nil, nil, 0, ""); err != nil {
 				return fmt.Errorf("mark host %q unreachable: status change: %w", h.Name, err)
 			}
 			if webhookPayload != nil {
@@ -272,7 +291,8 @@ func (s *Store) History(ctx context.Context, host string, limit, offset int) ([]
 		var sc store.StatusChange
 		var at int64
 		var vd, ev []byte
-		if err := rows.Scan(&sc.ID, &sc.Host, &sc.From, &sc.To, &at, &sc.ReasonCode, &sc.Reason, &vd, &ev); err != nil {
+		if err := rows.Scan(&sc.ID, &sc.Host, &sc.From, &sc.To, &at, &sc.ReasonCode, &sc.Reason, &vd, &ev,
+			&sc.EvidenceBytes, &sc.EvidenceDropped); err != nil {
 			return nil, fmt.Errorf("history of host %q: %w", host, err)
 		}
 		sc.At, sc.Verdict, sc.Evidence = fromMicros(at), fromBlob(vd), fromBlob(ev)

@@ -66,60 +66,66 @@ func blobSetKey(blobs []store.Blob) (any, []store.Blob, error) {
 }
 
 // putBlobSet makes sure the set key of blobs is stored with every blob,
-// inside a record's transaction. The set is checked first: in a steady
-// fleet it is stored already, and the blobs need not be looked at.
-func (s *Store) putBlobSet(ctx context.Context, c conn, key any, blobs []store.Blob) error {
+// inside a record's transaction, and returns the bytes of the blobs it
+// stored (those not stored before): what the record is charged for them.
+// The set is checked first: in a steady fleet it is stored already, and
+// the blobs need not be looked at.
+func (s *Store) putBlobSet(ctx context.Context, c conn, key any, blobs []store.Blob) (int64, error) {
 	if s.d.name == postgres.name {
 		if _, err := c.exec(ctx, qLockBlobsShared); err != nil {
-			return fmt.Errorf("lock blobs: %w", err)
+			return 0, fmt.Errorf("lock blobs: %w", err)
 		}
 	}
 	var one int
 	err := c.queryRow(ctx, qBlobSetExists, key).Scan(&one)
 	if err == nil {
-		return nil
+		return 0, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("look up blob set: %w", err)
+		return 0, fmt.Errorf("look up blob set: %w", err)
 	}
 	// Blobs in hash order, so that two transactions storing overlapping
 	// sets on PostgreSQL wait for each other rather than deadlock.
+	var stored int64
 	for _, b := range blobs {
-		if err := putBlob(ctx, c, b); err != nil {
-			return err
+		n, err := putBlob(ctx, c, b)
+		if err != nil {
+			return 0, err
 		}
+		stored += n
 	}
 	if _, err := c.exec(ctx, qInsertBlobSet, key); err != nil {
-		return fmt.Errorf("store blob set: %w", err)
+		return 0, fmt.Errorf("store blob set: %w", err)
 	}
 	for _, b := range blobs {
 		if _, err := c.exec(ctx, qInsertBlobMember, key, b.SHA256); err != nil {
-			return fmt.Errorf("store blob set member %s: %w", b.SHA256, err)
+			return 0, fmt.Errorf("store blob set member %s: %w", b.SHA256, err)
 		}
 	}
-	return nil
+	return stored, nil
 }
 
-// putBlob stores b unless a blob with its hash is stored. The data is sent
-// only when absent: most blobs arrive from many hosts.
-func putBlob(ctx context.Context, c conn, b store.Blob) error {
+// putBlob stores b unless a blob with its hash is stored, and returns the
+// bytes it stored. The data is sent only when absent: most blobs arrive
+// from many hosts.
+func putBlob(ctx context.Context, c conn, b store.Blob) (int64, error) {
 	var one int
 	err := c.queryRow(ctx, qBlobExists, b.SHA256).Scan(&one)
 	if err == nil {
-		return nil
+		return 0, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("look up blob %s: %w", b.SHA256, err)
+		return 0, fmt.Errorf("look up blob %s: %w", b.SHA256, err)
 	}
 	// Checked here, once per distinct blob: a wrong hash would serve wrong
 	// bytes to every record that names it.
 	if sum := sha256.Sum256(b.Data); hex.EncodeToString(sum[:]) != b.SHA256 {
-		return fmt.Errorf("blob %s: its data hashes to %x", b.SHA256, sum)
+		return 0, fmt.Errorf("blob %s: its data hashes to %x", b.SHA256, sum)
 	}
 	if _, err := c.exec(ctx, qInsertBlob, b.SHA256, blob(b.Data)); err != nil {
-		return fmt.Errorf("store blob %s: %w", b.SHA256, err)
+		return 0, fmt.Errorf("store blob %s: %w", b.SHA256, err)
 	}
-	return nil
+	return int64(len(b.Data)), nil
 }
 
 // GetBlobs returns the stored blobs among hashes, read in one snapshot.

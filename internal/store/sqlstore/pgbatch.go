@@ -347,8 +347,7 @@ func pgRecordWrite(ctx context.Context, pc *pgx.Conn, r store.AttestationRecord,
 	e.queue(pre+"latest evidence", qPutLatest, r.Host, at, blob(r.Evidence), blob(r.Verdict), set)
 	e.queue(pre+"summary", qInsertSummary, r.Host, at, r.Status, r.ReasonCode, r.DurationMicros)
 	if old != r.Status {
-		e.queue(pre+"status change", qInsertChange, r.Host, old, r.Status, at, r.ReasonCode, r.Reason,
-			blob(r.Verdict), blob(r.Evidence), set)
+		e.queue(pre+"status change", qInsertChange, changeArgs(r, old, at, set, blobBytes(absent))...)
 		if d := r.Webhook; d != nil {
 			e.queue(pre+fmt.Sprintf("queue webhook %q", d.Event), qInsertDelivery, d.Event, blob(d.Payload),
 				at, micros(firstAttempt(d, r.At)))
@@ -356,6 +355,15 @@ func pgRecordWrite(ctx context.Context, pc *pgx.Conn, r store.AttestationRecord,
 	}
 	e.queueCommit()
 	return e.run(ctx, pc)
+}
+
+// blobBytes is the bytes of blobs' data.
+func blobBytes(blobs []store.Blob) int64 {
+	var n int64
+	for _, b := range blobs {
+		n += int64(len(b.Data))
+	}
+	return n
 }
 
 // queueBlobSet queues what putBlobSet writes for a new set: the absent

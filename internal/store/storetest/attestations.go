@@ -72,7 +72,8 @@ func testRecordAttestation(t *testing.T, s store.Store) {
 		t.Errorf("LatestEvidence (-want +got):\n%s", d)
 	}
 
-	// History grows with changes only, newest first, with the evidence that caused each.
+	// History grows with changes only, newest first, with the evidence that
+	// caused each, charged its evidence and verdict (no blobs here).
 	hist, err := s.History(ctx(t), "h1", 0, 0)
 	if err != nil {
 		t.Fatalf("History: %v", err)
@@ -83,9 +84,11 @@ func testRecordAttestation(t *testing.T, s store.Store) {
 	wantHist := []store.StatusChange{
 		{Host: "h1", From: store.StatusPassed, To: store.StatusFailed, At: at(3 * time.Minute),
 			ReasonCode: "pcr.replay_mismatch", Reason: "reason pcr.replay_mismatch",
-			Verdict: []byte(store.StatusFailed), Evidence: []byte(fmt.Sprintf(`{"at":%d}`, 3*time.Minute))},
+			Verdict: []byte(store.StatusFailed), Evidence: []byte(fmt.Sprintf(`{"at":%d}`, 3*time.Minute)),
+			EvidenceBytes: 19 + 6},
 		{Host: "h1", From: store.StatusPending, To: store.StatusPassed, At: at(time.Minute),
-			Reason: "reason ", Verdict: []byte(store.StatusPassed), Evidence: []byte(fmt.Sprintf(`{"at":%d}`, time.Minute))},
+			Reason: "reason ", Verdict: []byte(store.StatusPassed), Evidence: []byte(fmt.Sprintf(`{"at":%d}`, time.Minute)),
+			EvidenceBytes: 18 + 6},
 	}
 	if d := diff(wantHist, hist); d != "" {
 		t.Errorf("History (-want +got):\n%s", d)

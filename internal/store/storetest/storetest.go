@@ -44,6 +44,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Blobs", testBlobs},
 		{"BlobEdges", testBlobEdges},
 		{"BlobsConcurrent", testBlobsConcurrent},
+		{"EvidenceLimits", testEvidenceLimits},
+		{"RetainEvidence", testRetainEvidence},
 		{"MarkUnreachable", testMarkUnreachable},
 		{"Nonces", testNonces},
 		{"NonceRace", testNonceRace},
