@@ -57,6 +57,25 @@ func TestFamilyClaimCannotMakeFailedHostNA(t *testing.T) {
 			assertPlacementDenied(t, f, "sboff")
 		})
 	}
+	// N/A comes only from an enrolment without a TPM 2.0: not by this
+	// host enrolling again without its TPM, nor by a name sent with this
+	// TPM's keys and another family.
+	for _, tt := range []struct {
+		host string
+		keys bool
+		code string
+	}{{"sboff", false, "enroll.host_exists"}, {"sboff-twin", true, "enroll.tpm_family"}} {
+		en, _ := e.tryEnroll(f.joinToken("", "10m"), func(r *wire.EnrollRequest) {
+			r.Host, r.TPMFamily = tt.host, wire.FamilyTPM12
+			if !tt.keys {
+				r.EKPublic, r.EKCert, r.AKPublic = nil, nil, nil
+			}
+		})
+		if en.Status/100 != 4 || en.Err.Code != tt.code {
+			t.Errorf("enrolling %s as TPM 1.2 (TPM keys sent: %v): %v, want %s", tt.host, tt.keys, en, tt.code)
+		}
+	}
+	assertNotEnrolled(t, f, "sboff-twin")
 }
 
 // assertPlacementDenied checks both ways a relying party learns whether a

@@ -59,6 +59,12 @@ func (v *Verifier) enroll(ctx context.Context, req wire.EnrollRequest) (*wire.En
 	if req.TPMFamily == wire.FamilyTPM20 && (len(req.EKPublic) == 0 || len(req.AKPublic) == 0) {
 		return nil, refuse(KindInvalid, "enroll.keys", "a TPM 2.0 host must send its EK and AK public areas")
 	}
+	// N/A is decided here and only here: by enrolling without a TPM 2.0
+	// EK. A request that carries TPM keys yet claims another family is
+	// refused rather than taken as either.
+	if req.TPMFamily != wire.FamilyTPM20 && (len(req.EKPublic) > 0 || len(req.EKCert) > 0 || len(req.AKPublic) > 0) {
+		return nil, refuse(KindInvalid, "enroll.tpm_family", "the request claims TPM family %q but carries TPM 2.0 keys; a host with a TPM 2.0 enrols as \"2.0\"", req.TPMFamily)
+	}
 	jt, err := v.joinToken(ctx, req.JoinToken, req.Host, false)
 	if err != nil {
 		return nil, err
