@@ -131,13 +131,13 @@ func TestEnrolmentProtocolAttacks(t *testing.T) {
 		if !sameTime(before.LastAttested, after.LastAttested) || after.Status != before.Status {
 			t.Error("imp-b's record changed through imp-a's submission")
 		}
-		// The same name enrolled again from another TPM is held for approval.
+		// The same name enrolled again from another TPM is held for approval
+		// once that TPM has proved itself by credential activation.
 		c := &evil{t: t, f: f, name: "imp-b", seed: 4243}
 		c.openTPM()
 		defer c.closeTPM()
-		req, _ := c.enrollRequest(f.joinToken("", "10m"))
-		if r := c.call(c.client(nil), "POST", "/agent/v1/enroll", req, nil); r.Status != 409 || r.Err.Code != "enroll.ek_changed" {
-			t.Errorf("another TPM enrolling as imp-b: %v, want 409 enroll.ek_changed", r)
+		if _, r := c.tryEnroll(f.joinToken("", "10m"), nil); r.Status != 409 || r.Err.Code != "enroll.ek_changed" {
+			t.Errorf("another TPM enrolling as imp-b: activation answered %v, want 409 enroll.ek_changed", r)
 		}
 		if h, _ := f.get("imp-b"); h.EKSHA256 != before.EKSHA256 {
 			t.Error("imp-b's EK was replaced without an operator")

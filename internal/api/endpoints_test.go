@@ -14,6 +14,7 @@ import (
 	"github.com/bootproof/bootproof/internal/auth"
 	"github.com/bootproof/bootproof/internal/policy"
 	"github.com/bootproof/bootproof/internal/server/servertest"
+	"github.com/bootproof/bootproof/internal/store"
 	"github.com/bootproof/bootproof/internal/trusttoken"
 	"github.com/bootproof/bootproof/internal/wire"
 )
@@ -56,6 +57,9 @@ func jsonBodyCases(path string, agent bool) []badCase {
 		{name: "oversized body", path: path, body: oversized, ctype: "application/json", agent: agent, status: 413, code: "body_too_large"},
 	}
 }
+
+// approveEKBody is an approve-ek request naming the EK with digest hexDigest.
+func approveEKBody(hexDigest string) string { return `{"ek":"sha256:` + hexDigest + `"}` }
 
 func unknownHost(pathFmt string) badCase {
 	return badCase{name: "unknown host", path: strings.Replace(pathFmt, "{name}", "no-such-host", 1), status: 404, code: "host.not_found"}
@@ -461,17 +465,29 @@ var endpoints = []endpoint{
 			badCase{name: "two selectors", path: "/api/v1/attest", body: `{"group":"lab","all":true}`, ctype: "application/json", status: 400, code: "attest.selector"})},
 	{route: "POST /api/v1/hosts/{name}/approve-ek",
 		happy: func(t *testing.T, f *fixture) {
-			before, _ := f.env.Server.Store.GetHost(context.Background(), hostB)
-			if st, body, _ := f.do(t, f.client, "POST", "/api/v1/hosts/"+hostB+"/approve-ek", f.env.AdminToken, nil, ""); st != 204 {
-				t.Fatalf("approve-ek = %d %s", st, body)
+			var h api.Host
+			f.mustJSON(t, "GET", "/api/v1/hosts/"+hostB, auth.Viewer, "", 200, &h)
+			if h.PendingEKInfo == nil || h.PendingEKInfo.Serial == "" || h.PendingEKInfo.Issuer == "" {
+				t.Fatalf("pending EK not shown with its certificate: %+v", h.PendingEKInfo)
+			}
+			body := `{"ek":"` + h.PendingEKInfo.SHA256 + `"}`
+			if st, out, _ := f.do(t, f.client, "POST", "/api/v1/hosts/"+hostB+"/approve-ek", f.env.AdminToken, []byte(body), "application/json"); st != 204 {
+				t.Fatalf("approve-ek = %d %s", st, out)
 			}
 			after, _ := f.env.Server.Store.GetHost(context.Background(), hostB)
-			if len(before.PendingEKPublic) == 0 || len(after.PendingEKPublic) != 0 || after.EKDigest == before.EKDigest {
-				t.Errorf("EK change not applied: before pending=%d, after pending=%d", len(before.PendingEKPublic), len(after.PendingEKPublic))
+			if len(after.PendingEKPublic) != 0 || "sha256:"+after.EKDigest != h.PendingEKInfo.SHA256 || len(after.AKPublic) != 0 {
+				t.Errorf("EK change not applied: pending=%d, EK %s, want %s with no AK", len(after.PendingEKPublic), after.EKDigest, h.PendingEKInfo.SHA256)
+			}
+			if after.Status != store.StatusPending {
+				t.Errorf("after approve-ek the host is %s, want %s until the new TPM attests", after.Status, store.StatusPending)
 			}
 		},
-		bad: []badCase{unknownHost("/api/v1/hosts/{name}/approve-ek"),
-			{name: "no EK change waiting", path: "/api/v1/hosts/" + hostA + "/approve-ek", status: 409, code: "host.no_pending_ek"}}},
+		bad: append(jsonBodyCases("/api/v1/hosts/"+hostB+"/approve-ek", false),
+			badCase{name: "unknown host", path: "/api/v1/hosts/no-such-host/approve-ek", body: approveEKBody(strings.Repeat("0", 64)), ctype: "application/json", status: 404, code: "host.not_found"},
+			badCase{name: "no EK change waiting", path: "/api/v1/hosts/" + hostA + "/approve-ek", body: approveEKBody(strings.Repeat("0", 64)), ctype: "application/json", status: 409, code: "host.no_pending_ek"},
+			badCase{name: "no EK named", path: "/api/v1/hosts/" + hostB + "/approve-ek", status: 400, code: "host.ek_required"},
+			badCase{name: "EK that is not a digest", path: "/api/v1/hosts/" + hostB + "/approve-ek", body: approveEKBody("esx-02"), ctype: "application/json", status: 400, code: "host.ek_invalid"},
+			badCase{name: "another EK than the pending one", path: "/api/v1/hosts/" + hostB + "/approve-ek", body: approveEKBody(strings.Repeat("ab", 32)), ctype: "application/json", status: 409, code: "host.pending_ek_mismatch"})},
 	{route: "POST /api/v1/hosts/{name}/move",
 		happy: func(t *testing.T, f *fixture) {
 			if st, body, _ := f.do(t, f.client, "POST", "/api/v1/hosts/"+hostB+"/move", f.env.Token(auth.Operator), []byte(`{"group":"staging"}`), "application/json"); st != 204 {

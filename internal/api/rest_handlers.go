@@ -146,7 +146,14 @@ func (s *server) moveHost(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) approveEK(w http.ResponseWriter, r *http.Request) error {
-	if err := s.v.ApproveEK(r.Context(), actor(r), r.PathValue("name")); err != nil {
+	// No body at all: ApproveEK says that the EK must be named.
+	var req ApproveEKRequest
+	if r.ContentLength != 0 {
+		if err := decode(w, r, 4<<10, &req); err != nil {
+			return err
+		}
+	}
+	if err := s.v.ApproveEK(r.Context(), actor(r), r.PathValue("name"), req.EK); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

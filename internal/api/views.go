@@ -19,13 +19,17 @@ type Host struct {
 	EnrolledAt   time.Time  `json:"enrolled_at"`
 	EKSHA256     string     `json:"ek_sha256,omitempty"`
 	PendingEK    bool       `json:"pending_ek_change,omitempty"`
+	// PendingEKInfo is the TPM waiting for an operator's approval
+	// (approve-ek): set only once credential activation proved that the
+	// enrolling agent holds it.
+	PendingEKInfo *PendingEK `json:"pending_ek,omitempty"`
 }
 
 // HostFrom converts a stored host.
 func HostFrom(h store.Host) Host {
 	return Host{Name: h.Name, Group: h.Group, TPMFamily: h.TPMFamily, Status: h.Status, StatusSince: h.StatusSince,
 		LastAttested: h.LastAttested, ReasonCode: h.ReasonCode, Reason: h.Reason, EnrolledAt: h.EnrolledAt,
-		EKSHA256: h.EKDigest, PendingEK: len(h.PendingEKPublic) > 0}
+		EKSHA256: h.EKDigest, PendingEK: len(h.PendingEKPublic) > 0, PendingEKInfo: pendingEKFrom(h)}
 }
 
 // Page is a page of a list.

@@ -44,7 +44,9 @@ func (a *appraisal) pass(code, msg string) {
 
 // Appraise judges one host's evidence. The checklist, in order:
 //
-//  1. a TPM 2.0: any other family is N/A (tpm.not_tpm20);
+//  1. a TPM 2.0: a host enrolled with another family is N/A
+//     (tpm.not_tpm20); a host enrolled with a TPM 2.0 whose evidence claims
+//     any other family is Failed (tpm.family_mismatch), never N/A;
 //  2. each quote: a TPMS_ATTEST of type quote, signed by the enrolled AK,
 //     over the issued nonce, whose pcrDigest is the digest of the PCR values
 //     sent; a quote may cover several banks (the agent sends one over all),
@@ -80,14 +82,11 @@ func Appraise(in Input) (*Verdict, error) {
 	}
 	// Room for every check a passing host records, so appending never grows.
 	a := &appraisal{in: in, v: &Verdict{Status: Passed, Checks: make([]Check, 0, 24)}}
+	if na := notTPM20(in.EnrolledFamily); na != nil {
+		return na, nil
+	}
 	if in.Evidence.TPMFamily != wire.FamilyTPM20 {
-		fam := in.Evidence.TPMFamily
-		if fam == "" {
-			fam = "unknown"
-		}
-		a.v.Status = NA
-		a.v.Checks = append(a.v.Checks, Check{Code: CodeNotTPM20, Passed: false, Found: fam,
-			Message: fmt.Sprintf("The host has no TPM 2.0 (TPM family %s), so it cannot attest its boot.", fam)})
+		a.fail(familyMismatch(in.Evidence.TPMFamily))
 		return a.v, nil
 	}
 	if len(in.Nonce) == 0 {

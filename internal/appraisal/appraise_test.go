@@ -1,6 +1,7 @@
 package appraisal
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -451,9 +452,11 @@ func TestAppraiseBundles(t *testing.T) {
 }
 
 func TestAppraiseNotTPM20(t *testing.T) {
-	for _, fam := range []string{wire.FamilyTPM12, wire.FamilyNone, ""} {
-		t.Run("family "+fam, func(t *testing.T) {
-			v, err := Appraise(Input{Evidence: &wire.Evidence{TPMFamily: fam}, Policy: policy.Default(), Now: testNow})
+	for _, fam := range []string{wire.FamilyTPM12, wire.FamilyNone} {
+		t.Run("enrolled family "+fam, func(t *testing.T) {
+			// Whatever the evidence claims, the enrolled family decides.
+			v, err := Appraise(Input{Evidence: &wire.Evidence{TPMFamily: wire.FamilyTPM20}, EnrolledFamily: fam,
+				Policy: policy.Default(), Now: testNow})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -461,6 +464,26 @@ func TestAppraiseNotTPM20(t *testing.T) {
 				t.Errorf("verdict = %+v, want N/A with %s", v, CodeNotTPM20)
 			}
 		})
+	}
+}
+
+// TestAppraiseFamilyClaimedByTPM20Host: a host enrolled with a TPM 2.0
+// (EnrolledFamily "2.0", or "" which means the same) claiming any other
+// family is Failed, never N/A.
+func TestAppraiseFamilyClaimedByTPM20Host(t *testing.T) {
+	for _, enrolled := range []string{wire.FamilyTPM20, ""} {
+		for _, fam := range []string{wire.FamilyTPM12, wire.FamilyNone, "", "2.0 ", "2"} {
+			t.Run(fmt.Sprintf("enrolled %q claims %q", enrolled, fam), func(t *testing.T) {
+				v, err := Appraise(Input{Evidence: &wire.Evidence{TPMFamily: fam}, EnrolledFamily: enrolled,
+					Nonce: testNonce, Policy: policy.Default(), Now: testNow})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if v.Status != Failed || len(v.Checks) != 1 || v.Checks[0].Code != CodeTPMFamilyMismatch {
+					t.Errorf("verdict = %+v, want Failed with %s", v, CodeTPMFamilyMismatch)
+				}
+			})
+		}
 	}
 }
 

@@ -43,6 +43,7 @@ const (
 	CodeBundleAcceptance    = "bundle.acceptance"
 	CodeBundleNotMeasured   = "bundle.not_measured"
 	CodeNotTPM20            = "tpm.not_tpm20"
+	CodeTPMFamilyMismatch   = "tpm.family_mismatch"
 )
 
 // referenceCodes maps a component class to its check code.
@@ -58,6 +59,11 @@ var referenceCodes = map[string]string{
 // is the verifier's own record.
 type Input struct {
 	Evidence *wire.Evidence
+	// EnrolledFamily is the TPM family the host enrolled with
+	// (wire.FamilyTPM20, FamilyTPM12 or FamilyNone); "" means TPM 2.0.
+	// It alone makes a host N/A: Evidence.TPMFamily is only the host's
+	// claim, and a TPM 2.0 host claiming another family is Failed.
+	EnrolledFamily string
 	// AKPublic is the host's enrolled AK, a TPMT_PUBLIC.
 	AKPublic []byte
 	// Nonce is the nonce the verifier issued for this attestation.

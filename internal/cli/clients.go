@@ -105,10 +105,7 @@ func newHostsCmd(stdio IO) *cobra.Command {
 				map[string]string{"group": toGroup}, "moved "+args[0]+" to "+toGroup)
 		}}
 	move.Flags().StringVar(&toGroup, "group", "", "target group")
-	approve := &cobra.Command{Use: "approve-ek NAME", Short: "Approve a host's changed EK (admin); it must enrol again", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return simpleCall(cmd.Context(), cf, stdio, "POST", "/api/v1/hosts/"+url.PathEscape(args[0])+"/approve-ek", nil, "approved the new EK of "+args[0])
-		}}
+	approve := newApproveEKCmd(&cf, stdio)
 	cmd.AddCommand(list, show, attest, remove, move, approve)
 	cmd.AddCommand(newHostsEvidenceCmd(&cf, stdio))
 	return cmd

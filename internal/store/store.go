@@ -120,6 +120,11 @@ type Store interface {
 	// ErrNotFound, ErrExpired (at now) or ErrUsed otherwise. It does not
 	// check JoinToken.Host: the caller compares it with the enrolling host.
 	UseJoinToken(ctx context.Context, id, usedBy string, now time.Time) (JoinToken, error)
+	// CheckJoinToken returns the token if UseJoinToken could spend it at
+	// now, with UseJoinToken's errors otherwise; it changes nothing. An
+	// enrolment checks its token when it starts and spends it only when
+	// credential activation succeeds, so a refused enrolment spends nothing.
+	CheckJoinToken(ctx context.Context, id string, now time.Time) (JoinToken, error)
 	ListJoinTokens(ctx context.Context) ([]JoinToken, error) // newest first
 
 	CreateAPIToken(ctx context.Context, t APIToken) error         // ErrConflict

@@ -72,7 +72,7 @@ func (v *Verifier) Submit(ctx context.Context, h store.Host, ev *wire.Evidence) 
 	}
 	// The appraisal checks that the quotes carry ev.Nonce; the store checks,
 	// when it records the verdict, that the verifier issued ev.Nonce to h.
-	in := appraisal.Input{Evidence: ev, AKPublic: h.AKPublic, Nonce: ev.Nonce, Policy: p, Now: v.now(), BundleMemo: v.bundles}
+	in := appraisal.Input{Evidence: ev, EnrolledFamily: h.TPMFamily, AKPublic: h.AKPublic, Nonce: ev.Nonce, Policy: p, Now: v.now(), BundleMemo: v.bundles}
 	sentBy := sent(ev)
 	if err := v.resolveEventLog(ctx, ev); err != nil {
 		return wire.EvidenceResult{}, err

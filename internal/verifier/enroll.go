@@ -23,9 +23,10 @@ var hostNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 // ValidHostName reports whether s may name a host.
 func ValidHostName(s string) bool { return hostNameRE.MatchString(s) }
 
-// Enroll starts enrolment. It spends the join token, checks the EK's
-// provenance and the host's identity, and challenges the TPM to prove that
-// the AK lives beside the EK.
+// Enroll starts enrolment. It checks the join token (spent only when the
+// enrolment succeeds), the EK's provenance and the host's identity, and
+// challenges the TPM to prove that the AK lives beside the EK. Nothing is
+// recorded about an EK before that proof (Activate).
 func (v *Verifier) Enroll(ctx context.Context, req wire.EnrollRequest) (*wire.EnrollAnswer, error) {
 	ans, err := v.enroll(ctx, req)
 	outcome := "challenged"
@@ -58,12 +59,15 @@ func (v *Verifier) enroll(ctx context.Context, req wire.EnrollRequest) (*wire.En
 	if req.TPMFamily == wire.FamilyTPM20 && (len(req.EKPublic) == 0 || len(req.AKPublic) == 0) {
 		return nil, refuse(KindInvalid, "enroll.keys", "a TPM 2.0 host must send its EK and AK public areas")
 	}
-	jt, err := v.useJoinToken(ctx, req.JoinToken, req.Host)
+	// N/A is decided here and only here: by enrolling without a TPM 2.0
+	// EK. A request that carries TPM keys yet claims another family is
+	// refused rather than taken as either.
+	if req.TPMFamily != wire.FamilyTPM20 && (len(req.EKPublic) > 0 || len(req.EKCert) > 0 || len(req.AKPublic) > 0) {
+		return nil, refuse(KindInvalid, "enroll.tpm_family", "the request claims TPM family %q but carries TPM 2.0 keys; a host with a TPM 2.0 enrols as \"2.0\"", req.TPMFamily)
+	}
+	jt, err := v.joinToken(ctx, req.JoinToken, req.Host, false)
 	if err != nil {
 		return nil, err
-	}
-	if jt.Host != "" && jt.Host != req.Host {
-		return nil, refuse(KindForbidden, "enroll.join_token_host", "this join token is for host %q, not %q", jt.Host, req.Host)
 	}
 	group := jt.Group
 	if group == "" {
@@ -96,12 +100,24 @@ func joinTokenID(secret string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-func (v *Verifier) useJoinToken(ctx context.Context, token, host string) (store.JoinToken, error) {
+// joinToken checks that token may enrol host and, with spend, spends it
+// (exactly one caller wins). An enrolment checks its token when it starts
+// and spends it only when credential activation succeeded, so a refused
+// enrolment (untrusted EK, failed activation) leaves the token usable.
+func (v *Verifier) joinToken(ctx context.Context, token, host string, spend bool) (store.JoinToken, error) {
 	secret, ok := strings.CutPrefix(strings.TrimSpace(token), joinTokenPrefix)
 	if !ok || len(secret) < 32 || len(secret) > 128 {
 		return store.JoinToken{}, refuse(KindUnauthorized, "enroll.join_token_invalid", "the join token is missing or malformed")
 	}
-	jt, err := v.st.UseJoinToken(ctx, joinTokenID(secret), host, v.now())
+	// Check the host binding before spending: a token bound to another
+	// host stays that host's.
+	jt, err := v.st.CheckJoinToken(ctx, joinTokenID(secret), v.now())
+	if err == nil && jt.Host != "" && jt.Host != host {
+		return jt, refuse(KindForbidden, "enroll.join_token_host", "this join token is for host %q, not %q", jt.Host, host)
+	}
+	if err == nil && spend {
+		jt, err = v.st.UseJoinToken(ctx, joinTokenID(secret), host, v.now())
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return jt, refuse(KindUnauthorized, "enroll.join_token_invalid", "the join token is not known to this verifier")
@@ -124,14 +140,24 @@ func (v *Verifier) admitWithoutTPM(ctx context.Context, req wire.EnrollRequest, 
 	}
 	h := store.Host{Name: req.Host, Group: group, TPMFamily: req.TPMFamily, EnrolledAt: now,
 		Status: store.StatusPending, StatusSince: now, ClientCertSHA256: fp}
+	if _, err := v.st.GetHost(ctx, req.Host); err == nil {
+		return nil, errHostExistsNoTPM(req.Host)
+	}
+	if _, err := v.joinToken(ctx, req.JoinToken, req.Host, true); err != nil {
+		return nil, err
+	}
 	if err := v.st.CreateHost(ctx, h); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return nil, refuse(KindConflict, "enroll.host_exists", "host %q is already enrolled; remove it first to enrol it again without a TPM 2.0", req.Host)
+			return nil, errHostExistsNoTPM(req.Host)
 		}
 		return nil, fmt.Errorf("create host %s: %w", req.Host, err)
 	}
 	v.audit(ctx, "host:"+req.Host, "host.enrol", req.Host, "TPM family "+req.TPMFamily+", group "+group)
 	return &wire.EnrollResult{Host: req.Host, ClientCertPEM: cert, VerifierCAPEM: v.cfg.CA.CertPEM()}, nil
+}
+
+func errHostExistsNoTPM(host string) error {
+	return refuse(KindConflict, "enroll.host_exists", "host %q is already enrolled; remove it first to enrol it again without a TPM 2.0", host)
 }
 
 // EKDigest is how the store indexes an EK: hex SHA-256 of its TPMT_PUBLIC.
@@ -145,7 +171,9 @@ func (v *Verifier) challengeTPM(ctx context.Context, req wire.EnrollRequest, gro
 	if err := v.checkEKProvenance(req, ekDigest); err != nil {
 		return nil, err
 	}
-	if err := v.checkIdentity(ctx, req, ekDigest); err != nil {
+	// A known host with another EK is challenged too: the pending EK change
+	// is recorded only once activation proves the caller holds that TPM.
+	if _, err := v.checkIdentity(ctx, req, ekDigest); err != nil {
 		return nil, err
 	}
 	return v.challenge(ctx, req, group)
@@ -191,35 +219,59 @@ func (v *Verifier) checkEKProvenance(req wire.EnrollRequest, ekDigest string) er
 	return nil
 }
 
-// checkIdentity refuses a known name arriving with another EK (until an
-// operator approves the change) and an EK already enrolled under another name.
-func (v *Verifier) checkIdentity(ctx context.Context, req wire.EnrollRequest, ekDigest string) error {
-	h, err := v.st.GetHost(ctx, req.Host)
-	switch {
-	case err == nil && h.TPMFamily != store.TPMFamily20:
-		return refuse(KindConflict, "enroll.host_exists", "host %q is enrolled without a TPM 2.0; remove it first", req.Host)
-	case err == nil && h.EKDigest != ekDigest:
-		_, uerr := v.st.UpdateHost(ctx, req.Host, func(h *store.Host) error {
-			now := v.now()
-			h.PendingEKPublic, h.PendingEKCert, h.PendingEKAt = req.EKPublic, req.EKCert, &now
-			return nil
-		})
-		if uerr != nil {
-			return fmt.Errorf("record pending EK of %s: %w", req.Host, uerr)
-		}
-		v.audit(ctx, "host:"+req.Host, "host.ek_change_refused", req.Host, "new EK sha256 "+ekDigest+" awaits operator approval")
-		return refuse(KindConflict, "enroll.ek_changed", "host %q is enrolled with another TPM (EK); an operator must approve the change", req.Host)
-	case err != nil && !errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("look up host %s: %w", req.Host, err)
-	}
+// checkIdentity refuses an EK already enrolled under another name and a
+// known name enrolled without a TPM 2.0. It reports whether req is a known
+// host arriving with another EK: an EK change, which only an operator may
+// approve (recordPendingEK).
+func (v *Verifier) checkIdentity(ctx context.Context, req wire.EnrollRequest, ekDigest string) (ekChange bool, err error) {
 	other, err := v.st.GetHostByEK(ctx, ekDigest)
 	switch {
 	case err == nil && other.Name != req.Host:
-		return refuse(KindConflict, "enroll.ek_in_use", "this TPM (EK) is already enrolled as host %q", other.Name)
+		return false, refuse(KindConflict, "enroll.ek_in_use", "this TPM (EK) is already enrolled as host %q", other.Name)
 	case err != nil && !errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("look up EK: %w", err)
+		return false, fmt.Errorf("look up EK: %w", err)
 	}
-	return nil
+	h, err := v.st.GetHost(ctx, req.Host)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("look up host %s: %w", req.Host, err)
+	case h.TPMFamily != store.TPMFamily20:
+		return false, refuse(KindConflict, "enroll.host_exists", "host %q is enrolled without a TPM 2.0; remove it first", req.Host)
+	}
+	return h.EKDigest != ekDigest, nil
+}
+
+// recordPendingEK keeps a known host's new EK for an operator to approve
+// (ApproveEK). It is called only after credential activation proved that
+// the caller holds that TPM, so a join token and some other TPM's public EK
+// and certificate cannot replace a genuine replacement's pending EK. The
+// join token is checked but not spent: the enrolment was refused, and the
+// host enrols with it again once the change is approved.
+func (v *Verifier) recordPendingEK(ctx context.Context, req wire.EnrollRequest, ekDigest string) error {
+	if _, err := v.joinToken(ctx, req.JoinToken, req.Host, false); err != nil {
+		return err
+	}
+	var replaced string
+	_, err := v.st.UpdateHost(ctx, req.Host, func(h *store.Host) error {
+		if len(h.PendingEKPublic) > 0 && EKDigest(h.PendingEKPublic) != ekDigest {
+			replaced = EKDigest(h.PendingEKPublic)
+		}
+		now := v.now()
+		h.PendingEKPublic, h.PendingEKCert, h.PendingEKAt = req.EKPublic, req.EKCert, &now
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record pending EK of %s: %w", req.Host, err)
+	}
+	detail := "new EK " + EKRef(ekDigest) + " proven by credential activation awaits operator approval"
+	if replaced != "" {
+		detail += "; it replaces the pending EK " + EKRef(replaced)
+	}
+	v.audit(ctx, "host:"+req.Host, "host.ek_change_refused", req.Host, detail)
+	return refuse(KindConflict, "enroll.ek_changed", "host %q is enrolled with another TPM (EK); an operator must approve the change "+
+		"(bootproof hosts approve-ek %s --ek %s)", req.Host, req.Host, EKRef(ekDigest))
 }
 
 // Reactivate challenges a new AK for an enrolled TPM 2.0 host against the
@@ -292,11 +344,20 @@ func (v *Verifier) Activate(ctx context.Context, req wire.ActivateRequest) (*wir
 func (v *Verifier) admitTPMHost(ctx context.Context, req wire.EnrollRequest, group string) (*wire.EnrollResult, error) {
 	// Check again: another enrolment may have won the name or the EK meanwhile.
 	ekDigest := EKDigest(req.EKPublic)
-	if err := v.checkIdentity(ctx, req, ekDigest); err != nil {
+	ekChange, err := v.checkIdentity(ctx, req, ekDigest)
+	if err != nil {
 		return nil, err
+	}
+	if ekChange {
+		return nil, v.recordPendingEK(ctx, req, ekDigest)
 	}
 	cert, fp, err := v.clientCert(req.Host, req.ClientPublicKey)
 	if err != nil {
+		return nil, err
+	}
+	// Activation succeeded and nothing else refuses the host: only now is
+	// the join token spent, exactly once however many enrolments race.
+	if _, err := v.joinToken(ctx, req.JoinToken, req.Host, true); err != nil {
 		return nil, err
 	}
 	now := v.now()

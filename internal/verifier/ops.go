@@ -159,32 +159,6 @@ func (v *Verifier) RevokeAPIToken(ctx context.Context, actor, id string) error {
 	return nil
 }
 
-// ApproveEK accepts a host's pending EK change; the host must enrol again.
-func (v *Verifier) ApproveEK(ctx context.Context, actor, name string) error {
-	var newEK string
-	_, err := v.st.UpdateHost(ctx, name, func(h *store.Host) error {
-		if len(h.PendingEKPublic) == 0 {
-			return refuse(KindConflict, "host.no_pending_ek", "host %q has no EK change waiting", name)
-		}
-		h.EKPublic, h.EKCert = h.PendingEKPublic, h.PendingEKCert
-		h.EKDigest = EKDigest(h.EKPublic)
-		h.PendingEKPublic, h.PendingEKCert, h.PendingEKAt = nil, nil, nil
-		// The old AK and credential belonged to the old TPM.
-		h.AKPublic, h.ClientCertSHA256 = nil, ""
-		h.LastClock = store.ClockInfo{}
-		newEK = h.EKDigest
-		return nil
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return refuse(KindNotFound, "host.not_found", "no host named %q", name)
-	}
-	if err != nil {
-		return err
-	}
-	v.audit(ctx, actor, "host.approve_ek", name, "EK sha256 "+newEK)
-	return nil
-}
-
 // RemoveHost deletes a host; its agent's credential stops working.
 func (v *Verifier) RemoveHost(ctx context.Context, actor, name string) error {
 	err := v.st.DeleteHost(ctx, name)

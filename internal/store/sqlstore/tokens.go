@@ -57,21 +57,38 @@ func (s *Store) UseJoinToken(ctx context.Context, id, usedBy string, now time.Ti
 			return fmt.Errorf("use join token %q: %w", id, err)
 		}
 		// Say why it was refused.
-		t, err = scanJoinToken(c.queryRow(ctx, qGetJoinToken, id))
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("join token %q: %w", id, store.ErrNotFound)
-		case err != nil:
-			return fmt.Errorf("use join token %q: %w", id, err)
-		case t.UsedAt != nil:
-			return fmt.Errorf("join token %q was used by %q at %s: %w", id, t.UsedBy,
-				t.UsedAt.Format(time.RFC3339), store.ErrUsed)
-		default:
-			return fmt.Errorf("join token %q expired at %s: %w", id, t.ExpiresAt.Format(time.RFC3339), store.ErrExpired)
+		_, err = getJoinToken(ctx, c, id, now)
+		if err == nil {
+			return fmt.Errorf("use join token %q: refused, yet it is neither used nor expired", id)
 		}
+		return err
 	})
 	if err != nil {
 		return store.JoinToken{}, err
+	}
+	return t, nil
+}
+
+// CheckJoinToken returns a join token that may still be used, without
+// spending it.
+func (s *Store) CheckJoinToken(ctx context.Context, id string, now time.Time) (store.JoinToken, error) {
+	return getJoinToken(ctx, s.read(), id, now)
+}
+
+// getJoinToken reads a join token and says why it may not be used at now:
+// ErrNotFound, ErrUsed or ErrExpired.
+func getJoinToken(ctx context.Context, c conn, id string, now time.Time) (store.JoinToken, error) {
+	t, err := scanJoinToken(c.queryRow(ctx, qGetJoinToken, id))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return t, fmt.Errorf("join token %q: %w", id, store.ErrNotFound)
+	case err != nil:
+		return t, fmt.Errorf("get join token %q: %w", id, err)
+	case t.UsedAt != nil:
+		return t, fmt.Errorf("join token %q was used by %q at %s: %w", id, t.UsedBy,
+			t.UsedAt.Format(time.RFC3339), store.ErrUsed)
+	case !t.ExpiresAt.After(now):
+		return t, fmt.Errorf("join token %q expired at %s: %w", id, t.ExpiresAt.Format(time.RFC3339), store.ErrExpired)
 	}
 	return t, nil
 }

@@ -113,6 +113,16 @@ func testJoinTokens(t *testing.T, s store.Store) {
 	}
 	wantErr(t, "CreateJoinToken(same id)", s.CreateJoinToken(ctx(t), fresh), store.ErrConflict)
 
+	// Checking a token twice spends nothing.
+	for range 2 {
+		got, err := s.CheckJoinToken(ctx(t), "jt1", at(30*time.Minute))
+		if err != nil {
+			t.Fatalf("CheckJoinToken: %v", err)
+		}
+		if d := diff(fresh, got); d != "" {
+			t.Errorf("CheckJoinToken (-want +got):\n%s", d)
+		}
+	}
 	got, err := s.UseJoinToken(ctx(t), "jt1", "esx-01", at(30*time.Minute))
 	if err != nil {
 		t.Fatalf("UseJoinToken: %v", err)
@@ -133,7 +143,9 @@ func testJoinTokens(t *testing.T, s store.Store) {
 		{"absent", t0, store.ErrNotFound},
 	}
 	for _, tt := range tests {
-		_, err := s.UseJoinToken(ctx(t), tt.id, "intruder", tt.now)
+		_, err := s.CheckJoinToken(ctx(t), tt.id, tt.now)
+		wantErr(t, fmt.Sprintf("CheckJoinToken(%s at %s)", tt.id, tt.now), err, tt.want)
+		_, err = s.UseJoinToken(ctx(t), tt.id, "intruder", tt.now)
 		wantErr(t, fmt.Sprintf("UseJoinToken(%s at %s)", tt.id, tt.now), err, tt.want)
 	}
 	list, err := s.ListJoinTokens(ctx(t))
