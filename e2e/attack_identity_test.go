@@ -14,13 +14,10 @@ import (
 	"io"
 	"math/big"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/bootproof/bootproof/internal/api"
 	"github.com/bootproof/bootproof/internal/client"
 	"github.com/bootproof/bootproof/internal/emuhost"
 	"github.com/bootproof/bootproof/internal/wire"
@@ -225,68 +222,5 @@ func TestBootChainAttacks(t *testing.T) {
 	}
 	if h, _ := f.get("ref"); h.Status != "Passed" {
 		t.Errorf("the reference host is %s (%s)", h.Status, h.ReasonCode)
-	}
-}
-
-// TestAPIAuthAttacks calls the REST API without a token, with a viewer
-// token for operator and admin work, with a revoked token and with a
-// token minted by another verifier.
-func TestAPIAuthAttacks(t *testing.T) {
-	f := newFleet(t)
-	other := newFleet(t) // another verifier with its own admin token
-	mint := func(role string) api.APITokenResponse {
-		var out api.APITokenResponse
-		if err := f.admin.Do(context.Background(), "POST", "/api/v1/api-tokens", api.APITokenRequest{Name: role + "-tok", Role: role}, &out); err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
-	viewer := mint("viewer").Token
-	op := mint("operator")
-	revoked := op.Token
-	if err := f.admin.Do(context.Background(), "DELETE", "/api/v1/api-tokens/"+op.ID, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	withToken := func(tok string) *client.Client {
-		c, err := client.New(client.Settings{URL: f.url, Token: tok, CAFile: f.caFile()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	b, err := os.ReadFile(filepath.Join(other.dir, "data", "admin.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	otherAdmin := strings.TrimSpace(string(b))
-	tests := []struct {
-		name, token, method, path string
-		body                      any
-		status                    int
-		code                      string
-	}{
-		{"no token lists hosts", "", "GET", "/api/v1/hosts", nil, 401, "unauthenticated"},
-		{"no token asks for attestation", "", "POST", "/api/v1/attest", api.AttestRequest{All: true}, 401, "unauthenticated"},
-		{"garbage token", "bp_nothing_here", "GET", "/api/v1/hosts", nil, 401, "unauthenticated"},
-		{"viewer asks for attestation", viewer, "POST", "/api/v1/attest", api.AttestRequest{All: true}, 403, "forbidden"},
-		{"viewer mints a join token", viewer, "POST", "/api/v1/join-tokens", api.JoinTokenRequest{Group: "lab", TTL: "10m"}, 403, "forbidden"},
-		{"viewer changes the policy", viewer, "PUT", "/api/v1/groups/lab/policy", []byte("interval: 1h\n"), 403, "forbidden"},
-		{"viewer mints an admin token", viewer, "POST", "/api/v1/api-tokens", api.APITokenRequest{Name: "x", Role: "admin"}, 403, "forbidden"},
-		{"revoked token", revoked, "GET", "/api/v1/hosts", nil, 401, "token_revoked"},
-		{"another verifier's admin token", otherAdmin, "GET", "/api/v1/hosts", nil, 401, "unauthenticated"},
-		{"another verifier's admin token mints a join token", otherAdmin, "POST", "/api/v1/join-tokens", api.JoinTokenRequest{Group: "lab", TTL: "10m"}, 401, "unauthenticated"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := withToken(tt.token).Do(context.Background(), tt.method, tt.path, tt.body, nil)
-			var e *client.APIError
-			if !errors.As(err, &e) || e.Status != tt.status || e.Code != tt.code {
-				t.Errorf("%s %s: %v, want %d %s", tt.method, tt.path, err, tt.status, tt.code)
-			}
-		})
-	}
-	// The viewer can still read: the refusals above are about roles.
-	if err := withToken(viewer).Do(context.Background(), "GET", "/api/v1/hosts", nil, nil); err != nil {
-		t.Errorf("viewer cannot list hosts: %v", err)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bootproof/bootproof/internal/api"
 )
 
 // runCLI runs a bootproof client command with only env (plus PATH) in its
@@ -66,11 +68,9 @@ func TestClientCommands(t *testing.T) {
 		}
 	})
 	t.Run("hosts show", func(t *testing.T) {
-		var h struct {
-			Name, Status string
-			Verdict      struct{ Status string }
-		}
-		if err := json.Unmarshal([]byte(mustRun(env, "hosts", "show", "cli-02")), &h); err != nil || h.Name != "cli-02" || h.Status != "Failed" || h.Verdict.Status != "Failed" {
+		var h api.HostDetail
+		if err := strictJSON([]byte(mustRun(env, "hosts", "show", "cli-02")), &h); err != nil || h.Name != "cli-02" || h.Status != "Failed" ||
+			h.Verdict == nil || h.Verdict.Status != "Failed" {
 			t.Errorf("hosts show cli-02 = %+v, %v", h, err)
 		}
 	})
@@ -89,13 +89,8 @@ func TestClientCommands(t *testing.T) {
 		if out := mustRun(env, "report", "--format", "table"); !regexpLine(out, `cli-02\s+lab\s+2\.0\s+Failed`) {
 			t.Errorf("report table:\n%s", out)
 		}
-		var r struct {
-			Hosts []struct {
-				Name, Group, Status string
-				Reasons             []string
-			}
-		}
-		if err := json.Unmarshal([]byte(mustRun(env, "report", "--format", "json")), &r); err != nil || len(r.Hosts) != 2 {
+		var r api.Report
+		if err := strictJSON([]byte(mustRun(env, "report", "--format", "json")), &r); err != nil || len(r.Hosts) != 2 {
 			t.Fatalf("report json: %v %+v", err, r)
 		}
 		if h := r.Hosts[1]; h.Name != "cli-02" || h.Group != "lab" || h.Status != "Failed" || len(h.Reasons) == 0 {
@@ -128,4 +123,12 @@ func TestClientCommands(t *testing.T) {
 
 func regexpLine(out, pattern string) bool {
 	return regexp.MustCompile(`(?m)` + pattern).MatchString(out)
+}
+
+// strictJSON decodes a command's JSON output into the API type it prints,
+// refusing fields that type does not have.
+func strictJSON(data []byte, out any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(out)
 }

@@ -19,9 +19,15 @@ func acked(p *proc) int { return strings.Count(p.output(), `"msg":"attested"`) }
 // stored counts a host's attestations the verifier shows through the API.
 func stored(t *testing.T, c *client.Client, host string) (int, error) {
 	t.Helper()
+	items, err := attestationsOf(c, host)
+	return len(items), err
+}
+
+// attestationsOf lists a host's attestations as the API shows them.
+func attestationsOf(c *client.Client, host string) ([]api.Attestation, error) {
 	var page struct{ Items []api.Attestation }
 	err := c.Do(context.Background(), "GET", "/api/v1/hosts/"+host+"/attestations?limit=1000", nil, &page)
-	return len(page.Items), err
+	return page.Items, err
 }
 
 // TestCrashKeepsAcknowledgedVerdicts kills the verifier with SIGKILL in the

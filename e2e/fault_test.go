@@ -21,6 +21,7 @@ import (
 
 	"github.com/bootproof/bootproof/internal/emuhost"
 	"github.com/bootproof/bootproof/internal/policy"
+	"github.com/bootproof/bootproof/internal/verifier"
 	"github.com/bootproof/bootproof/internal/wire"
 )
 
@@ -234,13 +235,11 @@ func (e *evil) tryAttest() (acked bool) {
 // recorded counts the attestations the verifier keeps for host.
 func (f *fleet) recorded(host string) int {
 	f.t.Helper()
-	var page struct {
-		Items []json.RawMessage `json:"items"`
-	}
-	if err := f.admin.Do(context.Background(), "GET", "/api/v1/hosts/"+host+"/attestations?limit=1000", nil, &page); err != nil {
+	n, err := stored(f.t, f.admin, host)
+	if err != nil {
 		f.t.Fatalf("attestations of %s: %v", host, err)
 	}
-	return len(page.Items)
+	return n
 }
 
 // TestVerifierKilledDuringBurst kills the verifier with SIGKILL at random
@@ -351,12 +350,15 @@ func TestSilentAgentGoesUnreachable(t *testing.T) {
 		}
 		return ""
 	})
-	var d map[string]any
+	var d verifier.Decision
 	if err := f.admin.Do(context.Background(), "GET", "/api/v1/hosts/silent/placement", nil, &d); err != nil {
 		t.Fatal(err)
 	}
-	if d["allowed"] == true {
-		t.Errorf("an unreachable host may still take workloads: %v", d)
+	if d.Host != "silent" || d.Status != "Unreachable" {
+		t.Fatalf("placement answer is about %q (%s), want silent, Unreachable", d.Host, d.Status)
+	}
+	if d.Allow || d.Trusted || d.Fresh {
+		t.Errorf("an unreachable host may still take workloads: %+v", d)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/bootproof/bootproof/internal/server/servertest"
 	"github.com/bootproof/bootproof/internal/store"
 	"github.com/bootproof/bootproof/internal/trusttoken"
+	"github.com/bootproof/bootproof/internal/verifier"
 	"github.com/bootproof/bootproof/internal/wire"
 )
 
@@ -69,9 +70,9 @@ func unknownHost(pathFmt string) badCase {
 var endpoints = []endpoint{
 	{route: "GET /api/v1/version", noInput: "takes no input",
 		happy: func(t *testing.T, f *fixture) {
-			var v map[string]any
+			var v api.VersionResponse
 			f.mustJSON(t, "GET", "/api/v1/version", 0, "", 200, &v)
-			if v["api"] != "v1" || v["agent_protocol"] != float64(wire.ProtocolVersion) {
+			if v.API != "v1" || v.AgentProtocol != wire.ProtocolVersion {
 				t.Errorf("version = %v", v)
 			}
 		}},
@@ -128,31 +129,19 @@ var endpoints = []endpoint{
 		}},
 	{route: "GET /api/v1/hosts/{name}",
 		happy: func(t *testing.T, f *fixture) {
-			var h struct {
-				api.Host
-				Verdict struct {
-					Status string `json:"status"`
-					Checks []any  `json:"checks"`
-				} `json:"verdict"`
-			}
+			var h api.HostDetail
 			f.mustJSON(t, "GET", "/api/v1/hosts/"+hostA, auth.Viewer, "", 200, &h)
 			if h.Name != hostA || h.Status != "Passed" || h.TPMFamily != "2.0" || h.LastAttested == nil || h.EKSHA256 == "" ||
-				h.Verdict.Status != "Passed" || len(h.Verdict.Checks) == 0 {
+				h.Verdict == nil || h.Verdict.Status != "Passed" || len(h.Verdict.Checks) == 0 {
 				t.Errorf("host = %+v", h)
 			}
 		},
 		bad: []badCase{unknownHost("/api/v1/hosts/{name}")}},
 	{route: "GET /api/v1/hosts/{name}/verdict",
 		happy: func(t *testing.T, f *fixture) {
-			var v struct {
-				Host    string    `json:"host"`
-				At      time.Time `json:"at"`
-				Verdict struct {
-					Status string `json:"status"`
-				} `json:"verdict"`
-			}
+			var v api.HostVerdict
 			f.mustJSON(t, "GET", "/api/v1/hosts/"+hostA+"/verdict", auth.Viewer, "", 200, &v)
-			if v.Host != hostA || v.At.IsZero() || v.Verdict.Status != "Passed" {
+			if v.Host != hostA || v.At.IsZero() || v.Verdict == nil || v.Verdict.Status != "Passed" {
 				t.Errorf("verdict = %+v", v)
 			}
 		},
@@ -161,7 +150,7 @@ var endpoints = []endpoint{
 		bad: []badCase{unknownHost("/api/v1/hosts/{name}/evidence")}},
 	{route: "GET /api/v1/hosts/{name}/history",
 		happy: func(t *testing.T, f *fixture) {
-			var h struct{ Items []api.HistoryEntry }
+			var h api.Window[api.HistoryEntry]
 			f.mustJSON(t, "GET", "/api/v1/hosts/"+hostA+"/history", auth.Viewer, "", 200, &h)
 			if len(h.Items) != 1 || h.Items[0].From != "Pending" || h.Items[0].To != "Passed" {
 				t.Errorf("history = %+v, want one change Pending -> Passed", h.Items)
@@ -171,12 +160,12 @@ var endpoints = []endpoint{
 			{name: "limit too large", path: "/api/v1/hosts/" + hostA + "/history?limit=1001", status: 400, code: "bad_parameter"}}},
 	{route: "GET /api/v1/hosts/{name}/attestations",
 		happy: func(t *testing.T, f *fixture) {
-			var a struct{ Items []api.Attestation }
+			var a api.Window[api.Attestation]
 			f.mustJSON(t, "GET", "/api/v1/hosts/"+hostA+"/attestations", auth.Viewer, "", 200, &a)
 			if len(a.Items) != 1 || a.Items[0].Status != "Passed" || a.Items[0].At.IsZero() || a.Items[0].Count != 1 {
 				t.Errorf("attestations = %+v, want the fixture's one", a.Items)
 			}
-			var none struct{ Items []api.Attestation }
+			var none api.Window[api.Attestation]
 			f.mustJSON(t, "GET", "/api/v1/hosts/"+hostA+"/attestations?since="+time.Now().Add(time.Hour).UTC().Format(time.RFC3339), auth.Viewer, "", 200, &none)
 			if len(none.Items) != 0 {
 				t.Errorf("attestations since the future = %+v", none.Items)
@@ -187,23 +176,16 @@ var endpoints = []endpoint{
 			{name: "offset too large", path: "/api/v1/hosts/" + hostA + "/attestations?offset=100001", status: 400, code: "bad_parameter"}}},
 	{route: "GET /api/v1/hosts/{name}/placement",
 		happy: func(t *testing.T, f *fixture) {
-			var d struct {
-				Host  string `json:"host"`
-				Allow bool   `json:"allow"`
-				Fresh bool   `json:"fresh"`
-			}
+			var d verifier.Decision
 			f.mustJSON(t, "GET", "/api/v1/hosts/"+hostA+"/placement", auth.Viewer, "", 200, &d)
-			if d.Host != hostA || !d.Allow || !d.Fresh {
+			if d.Host != hostA || !d.Allow || !d.Fresh || !d.Trusted || d.Status != "Passed" {
 				t.Errorf("placement = %+v, want allow", d)
 			}
 		},
 		bad: []badCase{unknownHost("/api/v1/hosts/{name}/placement")}},
 	{route: "POST /api/v1/hosts/{name}/trust-token",
 		happy: func(t *testing.T, f *fixture) {
-			var out struct {
-				Token  string            `json:"token"`
-				Claims trusttoken.Claims `json:"claims"`
-			}
+			var out api.TrustTokenResponse
 			f.mustJSON(t, "POST", "/api/v1/hosts/"+hostA+"/trust-token?audience=scheduler", auth.Viewer, "", 200, &out)
 			// A relying party checks it offline with the published key.
 			_, pemKeys, _ := f.do(t, f.client, "GET", "/.well-known/bootproof/trust-token-keys.pem", "", nil, "")
@@ -215,7 +197,8 @@ var endpoints = []endpoint{
 			if err != nil {
 				t.Fatalf("verify trust token offline: %v", err)
 			}
-			if c.Subject != hostA || c.Status != "Passed" || c.Placement != "allow" || c.Group != "lab" {
+			if c.Subject != hostA || c.Status != "Passed" || c.Placement != "allow" || c.Group != "lab" ||
+				out.Claims == nil || *out.Claims != *c {
 				t.Errorf("claims = %+v", c)
 			}
 		},
@@ -224,7 +207,7 @@ var endpoints = []endpoint{
 		happy: func(t *testing.T, f *fixture) {
 			st, body, _ := f.do(t, f.agent, "GET", "/agent/v1/nonce", "", nil, "")
 			var n wire.NonceResponse
-			if st != 200 || json.Unmarshal(body, &n) != nil || len(n.Nonce) < 16 {
+			if st != 200 || strictJSON(body, &n) != nil || len(n.Nonce) < 16 {
 				t.Errorf("nonce = %d %s", st, body)
 			}
 		},
@@ -232,10 +215,8 @@ var endpoints = []endpoint{
 	{route: "GET /agent/v1/wait",
 		happy: func(t *testing.T, f *fixture) {
 			st, body, _ := f.do(t, f.agent, "GET", "/agent/v1/wait?timeout=50", "", nil, "")
-			var w struct {
-				Attest *bool `json:"attest"`
-			}
-			if st != 200 || json.Unmarshal(body, &w) != nil || w.Attest == nil || *w.Attest {
+			var w wire.WaitResponse
+			if st != 200 || strictJSON(body, &w) != nil || w.Attest {
 				t.Errorf("wait = %d %s, want attest false after the timeout", st, body)
 			}
 		},
@@ -266,7 +247,7 @@ var endpoints = []endpoint{
 			body, _ := json.Marshal(wire.ReactivateRequest{AKPublic: h.AKPublic})
 			st, got, _ := f.do(t, f.agent, "POST", "/agent/v1/reactivate", "", body, "application/json")
 			var ch wire.EnrollChallenge
-			if st != 200 || json.Unmarshal(got, &ch) != nil || ch.ChallengeID == "" || len(ch.CredentialBlob) == 0 || len(ch.EncryptedSeed) == 0 {
+			if st != 200 || strictJSON(got, &ch) != nil || ch.ChallengeID == "" || len(ch.CredentialBlob) == 0 || len(ch.EncryptedSeed) == 0 {
 				t.Errorf("reactivate = %d %s", st, got)
 			}
 		},
@@ -286,7 +267,7 @@ var endpoints = []endpoint{
 				ctype: "application/json", agent: true, status: 409, code: "nonce.unknown"})},
 	{route: "GET /api/v1/groups",
 		happy: func(t *testing.T, f *fixture) {
-			var g struct{ Items []struct{ Name string } }
+			var g api.List[api.Group]
 			f.mustJSON(t, "GET", "/api/v1/groups", auth.Viewer, "", 200, &g)
 			if len(g.Items) != 1 || g.Items[0].Name != "lab" {
 				t.Errorf("groups = %+v", g)
@@ -337,11 +318,7 @@ var endpoints = []endpoint{
 			badCase{name: "host of another group", path: "/api/v1/groups/staging/learn", body: `{"host":"` + hostA + `"}`, ctype: "application/json", status: 400, code: "policy.learn_group"})},
 	{route: "GET /api/v1/join-tokens",
 		happy: func(t *testing.T, f *fixture) {
-			var l struct {
-				Items []struct {
-					ID, Group, Host, UsedBy string
-				}
-			}
+			var l api.List[api.JoinTokenInfo]
 			f.mustJSON(t, "GET", "/api/v1/join-tokens", auth.Operator, "", 200, &l)
 			if len(l.Items) != 3 {
 				t.Errorf("join tokens = %+v, want the fixture's 3", l.Items)
@@ -367,7 +344,7 @@ var endpoints = []endpoint{
 			badCase{name: "bad host name", path: "/api/v1/join-tokens", body: `{"host":"a b/c"}`, ctype: "application/json", status: 400, code: "token.host_name"})},
 	{route: "GET /api/v1/api-tokens",
 		happy: func(t *testing.T, f *fixture) {
-			var l struct{ Items []api.APITokenResponse }
+			var l api.List[api.APITokenResponse]
 			f.mustJSON(t, "GET", "/api/v1/api-tokens", auth.Admin, "", 200, &l)
 			revoked := 0
 			for _, it := range l.Items {
@@ -410,9 +387,9 @@ var endpoints = []endpoint{
 		bad: []badCase{{name: "unknown token", path: "/api/v1/api-tokens/000000000000", status: 404, code: "token.not_found"}}},
 	{route: "GET /api/v1/report",
 		happy: func(t *testing.T, f *fixture) {
-			var r struct{ Hosts []api.ReportRow }
+			var r api.Report
 			f.mustJSON(t, "GET", "/api/v1/report?format=json", auth.Viewer, "", 200, &r)
-			if len(r.Hosts) != 2 || r.Hosts[0].Name != hostA || r.Hosts[0].Group != "lab" || r.Hosts[0].Status != "Passed" || r.Hosts[0].Reasons == nil {
+			if r.GeneratedAt.IsZero() || len(r.Hosts) != 2 || r.Hosts[0].Name != hostA || r.Hosts[0].Group != "lab" || r.Hosts[0].Status != "Passed" || r.Hosts[0].Reasons == nil {
 				t.Errorf("json report = %+v", r)
 			}
 			st, body, hdr := f.do(t, f.client, "GET", "/api/v1/report?format=csv", f.env.Token(auth.Viewer), nil, "")
@@ -444,19 +421,19 @@ var endpoints = []endpoint{
 		bad: []badCase{{name: "limit too large", path: "/api/v1/audit?limit=5000", status: 400, code: "bad_parameter"}}},
 	{route: "POST /api/v1/hosts/{name}/attest",
 		happy: func(t *testing.T, f *fixture) {
-			var n map[string]int
+			var n api.AttestResponse
 			f.mustJSON(t, "POST", "/api/v1/hosts/"+hostA+"/attest", auth.Operator, "", 202, &n)
 			h, _ := f.env.Server.Store.GetHost(context.Background(), hostA)
-			if n["requested"] != 1 || h.AttestRequestedAt == nil {
+			if n.Requested != 1 || h.AttestRequestedAt == nil {
 				t.Errorf("attest = %v, host request %v", n, h.AttestRequestedAt)
 			}
 		},
 		bad: []badCase{unknownHost("/api/v1/hosts/{name}/attest")}},
 	{route: "POST /api/v1/attest",
 		happy: func(t *testing.T, f *fixture) {
-			var n map[string]int
+			var n api.AttestResponse
 			f.mustJSON(t, "POST", "/api/v1/attest", auth.Operator, `{"group":"lab"}`, 202, &n)
-			if n["requested"] != 2 {
+			if n.Requested != 2 {
 				t.Errorf("attest group lab = %v, want 2", n)
 			}
 		},
@@ -493,7 +470,7 @@ var endpoints = []endpoint{
 			if st, body, _ := f.do(t, f.client, "POST", "/api/v1/hosts/"+hostB+"/move", f.env.Token(auth.Operator), []byte(`{"group":"staging"}`), "application/json"); st != 204 {
 				t.Fatalf("move = %d %s", st, body)
 			}
-			var h api.Host
+			var h api.HostDetail
 			f.mustJSON(t, "GET", "/api/v1/hosts/"+hostB, auth.Viewer, "", 200, &h)
 			if h.Group != "staging" {
 				t.Errorf("%s is in %q, want staging", hostB, h.Group)

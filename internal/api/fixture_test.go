@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bootproof/bootproof/internal/api"
 	"github.com/bootproof/bootproof/internal/auth"
 	"github.com/bootproof/bootproof/internal/emuhost"
 	"github.com/bootproof/bootproof/internal/emurun"
@@ -76,9 +77,7 @@ func (f *fixture) runHost(t *testing.T, name, state string, seed int64, wantErr 
 // runHostAt is runHost with the agent talking to the verifier at url.
 func (f *fixture) runHostAt(t *testing.T, url, name, state string, seed int64, wantErr string) {
 	t.Helper()
-	var jt struct {
-		Token string `json:"token"`
-	}
+	var jt api.JoinTokenResponse
 	f.mustJSON(t, "POST", "/api/v1/join-tokens", auth.Operator, fmt.Sprintf(`{"group":"lab","host":%q,"ttl":"10m"}`, name), http.StatusCreated, &jt)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -180,8 +179,8 @@ func (f *fixture) mustJSON(t *testing.T, method, path string, role auth.Role, bo
 		t.Fatalf("%s %s = %d %s, want %d", method, path, st, got, want)
 	}
 	if out != nil {
-		if err := json.Unmarshal(got, out); err != nil {
-			t.Fatalf("%s %s: answer is not JSON: %v\n%s", method, path, err, got)
+		if err := strictJSON(got, out); err != nil {
+			t.Fatalf("%s %s: answer does not decode into %T: %v\n%s", method, path, out, err, got)
 		}
 	}
 }
@@ -231,4 +230,12 @@ func wantError(t *testing.T, status int, body []byte, hdr http.Header, wantStatu
 	if e.Code != wantCode || e.Message == "" {
 		t.Errorf("error = %+v, want code %q and a message", e, wantCode)
 	}
+}
+
+// strictJSON decodes an answer into out, the type the handler encodes: a
+// field the answer has and out does not is a wrong type, not noise.
+func strictJSON(data []byte, out any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(out)
 }

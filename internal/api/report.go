@@ -36,7 +36,7 @@ func (s *server) report(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Content-Disposition", `attachment; filename="bootproof-report.csv"`)
 		return WriteCSV(w, rows)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"generated_at": time.Now().UTC(), "hosts": rows})
+	writeJSON(w, http.StatusOK, Report{GeneratedAt: time.Now().UTC(), Hosts: rows})
 	return nil
 }
 

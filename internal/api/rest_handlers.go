@@ -14,7 +14,7 @@ import (
 )
 
 func (s *server) version(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]any{"api": "v1", "agent_protocol": wire.ProtocolVersion})
+	writeJSON(w, http.StatusOK, VersionResponse{API: "v1", AgentProtocol: wire.ProtocolVersion})
 	return nil
 }
 
@@ -87,10 +87,7 @@ func (s *server) getHost(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := struct {
-		Host
-		Verdict any `json:"verdict,omitempty"`
-	}{Host: HostFrom(h)}
+	out := HostDetail{Host: HostFrom(h)}
 	if vd, _, err := s.v.LatestVerdict(r.Context(), h.Name); err == nil {
 		out.Verdict = vd
 	}
@@ -111,7 +108,7 @@ func (s *server) attestHost(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]int{"requested": n})
+	writeJSON(w, http.StatusAccepted, AttestResponse{Requested: n})
 	return nil
 }
 
@@ -124,7 +121,7 @@ func (s *server) attestMany(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]int{"requested": n})
+	writeJSON(w, http.StatusAccepted, AttestResponse{Requested: n})
 	return nil
 }
 
@@ -169,7 +166,7 @@ func (s *server) hostVerdict(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"host": le.Host, "at": le.At, "verdict": vd})
+	writeJSON(w, http.StatusOK, HostVerdict{Host: le.Host, At: le.At, Verdict: vd})
 	return nil
 }
 
@@ -191,7 +188,7 @@ func (s *server) hostHistory(w http.ResponseWriter, r *http.Request) error {
 		out = append(out, HistoryEntry{At: c.At, From: c.From, To: c.To, ReasonCode: c.ReasonCode, Reason: c.Reason,
 			EvidenceBytes: c.EvidenceBytes, EvidenceDropped: c.EvidenceDropped})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": out, "limit": limit, "offset": offset})
+	writeJSON(w, http.StatusOK, Window[HistoryEntry]{Items: out, Limit: limit, Offset: offset})
 	return nil
 }
 
@@ -230,7 +227,7 @@ func (s *server) hostAttestations(w http.ResponseWriter, r *http.Request) error 
 	for i := offset; i < len(sums); i++ {
 		out = append(out, AttestationFrom(sums[i]))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": out, "limit": limit, "offset": offset})
+	writeJSON(w, http.StatusOK, Window[Attestation]{Items: out, Limit: limit, Offset: offset})
 	return nil
 }
 
@@ -248,7 +245,7 @@ func (s *server) trustToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"token": tok, "claims": claims})
+	writeJSON(w, http.StatusOK, TrustTokenResponse{Token: tok, Claims: claims})
 	return nil
 }
 
@@ -257,15 +254,11 @@ func (s *server) listGroups(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	type group struct {
-		Name      string    `json:"name"`
-		UpdatedAt time.Time `json:"updated_at"`
-	}
-	out := make([]group, 0, len(gs))
+	out := make([]Group, 0, len(gs))
 	for _, g := range gs {
-		out = append(out, group{g.Name, g.UpdatedAt})
+		out = append(out, Group{g.Name, g.UpdatedAt})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": out})
+	writeJSON(w, http.StatusOK, List[Group]{Items: out})
 	return nil
 }
 
@@ -329,19 +322,11 @@ func (s *server) listJoinTokens(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	type jt struct {
-		ID        string     `json:"id"`
-		Group     string     `json:"group"`
-		Host      string     `json:"host,omitempty"`
-		ExpiresAt time.Time  `json:"expires_at"`
-		UsedAt    *time.Time `json:"used_at,omitempty"`
-		UsedBy    string     `json:"used_by,omitempty"`
-	}
-	out := make([]jt, 0, len(ts))
+	out := make([]JoinTokenInfo, 0, len(ts))
 	for _, t := range ts {
-		out = append(out, jt{t.ID, t.Group, t.Host, t.ExpiresAt, t.UsedAt, t.UsedBy})
+		out = append(out, JoinTokenInfo{t.ID, t.Group, t.Host, t.ExpiresAt, t.UsedAt, t.UsedBy})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": out})
+	writeJSON(w, http.StatusOK, List[JoinTokenInfo]{Items: out})
 	return nil
 }
 
@@ -375,7 +360,7 @@ func (s *server) listAPITokens(w http.ResponseWriter, r *http.Request) error {
 	for _, t := range ts {
 		out = append(out, APITokenResponse{ID: t.ID, Name: t.Name, Role: t.Role, Revoked: t.RevokedAt != nil})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": out})
+	writeJSON(w, http.StatusOK, List[APITokenResponse]{Items: out})
 	return nil
 }
 

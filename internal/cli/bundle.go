@@ -281,6 +281,14 @@ func newCertInfo(c *x509.Certificate) certInfo {
 		NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(), KeyType: c.PublicKeyAlgorithm.String(), SHA256: hex.EncodeToString(fp[:])}
 }
 
+// bundleInspection is `bundle inspect --json`.
+type bundleInspection struct {
+	Descriptor bundle.Descriptor `json:"descriptor"`
+	Alg        string            `json:"alg"`
+	Chain      []certInfo        `json:"chain"`
+	Verified   bool              `json:"verified"`
+}
+
 func newBundleInspectCmd(stdio IO) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -299,12 +307,7 @@ func newBundleInspectCmd(stdio IO) *cobra.Command {
 			if asJSON {
 				enc := json.NewEncoder(stdio.Out)
 				enc.SetIndent("", "  ")
-				return enc.Encode(struct {
-					Descriptor bundle.Descriptor `json:"descriptor"`
-					Alg        string            `json:"alg"`
-					Chain      []certInfo        `json:"chain"`
-					Verified   bool              `json:"verified"`
-				}{b.Descriptor, b.Alg, chain, false})
+				return enc.Encode(bundleInspection{b.Descriptor, b.Alg, chain, false})
 			}
 			d := b.Descriptor
 			w := stdio.Out

@@ -83,16 +83,12 @@ func TestBundleCommands(t *testing.T) {
 			t.Errorf("inspect output lacks %q:\n%s", want, out)
 		}
 	}
-	var js struct {
-		Descriptor bundle.Descriptor `json:"descriptor"`
-		Chain      []struct {
-			Subject string `json:"subject"`
-		} `json:"chain"`
-	}
-	if err := json.Unmarshal([]byte(mustRun(t, "bundle", "inspect", "--json", signed)), &js); err != nil {
+	var js bundleInspection
+	if err := strictJSON([]byte(mustRun(t, "bundle", "inspect", "--json", signed)), &js); err != nil {
 		t.Fatalf("inspect --json: %v", err)
 	}
-	if js.Descriptor.Acceptance != bundle.Partner || len(js.Descriptor.Payloads) != 2 || len(js.Chain) != 1 {
+	if js.Descriptor.Acceptance != bundle.Partner || len(js.Descriptor.Payloads) != 2 || len(js.Chain) != 1 ||
+		js.Chain[0].Subject != "CN=Acme Drivers Code Signing,O=Acme Drivers" || js.Alg == "" || js.Verified {
 		t.Errorf("inspect --json: %+v", js)
 	}
 
@@ -181,4 +177,12 @@ func tlsSignedBundle(t *testing.T, dir, keys string) string {
 	out := filepath.Join(dir, "tls.bundle")
 	mustRun(t, "bundle", "sign", "--key", kf, "--cert", cf, "--name", "t", "--version", "1", "--vendor", "Acme", "--acceptance", "partner", "--payload", p, "--out", out)
 	return out
+}
+
+// strictJSON decodes a command's JSON output into the type the command
+// writes, refusing fields that type does not have.
+func strictJSON(data []byte, out any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(out)
 }

@@ -149,9 +149,7 @@ func newReportCmd(stdio IO) *cobra.Command {
 				_, err = stdio.Out.Write(raw)
 				return err
 			case "table":
-				var rep struct {
-					Hosts []api.ReportRow `json:"hosts"`
-				}
+				var rep api.Report
 				if err := c.Do(cmd.Context(), "GET", "/api/v1/report?"+q.Encode(), nil, &rep); err != nil {
 					return err
 				}

@@ -98,12 +98,15 @@ func writeDumpText(w io.Writer, l *eventlog.Log) {
 	}
 }
 
+// dumpOutput is `eventlog dump --json`.
+type dumpOutput struct {
+	Format string      `json:"format"`
+	Banks  []string    `json:"banks"`
+	Events []dumpEvent `json:"events"`
+}
+
 func writeDumpJSON(w io.Writer, l *eventlog.Log) error {
-	out := struct {
-		Format string      `json:"format"`
-		Banks  []string    `json:"banks"`
-		Events []dumpEvent `json:"events"`
-	}{Format: l.Format, Banks: bankNames(l.Banks)}
+	out := dumpOutput{Format: l.Format, Banks: bankNames(l.Banks)}
 	for _, e := range l.Events {
 		d := dumpEvent{Index: e.Index, Offset: e.Offset, PCR: uint32(e.PCR), Type: e.Type.String(), TypeValue: uint32(e.Type),
 			Digests: map[string]string{}, Description: uefi.Describe(e), DataSize: len(e.Data)}

@@ -124,12 +124,8 @@ func TestEventlogDumpJSON(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var got struct {
-		Format string      `json:"format"`
-		Banks  []string    `json:"banks"`
-		Events []dumpEvent `json:"events"`
-	}
-	if err := json.Unmarshal([]byte(out), &got); err != nil {
+	var got dumpOutput
+	if err := strictJSON([]byte(out), &got); err != nil {
 		t.Fatalf("output is not JSON: %v", err)
 	}
 	if got.Format != "crypto-agile" || len(got.Events) != 83 || strings.Join(got.Banks, ",") != "sha1,sha256,sha384" {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,7 +101,7 @@ func TestEvidenceProfiles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := json.Unmarshal(hj, &info); err != nil {
+			if err := strictJSON(hj, &info); err != nil {
 				t.Fatal(err)
 			}
 			if info.TPMFamily != tt.wantFamily || info.SecureBoot != tt.wantSB || (tt.wantCode != 0) != (info.Halted != "") {

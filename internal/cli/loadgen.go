@@ -19,7 +19,7 @@ func newLoadgenCmd(stdio IO) *cobra.Command {
 	var cfg loadgen.Config
 	var url, token, caFile, makerDir, ek, ak string
 	var asJSON, initMaker bool
-	var pprofAddr string
+	var pprofAddr, acksFile string
 	cmd := &cobra.Command{
 		Use:   "loadgen",
 		Short: "Load-test a verifier with simulated TPM hosts (testing and sizing only)",
@@ -86,7 +86,14 @@ near that limit. The report says how it ran.`,
 					return err
 				}
 			}
+			closeAcks, err := openAcks(&cfg, acksFile)
+			if err != nil {
+				return err
+			}
 			rep, err := loadgen.Run(cmd.Context(), cfg)
+			if cerr := closeAcks(); err == nil {
+				err = cerr
+			}
 			if rep != nil {
 				if asJSON {
 					if jerr := printJSON(stdio.Out, rep); jerr != nil {
@@ -127,6 +134,7 @@ near that limit. The report says how it ran.`,
 		"reconnecting at the turn only when the verifier refuses the wait (over its --max-parked); "+
 		"held connections are bounded by this process's file descriptor limit")
 	f.DurationVar(&cfg.Warmup, "warmup", 0, "steady mode: run the schedule this long before measuring (hosts then resume TLS sessions and name held logs and bundles)")
+	f.StringVar(&acksFile, "acks", "", "write one JSON line per attestation the verifier acknowledged (host, nonce, status, sent, acked) to this file")
 	f.StringVar(&pprofAddr, "pprof-listen", "", "serve the generator's Go profiler on this loopback address (diagnostics)")
 	f.BoolVar(&cfg.FullLogs, "full-logs", false, "send the event log with every attestation, never its hash (as agents before it did)")
 	f.BoolVar(&cfg.FullBundles, "full-bundles", false, "send the bundle files with every attestation, never their hashes (as agents before it did); with --full-logs, send all evidence every time")
@@ -141,4 +149,18 @@ func envOr(v, env string) string {
 		return v
 	}
 	return os.Getenv(env)
+}
+
+// openAcks points cfg.Acks at a new file at path (none when path is
+// empty); the returned function closes it.
+func openAcks(cfg *loadgen.Config, path string) (func() error, error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: --acks: %w", err)
+	}
+	cfg.Acks = f
+	return f.Close, nil
 }

@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bootproof/bootproof/internal/api"
 	"github.com/bootproof/bootproof/internal/trusttoken"
+	"github.com/bootproof/bootproof/internal/verifier"
 )
 
 // standIn is an httptest verifier that answers placement and trust-token
@@ -56,15 +58,15 @@ func newStandIn(t *testing.T) *standIn {
 		if !v.answer(w, r) {
 			return
 		}
-		json.NewEncoder(w).Encode(map[string]any{"host": r.PathValue("name"), "allow": v.allow.Load(),
-			"reason": "stand-in says " + v.status.Load().(string), "status": v.status.Load(), "mode": "enforce", "fresh": true})
+		json.NewEncoder(w).Encode(verifier.Decision{Host: r.PathValue("name"), Allow: v.allow.Load(),
+			Reason: "stand-in says " + v.status.Load().(string), Status: v.status.Load().(string), Mode: "enforce", Fresh: true})
 	})
 	mux.HandleFunc("POST /api/v1/hosts/{name}/trust-token", func(w http.ResponseWriter, r *http.Request) {
 		if !v.answer(w, r) {
 			return
 		}
 		tok := v.token(t, r.PathValue("name"), r.URL.Query().Get("audience"), v.allow.Load(), testNow.Add(time.Minute))
-		json.NewEncoder(w).Encode(map[string]any{"token": tok})
+		json.NewEncoder(w).Encode(api.TrustTokenResponse{Token: tok})
 	})
 	mux.HandleFunc("GET "+KeysPath, func(w http.ResponseWriter, r *http.Request) { w.Write(v.signer.PublicPEM()) })
 	v.srv = httptest.NewTLSServer(mux)
@@ -88,7 +90,7 @@ func (v *standIn) answer(w http.ResponseWriter, r *http.Request) bool {
 	}
 	if c := v.code.Load(); c != 0 {
 		w.WriteHeader(int(c))
-		json.NewEncoder(w).Encode(map[string]string{"code": "stand_in", "message": "stand-in error"})
+		json.NewEncoder(w).Encode(api.Error{Code: "stand_in", Message: "stand-in error"})
 		return false
 	}
 	return true

@@ -163,6 +163,7 @@ func (r *runner) submit(send sender, h *host, nonce []byte, q wire.Quote) (wire.
 	logByHash := !r.cfg.FullLogs && h.heldLog != "" && h.heldLog == h.im.eventLogSHA256
 	bundlesByHash := !r.cfg.FullBundles && h.bundlesHeld
 	var res wire.EvidenceResult
+	sent := time.Now()
 	err := send("POST", "/agent/v1/evidence", h.im.evidenceJSON(nonce, q, logByHash, bundlesByHash), &res)
 	var he *HTTPError
 	if (logByHash || bundlesByHash) && errors.As(err, &he) &&
@@ -174,6 +175,7 @@ func (r *runner) submit(send sender, h *host, nonce []byte, q wire.Quote) (wire.
 	if err != nil {
 		return wire.EvidenceResult{}, err
 	}
+	r.noteAck(h, nonce, res, sent)
 	if logByHash {
 		r.logsByHash.Add(1)
 	}

@@ -81,6 +81,9 @@ type Config struct {
 	// attestation, never their hashes; with FullLogs, a run sends all of
 	// its evidence every time, as agents did before either.
 	FullBundles bool
+	// Acks, when set, receives one JSON line (an Ack) per attestation the
+	// verifier acknowledged, as its answer arrives.
+	Acks io.Writer
 	// VerifierPID, when set, is sampled from /proc for CPU and memory.
 	VerifierPID int
 	// Progress receives a line every ProgressEvery (nil: none).
@@ -113,6 +116,9 @@ type runner struct {
 	// parking counts the steady turns still running, sending their wait
 	// included (steadyTurn).
 	parking sync.WaitGroup
+
+	// ackMu keeps Config.Acks's lines whole.
+	ackMu sync.Mutex
 
 	mu        sync.Mutex
 	lat       []time.Duration

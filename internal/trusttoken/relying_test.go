@@ -1,6 +1,7 @@
 package trusttoken_test
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -53,13 +54,18 @@ func TestStandardJWS(t *testing.T) {
 	if len(parts) != 3 {
 		t.Fatalf("token has %d parts, want 3", len(parts))
 	}
-	var hdr map[string]string
-	hb, err := base64.RawURLEncoding.DecodeString(parts[0])
-	if err != nil || json.Unmarshal(hb, &hdr) != nil {
-		t.Fatalf("header is not base64url JSON: %v %s", err, hb)
+	// The header's names are RFC 7515's, what a relying party reads.
+	var hdr struct {
+		Alg string `json:"alg"`
+		Typ string `json:"typ"`
+		Kid string `json:"kid"`
 	}
-	if hdr["alg"] != "ES256" || hdr["typ"] != "JWT" || hdr["kid"] == "" {
-		t.Errorf("header = %v", hdr)
+	hb, err := base64.RawURLEncoding.DecodeString(parts[0])
+	if err != nil || strictJSON(hb, &hdr) != nil {
+		t.Fatalf("header is not base64url JSON of alg, typ and kid: %v %s", err, hb)
+	}
+	if hdr.Alg != "ES256" || hdr.Typ != "JWT" || hdr.Kid == "" {
+		t.Errorf("header = %+v", hdr)
 	}
 	block, _ := pem.Decode(s.PublicPEM())
 	if block == nil || block.Type != "PUBLIC KEY" {
@@ -77,16 +83,27 @@ func TestStandardJWS(t *testing.T) {
 	if !ecdsa.Verify(pub.(*ecdsa.PublicKey), sum[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
 		t.Error("signature does not verify with the published key")
 	}
-	var c map[string]any
+	// The payload, byte for byte: its names are RFC 7519's registered
+	// claims (iss, sub, aud, iat, nbf, exp) and bootproof's own.
 	cb, _ := base64.RawURLEncoding.DecodeString(parts[1])
-	if err := json.Unmarshal(cb, &c); err != nil {
-		t.Fatal(err)
+	if string(cb) != wantPayload {
+		t.Errorf("payload = %s\nwant      %s", cb, wantPayload)
 	}
-	for k, want := range map[string]any{"iss": "fleet-a", "sub": "esx-01", "aud": "scheduler", "status": "Passed", "exp": float64(now.Add(10 * time.Minute).Unix())} {
-		if c[k] != want {
-			t.Errorf("claim %s = %v, want %v", k, c[k], want)
-		}
+	var c trusttoken.Claims
+	if err := strictJSON(cb, &c); err != nil || c != claims() {
+		t.Errorf("payload decodes to %+v (%v), want %+v", c, err, claims())
 	}
+}
+
+// wantPayload is the JSON payload of claims().
+const wantPayload = `{"iss":"fleet-a","sub":"esx-01","aud":"scheduler","iat":1800000000,"nbf":1800000000,` +
+	`"exp":1800000600,"status":"Passed","group":"lab","placement":"allow"}`
+
+// strictJSON decodes data into out, refusing fields out does not have.
+func strictJSON(data []byte, out any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(out)
 }
 
 // TestVerifyRefusals: every way a token must be refused, and that a refused

@@ -3,7 +3,6 @@ package verifier_test
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/bootproof/bootproof/internal/appraisal"
+	"github.com/bootproof/bootproof/internal/bundle"
 	"github.com/bootproof/bootproof/internal/store"
 	"github.com/bootproof/bootproof/internal/verifier"
 	"github.com/bootproof/bootproof/internal/wire"
@@ -194,16 +194,11 @@ func firstFailed(vd *appraisal.Verdict) *appraisal.Check {
 // changed: it still parses, and fails its signature check.
 func tamperSignature(t *testing.T, file []byte) []byte {
 	t.Helper()
-	var env map[string]any
-	if err := json.Unmarshal(file, &env); err != nil {
-		t.Fatal(err)
+	var env bundle.Envelope
+	if err := json.Unmarshal(file, &env); err != nil || len(env.Signature) == 0 {
+		t.Fatalf("not a signed bundle file: %v", err)
 	}
-	sig, err := base64.StdEncoding.DecodeString(env["signature"].(string))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig[len(sig)/2] ^= 1
-	env["signature"] = base64.StdEncoding.EncodeToString(sig)
+	env.Signature[len(env.Signature)/2] ^= 1
 	out, err := json.Marshal(env)
 	if err != nil {
 		t.Fatal(err)
