@@ -19,6 +19,29 @@ type Host struct {
 	EnrolledAt   time.Time  `json:"enrolled_at"`
 	EKSHA256     string     `json:"ek_sha256,omitempty"`
 	PendingEK    bool       `json:"pending_ek_change,omitempty"`
+	Staleness
+}
+
+// Staleness says that a host's status is out of date: no evidence from the
+// host for longer than its group allows (interval × unreachable_after),
+// though it is not Unreachable yet. The sweeper marks such a host
+// Unreachable within seconds, but cannot while the verifier's store takes
+// no writes: Status then still says Passed (or Failed) as last recorded,
+// and Stale says not to take it as current. Computed when read.
+type Staleness struct {
+	Stale bool `json:"stale"`
+	// StaleSince is when the group's limit ran out (with Stale only).
+	StaleSince *time.Time `json:"stale_since,omitempty"`
+}
+
+// StalenessOf is the Staleness of a host with since and stale as
+// verifier.StaleSince reports them.
+func StalenessOf(since time.Time, stale bool) Staleness {
+	if !stale {
+		return Staleness{}
+	}
+	s := since.UTC()
+	return Staleness{Stale: true, StaleSince: &s}
 }
 
 // HostFrom converts a stored host.
@@ -134,4 +157,5 @@ type ReportRow struct {
 	LastAttested *time.Time `json:"last_attested,omitempty"`
 	Reasons      []string   `json:"reasons"`
 	ReasonCodes  []string   `json:"reason_codes"`
+	Staleness
 }

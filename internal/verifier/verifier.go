@@ -76,6 +76,9 @@ type Verifier struct {
 	// bundleFiles remembers recent bundle files by SHA-256, for evidence
 	// that names its bundles by hash (heldbundles.go).
 	bundleFiles *memo.Bounded[string, []byte]
+	// health caches store probes and keeps the last write's time
+	// (storehealth.go).
+	health storeHealth
 }
 
 // New checks cfg and returns a Verifier.
