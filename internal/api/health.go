@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -56,7 +55,7 @@ func (s *server) storeFault(r *http.Request, err error) error {
 	if errors.As(err, &he) || errors.As(err, &ve) || errors.Is(err, store.ErrNotFound) || r.Context().Err() != nil {
 		return err
 	}
-	h := s.v.StoreHealth(context.WithoutCancel(r.Context()))
+	h := s.v.StoreHealth(r.Context())
 	if h.Ready {
 		return err
 	}

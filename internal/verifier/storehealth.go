@@ -74,15 +74,20 @@ func (v *Verifier) StoreHealth(ctx context.Context) StoreHealth {
 	if !h.last.Checked.IsZero() && now.Sub(h.last.Checked) < storeProbeCache && !now.Before(h.last.Checked) {
 		return v.withLastWrite(h.last)
 	}
-	ctx, cancel := context.WithTimeout(ctx, storeProbeTimeout)
+	// The caller going away (a monitor's short timeout) says nothing of
+	// the store: only the probe's own bound ends it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeProbeTimeout)
 	defer cancel()
-	res := StoreHealth{Ready: true, Checked: now}
+	res := StoreHealth{Ready: true}
 	if _, err := v.st.ListGroups(ctx); err != nil {
-		res = StoreHealth{Problem: StoreCannotRead, Err: fmt.Errorf("probe read: %w", err), Checked: now}
+		res = StoreHealth{Problem: StoreCannotRead, Err: fmt.Errorf("probe read: %w", err)}
 	} else if err := v.probeWrite(ctx, now); err != nil {
-		res = StoreHealth{Problem: StoreCannotWrite, Err: fmt.Errorf("probe write: %w", err), Checked: now}
+		res = StoreHealth{Problem: StoreCannotWrite, Err: fmt.Errorf("probe write: %w", err)}
 	}
-	if !res.Ready && ctx.Err() == nil && h.last.Ready {
+	// Stamped when the probe ends, so that callers that waited for it take
+	// its answer rather than each probing a hung store in turn.
+	res.Checked = v.now()
+	if !res.Ready && h.last.Ready {
 		v.log.Warn("store unavailable", "problem", res.Problem, "err", res.Err)
 	}
 	if res.Ready && !h.last.Ready && !h.last.Checked.IsZero() {

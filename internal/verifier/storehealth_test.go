@@ -24,7 +24,12 @@ type sickStore struct {
 	lastUntil                   time.Time
 }
 
-func (s *sickStore) ListGroups(context.Context) ([]store.Group, error) { return nil, s.readErr }
+func (s *sickStore) ListGroups(ctx context.Context) ([]store.Group, error) {
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return nil, s.readErr
+}
 
 func (s *sickStore) AcquireLease(_ context.Context, _, _ string, _, until time.Time) (bool, error) {
 	if s.writeErr != nil {
@@ -88,6 +93,14 @@ func TestStoreHealthProbes(t *testing.T) {
 	}
 	if got := gaugeValue(t, v.metrics.StoreLastWrite); got != float64(wrote.Unix()) {
 		t.Errorf("last-write metric moved on a failed write: %v", got)
+	}
+
+	now = now.Add(storeProbeCache)
+	st.writeErr = nil
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if h = v.StoreHealth(cancelled); !h.Ready {
+		t.Errorf("a caller that went away made the store unready: %+v", h)
 	}
 
 	now = now.Add(storeProbeCache)
