@@ -64,6 +64,7 @@ var authProbes = map[string]authProbe{
 	"GET /agent/v1/wait":                              {agent: true},
 	"GET /.well-known/bootproof/trust-token-keys.pem": {},
 	"GET /healthz":                                    {},
+	"GET /readyz":                                     {},
 }
 
 // authProbe is who may call one route and how the test calls it.

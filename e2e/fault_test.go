@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -288,46 +287,6 @@ func TestVerifierKilledDuringBurst(t *testing.T) {
 		t.Error("the host is not served after the restarts")
 	}
 	t.Logf("verdicts acknowledged %d, recorded %d, lost 0", acked, got)
-}
-
-// TestDatabaseOnFullDisk makes every write of the verifier past 4 KiB
-// fail (RLIMIT_FSIZE, what a full disk looks like to SQLite): evidence is
-// not acknowledged, the host is not shown Passed on it, the verifier stays
-// up, and once space is back it records verdicts again by itself.
-func TestDatabaseOnFullDisk(t *testing.T) {
-	if _, err := exec.LookPath("prlimit"); err != nil {
-		t.Skip("prlimit (util-linux) is not installed")
-	}
-	f := newFleet(t)
-	e := f.newEvil(t, "full", emuhost.Good, 0)
-	e.enroll(f.joinToken("full", "10m"))
-	e.attestHonestly()
-	before, _ := f.get("full")
-	pid := strconv.Itoa(f.verifier.cmd.Process.Pid)
-	if out, err := exec.Command("prlimit", "--pid", pid, "--fsize=4096:unlimited").CombinedOutput(); err != nil {
-		t.Fatalf("prlimit: %v %s", err, out)
-	}
-	refusedAll := true
-	for range 3 {
-		if e.tryAttest() {
-			refusedAll = false
-		}
-	}
-	if out, err := exec.Command("prlimit", "--pid", pid, "--fsize=unlimited:unlimited").CombinedOutput(); err != nil {
-		t.Fatalf("prlimit: %v %s", err, out)
-	}
-	if !refusedAll {
-		t.Error("evidence was acknowledged while the database could not be written")
-	}
-	if h, _ := f.get("full"); !sameTime(h.LastAttested, before.LastAttested) {
-		t.Errorf("the host's verdict moved on while nothing could be stored: %v -> %v", before.LastAttested, h.LastAttested)
-	}
-	eventually(t, 15*time.Second, func() string {
-		if !e.tryAttest() {
-			return "the verifier does not record verdicts again"
-		}
-		return ""
-	})
 }
 
 // TestSilentAgentGoesUnreachable: an agent that stops sending evidence (its

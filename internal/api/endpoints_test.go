@@ -91,6 +91,14 @@ var endpoints = []endpoint{
 				t.Errorf("healthz = %v", v)
 			}
 		}},
+	{route: "GET /readyz", noInput: "takes no input",
+		happy: func(t *testing.T, f *fixture) {
+			var r api.Readiness
+			f.mustJSON(t, "GET", "/readyz", 0, "", 200, &r)
+			if r.Status != "ok" || r.Code != "" || r.Reason != "" || r.LastWrite == nil || r.Checked.IsZero() {
+				t.Errorf("readyz = %+v, want ok with the last write and the probe's time", r)
+			}
+		}},
 	{route: "GET /.well-known/bootproof/trust-token-keys.pem", noInput: "takes no input",
 		happy: func(t *testing.T, f *fixture) {
 			st, body, _ := f.do(t, f.client, "GET", "/.well-known/bootproof/trust-token-keys.pem", "", nil, "")

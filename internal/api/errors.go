@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/bootproof/bootproof/internal/store"
 	"github.com/bootproof/bootproof/internal/verifier"
@@ -22,6 +23,23 @@ type Error struct {
 type httpError struct {
 	Status int
 	Body   Error
+	// RetryAfter, when not zero, is sent as the Retry-After header (seconds).
+	RetryAfter int
+}
+
+// CodeStoreUnavailable is the code of a 503 answered because the verifier
+// cannot read or write its store just now: the request may be fine, and
+// the caller should retry. A token that could not be checked gets it,
+// never 401, so that no client drops a valid token over an outage.
+const CodeStoreUnavailable = "store.unavailable"
+
+// storeRetryAfter is the Retry-After of a store.unavailable answer.
+const storeRetryAfter = 5
+
+func storeUnavailable(format string, args ...any) *httpError {
+	he := errorf(http.StatusServiceUnavailable, CodeStoreUnavailable, format, args...)
+	he.RetryAfter = storeRetryAfter
+	return he
 }
 
 func errorf(status int, code, format string, args ...any) *httpError {
@@ -55,6 +73,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	if he.Status == 0 {
 		he.Status = http.StatusBadRequest
+	}
+	if he.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(he.RetryAfter))
 	}
 	writeJSON(w, he.Status, he.Body)
 }

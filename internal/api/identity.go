@@ -25,6 +25,10 @@ func (s *server) authenticate(r *http.Request, need auth.Role) (*http.Request, e
 	}
 	p, err := s.cfg.Auth.Authenticate(r.Context(), tok)
 	if err != nil {
+		if auth.IsUnavailable(err) {
+			s.log.Warn("cannot check an API token", "path", r.URL.Path, "request_id", requestID(r), "err", err)
+			return r, storeUnavailable("the verifier cannot check the API token now: its store is unavailable; retry later")
+		}
 		if errors.Is(err, auth.ErrRevoked) {
 			return r, errorf(http.StatusUnauthorized, "token_revoked", "this API token was revoked")
 		}

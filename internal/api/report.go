@@ -42,7 +42,8 @@ func (s *server) report(w http.ResponseWriter, r *http.Request) error {
 
 func (s *server) reportRow(r *http.Request, h store.Host) ReportRow {
 	row := ReportRow{Name: h.Name, Group: h.Group, TPMFamily: h.TPMFamily, Status: h.Status, StatusSince: h.StatusSince,
-		LastAttested: h.LastAttested, Reasons: []string{}, ReasonCodes: []string{}}
+		LastAttested: h.LastAttested, Reasons: []string{}, ReasonCodes: []string{},
+		Staleness: StalenessOf(s.v.Staleness(r.Context(), h))}
 	switch h.Status {
 	case store.StatusFailed:
 		if vd, _, err := s.v.LatestVerdict(r.Context(), h.Name); err == nil {

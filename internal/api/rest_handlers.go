@@ -67,10 +67,17 @@ func (s *server) listHosts(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := Page[Host]{Items: make([]Host, 0, len(hosts)), Total: total, Limit: hq.Limit, Offset: hq.Offset}
 	for _, h := range hosts {
-		p.Items = append(p.Items, HostFrom(h))
+		p.Items = append(p.Items, s.hostView(r, h))
 	}
 	writeJSON(w, http.StatusOK, p)
 	return nil
+}
+
+// hostView is HostFrom with the host's staleness, judged now.
+func (s *server) hostView(r *http.Request, h store.Host) Host {
+	out := HostFrom(h)
+	out.Staleness = StalenessOf(s.v.Staleness(r.Context(), h))
+	return out
 }
 
 func (s *server) storedHost(r *http.Request) (store.Host, error) {
@@ -87,7 +94,7 @@ func (s *server) getHost(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := HostDetail{Host: HostFrom(h)}
+	out := HostDetail{Host: s.hostView(r, h)}
 	if vd, _, err := s.v.LatestVerdict(r.Context(), h.Name); err == nil {
 		out.Verdict = vd
 	}

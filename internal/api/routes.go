@@ -81,6 +81,7 @@ var routes = []route{
 
 	{"GET", "/.well-known/bootproof/trust-token-keys.pem", 0, false, (*server).tokenKeys},
 	{"GET", "/healthz", 0, false, (*server).healthz},
+	{"GET", "/readyz", 0, false, (*server).readyz},
 }
 
 type server struct {
@@ -127,7 +128,7 @@ func (s *server) wrap(rt route) http.Handler {
 			err = rt.handler(s, w, r)
 		}
 		if err != nil {
-			writeError(w, r, s.log, err)
+			writeError(w, r, s.log, s.storeFault(r, err))
 		}
 	})
 }

@@ -23,6 +23,29 @@ type Host struct {
 	// (approve-ek): set only once credential activation proved that the
 	// enrolling agent holds it.
 	PendingEKInfo *PendingEK `json:"pending_ek,omitempty"`
+	Staleness
+}
+
+// Staleness says that a host's status is out of date: no evidence from the
+// host for longer than its group allows (interval × unreachable_after),
+// though it is not Unreachable yet. The sweeper marks such a host
+// Unreachable within seconds, but cannot while the verifier's store takes
+// no writes: Status then still says Passed (or Failed) as last recorded,
+// and Stale says not to take it as current. Computed when read.
+type Staleness struct {
+	Stale bool `json:"stale"`
+	// StaleSince is when the group's limit ran out (with Stale only).
+	StaleSince *time.Time `json:"stale_since,omitempty"`
+}
+
+// StalenessOf is the Staleness of a host with since and stale as
+// verifier.StaleSince reports them.
+func StalenessOf(since time.Time, stale bool) Staleness {
+	if !stale {
+		return Staleness{}
+	}
+	s := since.UTC()
+	return Staleness{Stale: true, StaleSince: &s}
 }
 
 // HostFrom converts a stored host.
@@ -146,4 +169,5 @@ type ReportRow struct {
 	LastAttested *time.Time `json:"last_attested,omitempty"`
 	Reasons      []string   `json:"reasons"`
 	ReasonCodes  []string   `json:"reason_codes"`
+	Staleness
 }

@@ -58,6 +58,32 @@ var (
 	ErrRevoked  = errors.New("API token revoked")
 )
 
+// ErrUnknownToken is what a Lookup returns, wrapped, when no token has the
+// ID: only then is the token invalid (ErrBadToken).
+var ErrUnknownToken = errors.New("no API token with this ID")
+
+// UnavailableError means the token could not be checked at all: its
+// Lookup failed for another reason than ErrUnknownToken (the store is down
+// or unreadable). The token may well be valid, so the caller must not
+// answer "invalid token" (401, or signing a browser out) but "try again"
+// (503 store.unavailable).
+type UnavailableError struct {
+	TokenID string
+	Err     error
+}
+
+func (e *UnavailableError) Error() string {
+	return "cannot check API token " + e.TokenID + ": " + e.Err.Error()
+}
+
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// IsUnavailable reports whether err says that a token could not be checked.
+func IsUnavailable(err error) bool {
+	var ue *UnavailableError
+	return errors.As(err, &ue)
+}
+
 // Record is what the store keeps of a token.
 type Record struct {
 	Name       string
@@ -66,7 +92,9 @@ type Record struct {
 	Revoked    bool
 }
 
-// Lookup finds a token's record by ID; it returns an error when there is none.
+// Lookup finds a token's record by ID. It returns an error wrapping
+// ErrUnknownToken when there is none; any other error means the lookup
+// itself failed, and Authenticate returns an *UnavailableError.
 type Lookup func(ctx context.Context, id string) (Record, error)
 
 // NewToken makes a token. Give the user full; store id and hash.
@@ -108,7 +136,9 @@ type Authenticator struct {
 // New returns an Authenticator over lookup.
 func New(lookup Lookup) *Authenticator { return &Authenticator{lookup: lookup} }
 
-// Authenticate returns the principal of a valid, unrevoked token.
+// Authenticate returns the principal of a valid, unrevoked token. It
+// returns ErrNoToken, ErrBadToken or ErrRevoked when the token is not one
+// to accept, and an *UnavailableError when it could not be checked.
 func (a *Authenticator) Authenticate(ctx context.Context, token string) (Principal, error) {
 	if strings.TrimSpace(token) == "" {
 		return Principal{}, ErrNoToken
@@ -118,8 +148,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (Princip
 		return Principal{}, err
 	}
 	rec, err := a.lookup(ctx, id)
-	if err != nil {
+	if errors.Is(err, ErrUnknownToken) {
 		return Principal{}, ErrBadToken
+	}
+	if err != nil {
+		return Principal{}, &UnavailableError{TokenID: id, Err: err}
 	}
 	if subtle.ConstantTimeCompare(rec.SecretHash, HashSecret(secret)) != 1 {
 		return Principal{}, ErrBadToken

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -20,7 +21,7 @@ func TestAuthenticate(t *testing.T) {
 	a := New(func(_ context.Context, id string) (Record, error) {
 		r, ok := recs[id]
 		if !ok {
-			return Record{}, errors.New("not found")
+			return Record{}, fmt.Errorf("token %s: %w", id, ErrUnknownToken)
 		}
 		return r, nil
 	})
@@ -47,5 +48,22 @@ func TestAuthenticate(t *testing.T) {
 				t.Errorf("role = %v, want %v", p.Role, tt.want)
 			}
 		})
+	}
+}
+
+// TestAuthenticateStoreDown: a lookup that fails for another reason than
+// "no such token" (the store is down) is not an invalid token: the caller
+// gets an *UnavailableError, so that it answers 503 and keeps a browser
+// signed in, and never ErrBadToken.
+func TestAuthenticateStoreDown(t *testing.T) {
+	_, full, _, err := NewToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := errors.New("dial tcp: connection refused")
+	a := New(func(context.Context, string) (Record, error) { return Record{}, fmt.Errorf("get token: %w", down) })
+	_, err = a.Authenticate(context.Background(), full)
+	if !IsUnavailable(err) || errors.Is(err, ErrBadToken) || !errors.Is(err, down) {
+		t.Fatalf("err = %v, want an *UnavailableError wrapping the store's error", err)
 	}
 }

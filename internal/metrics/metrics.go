@@ -30,6 +30,12 @@ type Metrics struct {
 	// that ran out was answered: the parker's own delay, which an agent
 	// sees as a late turn.
 	WaitAnsweredLate prometheus.Histogram
+	// StoreLastWrite is when this replica last wrote to its store
+	// successfully: it stops moving while the store takes no writes.
+	StoreLastWrite prometheus.Gauge
+	// HostsCounted is when bootproof_hosts was last counted: the counts
+	// are kept, not zeroed, when counting fails, and this says their age.
+	HostsCounted prometheus.Gauge
 }
 
 // New registers the collectors, with Go and process metrics beside them.
@@ -69,10 +75,16 @@ func New() *Metrics {
 			Name:    "bootproof_agent_wait_answered_late_seconds",
 			Help:    "How long after its timeout a parked long poll was answered (its answer written); the agent's next attestation is that late.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
+		StoreLastWrite: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "bootproof_store_last_write_timestamp_seconds",
+			Help: "Unix time of this replica's last successful store write (work or a probe at least every sweep); stops moving while the store takes no writes."}),
+		HostsCounted: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "bootproof_hosts_counted_timestamp_seconds",
+			Help: "Unix time bootproof_hosts was counted; while counting fails the last counts are kept and this stops moving."}),
 	}
 	reg.MustRegister(m.HostsByStatus, m.Attestations, m.AppraisalTime, m.AttestationTime, m.Failures,
 		m.StoreTime, m.Enrolments, m.PlacementDenied, m.PlacementWarn, m.WebhookSent, m.StatusChanges, m.WaitsRefused,
-		m.WaitAnsweredLate,
+		m.WaitAnsweredLate, m.StoreLastWrite, m.HostsCounted,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

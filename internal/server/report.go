@@ -19,7 +19,7 @@ import (
 // registerReport mounts the security report (package web) over the verifier.
 func registerReport(mux *http.ServeMux, s *Server, a *auth.Authenticator) {
 	src := &reportSource{s: s}
-	err := web.Register(mux, web.Config{Source: src, Actions: src, Auth: reportAuth{a},
+	err := web.Register(mux, web.Config{Source: src, Actions: src, Auth: reportAuth{a}, Store: src.storeState,
 		AuthDisabled: s.cfg.ReportAuthDisabled, Log: s.log.With("subsystem", "web")})
 	if err != nil {
 		s.log.Error("security report disabled", "err", err)
@@ -30,6 +30,11 @@ type reportAuth struct{ a *auth.Authenticator }
 
 func (r reportAuth) Authenticate(ctx context.Context, token string) (web.Principal, error) {
 	p, err := r.a.Authenticate(ctx, token)
+	if auth.IsUnavailable(err) {
+		// The token may be valid: the report answers 503 and keeps the
+		// browser signed in, where "invalid" would sign it out.
+		return web.Principal{}, fmt.Errorf("%w: %w", web.ErrUnavailable, err)
+	}
 	if err != nil {
 		return web.Principal{}, fmt.Errorf("%w: %v", web.ErrInvalidToken, err)
 	}
@@ -153,12 +158,22 @@ func sortRows(rows []web.HostRow, by string, desc bool) {
 	})
 }
 
+// storeState is the report's banner: whether this replica can write its
+// store (a probe reused for a second) and when it last did.
+func (r *reportSource) storeState(ctx context.Context) web.StoreState {
+	h := r.s.Verifier.StoreHealth(ctx)
+	return web.StoreState{Writable: h.Ready, Problem: h.Problem, LastWrite: h.LastWrite}
+}
+
 func (r *reportSource) rows(ctx context.Context, hosts []store.Host) []web.HostRow {
 	now := time.Now()
 	out := make([]web.HostRow, 0, len(hosts))
 	for _, h := range hosts {
 		row := web.HostRow{Name: h.Name, Group: h.Group, TPMFamily: h.TPMFamily, Status: h.Status, Since: h.StatusSince,
 			LastAttested: h.LastAttested, Reason: h.Reason}
+		if since, stale := r.s.Verifier.Staleness(ctx, h); stale {
+			row.StaleSince = since
+		}
 		if p, err := r.s.Verifier.Policy(ctx, h.Group); err == nil {
 			d := verifier.Decide(h, p, now)
 			row.PlacementAllowed, row.PlacementReason = d.Allow, d.Reason

@@ -196,6 +196,9 @@ func (s *Server) handler(parker *api.Parker) http.Handler {
 	mux := http.NewServeMux()
 	a := auth.New(func(ctx context.Context, id string) (auth.Record, error) {
 		t, err := s.Store.GetAPIToken(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return auth.Record{}, fmt.Errorf("%w: %w", auth.ErrUnknownToken, err)
+		}
 		if err != nil {
 			return auth.Record{}, err
 		}

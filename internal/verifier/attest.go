@@ -42,7 +42,9 @@ func (v *Verifier) Nonce(ctx context.Context, h store.Host) (wire.NonceResponse,
 	if _, err := v.cfg.Rand.Read(n); err != nil {
 		return wire.NonceResponse{}, fmt.Errorf("nonce: %w", err)
 	}
-	if err := v.st.PutNonce(ctx, store.Nonce{Value: n, Host: h.Name, ExpiresAt: v.now().Add(v.cfg.NonceTTL)}); err != nil {
+	err := v.st.PutNonce(ctx, store.Nonce{Value: n, Host: h.Name, ExpiresAt: v.now().Add(v.cfg.NonceTTL)})
+	v.noteWrite(err)
+	if err != nil {
 		return wire.NonceResponse{}, fmt.Errorf("store nonce: %w", err)
 	}
 	p, err := v.policies.get(ctx, h.Group)
@@ -151,6 +153,7 @@ func (v *Verifier) record(ctx context.Context, h store.Host, ev *wire.Evidence, 
 	t0 := time.Now()
 	changed, err := v.st.RecordAttestation(ctx, rec)
 	v.metrics.StoreTime.WithLabelValues("record_attestation").Observe(time.Since(t0).Seconds())
+	v.noteWrite(err)
 	if err != nil {
 		return rec, fmt.Errorf("record attestation of %s: %w", h.Name, err)
 	}

@@ -42,12 +42,17 @@ const hostCountEvery = 30 * time.Second
 // the status gauge.
 func (v *Verifier) sweepOnce(ctx context.Context, every time.Duration, counted *time.Time) {
 	now := v.now()
+	// A probe every sweep keeps bootproof_store_last_write_timestamp_seconds
+	// moving on an idle fleet, so that it stops only when writes fail.
+	v.StoreHealth(ctx)
+	// Counting only reads: it goes on while writes (the lease) fail.
+	v.countHosts(ctx, now, counted)
 	ok, err := v.st.AcquireLease(ctx, "sweeper", v.cfg.ReplicaID, now, now.Add(3*every))
+	v.noteWrite(err)
 	if err != nil {
 		v.log.Warn("acquire sweeper lease", "err", err)
 		return
 	}
-	v.countHosts(ctx, now, counted)
 	if !ok {
 		return
 	}
@@ -65,6 +70,8 @@ func (v *Verifier) countHosts(ctx context.Context, now time.Time, counted *time.
 	}
 	counts, err := v.st.CountByStatus(ctx, "")
 	if err != nil {
+		// The gauge keeps the last counts (never zeroes), and
+		// bootproof_hosts_counted_timestamp_seconds says how old they are.
 		v.log.Warn("count hosts by status", "err", err)
 		return
 	}
@@ -72,6 +79,7 @@ func (v *Verifier) countHosts(ctx context.Context, now time.Time, counted *time.
 	for _, s := range store.Statuses {
 		v.metrics.HostsByStatus.WithLabelValues(s).Set(float64(counts[s]))
 	}
+	v.metrics.HostsCounted.Set(float64(now.UnixNano()) / 1e9)
 }
 
 func (v *Verifier) markUnreachable(ctx context.Context, now time.Time) error {

@@ -24,6 +24,8 @@ func (s *countingStore) AcquireLease(context.Context, string, string, time.Time,
 	return false, nil
 }
 
+func (s *countingStore) ListGroups(context.Context) ([]store.Group, error) { return nil, nil }
+
 func (s *countingStore) CountByStatus(context.Context, string) (map[string]int, error) {
 	s.counts++
 	return map[string]int{store.StatusFailed: s.counts}, nil

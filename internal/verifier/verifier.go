@@ -79,6 +79,9 @@ type Verifier struct {
 	// that names its bundles by hash (heldbundles.go).
 	bundleFiles *memo.Bounded[string, []byte]
 	storage     storageState
+	// health caches store probes and keeps the last write's time
+	// (storehealth.go).
+	health storeHealth
 }
 
 // New checks cfg and returns a Verifier.

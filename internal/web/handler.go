@@ -20,8 +20,11 @@ type Config struct {
 	// viewer. Only for `bootproof demo`; buttons still need a signed-in
 	// operator.
 	AuthDisabled bool
-	Now          func() time.Time // nil: time.Now
-	Log          *slog.Logger     // nil: discard
+	// Store, when set, says whether the verifier can write its store;
+	// when it cannot, every page shows a banner with the data's age.
+	Store func(context.Context) StoreState
+	Now   func() time.Time // nil: time.Now
+	Log   *slog.Logger     // nil: discard
 	// PollInterval is how often the fleet page asks whether anything
 	// changed; 0 means 5 s.
 	PollInterval time.Duration
@@ -99,6 +102,10 @@ func newHandler(cfg Config) *handler {
 	return h
 }
 
+// unavailableRetryAfter is the Retry-After (seconds) of a 503 answered
+// while the verifier cannot read its store.
+const unavailableRetryAfter = "5"
+
 // httpError is an error with the status and the message a user sees; Err,
 // if any, goes only to the log.
 type httpError struct {
@@ -164,8 +171,11 @@ func (h *handler) api(fn pageFunc) http.HandlerFunc {
 				http.Error(w, "401 unauthorized: sign in or send an API token as \"Authorization: Bearer <token>\"", http.StatusUnauthorized)
 				return
 			}
-			h.log.Error("authenticate request", "path", r.URL.Path, "err", err)
-			http.Error(w, "500 internal server error: authentication is unavailable", http.StatusInternalServerError)
+			code, msg := h.classify(r, fmt.Errorf("authenticate request: %w", err))
+			if code == http.StatusServiceUnavailable {
+				w.Header().Set("Retry-After", unavailableRetryAfter)
+			}
+			http.Error(w, fmt.Sprintf("%d %s", code, msg), code)
 			return
 		}
 		if err := fn(w, r, s); err != nil {
@@ -186,6 +196,10 @@ func (h *handler) classify(r *http.Request, err error) (int, string) {
 		return he.Code, he.Msg
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound, "not found"
+	case errors.Is(err, ErrUnavailable):
+		h.log.Warn("serve report", "path", r.URL.Path, "err", err)
+		return http.StatusServiceUnavailable, "The verifier cannot read its store just now, so it cannot check " +
+			"your sign-in or show its data. You are still signed in: reload this page in a moment."
 	case errors.Is(err, context.Canceled):
 		return 499, "request cancelled"
 	}
@@ -198,11 +212,14 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, s session, err er
 	if code == 499 {
 		return
 	}
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", unavailableRetryAfter)
+	}
 	h.renderError(w, r, s, code, msg)
 }
 
 func (h *handler) renderError(w http.ResponseWriter, r *http.Request, s session, code int, msg string) {
-	v := errorView{pageView: h.pageView(s, httpStatusTitle(code)), Code: code, Message: msg}
+	v := errorView{pageView: h.pageView(r, s, httpStatusTitle(code)), Code: code, Message: msg}
 	h.render(w, r, code, "error", v)
 }
 
@@ -213,8 +230,14 @@ func httpStatusTitle(code int) string {
 	return "Error"
 }
 
-func (h *handler) pageView(s session, title string) pageView {
-	pv := pageView{Title: title, CSRF: s.CSRF(), AssetTag: assetTag, Now: newTimeView(h.now(), h.now())}
+func (h *handler) pageView(r *http.Request, s session, title string) pageView {
+	now := h.now()
+	pv := pageView{Title: title, CSRF: s.CSRF(), AssetTag: assetTag, Now: newTimeView(now, now)}
+	if h.cfg.Store != nil {
+		if st := h.cfg.Store(r.Context()); !st.Writable {
+			pv.StoreProblem, pv.DataAsOf = st.Problem, newTimeView(st.LastWrite, now)
+		}
+	}
 	if s.Name != "" {
 		pv.User = s.Name + " (" + s.Role + ")"
 		pv.CanSignIn = s.token == ""

@@ -42,6 +42,12 @@ func StatusRank(status string) int {
 // host has the name asked for. The report answers 404.
 var ErrNotFound = errors.New("not found")
 
+// ErrUnavailable is what Authenticator.Authenticate returns, wrapped, when
+// it could not check the token at all (the verifier cannot read its
+// store). The token may be valid: the report answers 503 and keeps the
+// browser signed in.
+var ErrUnavailable = errors.New("the verifier cannot check sign-ins now")
+
 // ErrInvalidToken is what Authenticator.Authenticate returns, wrapped, when
 // the token is unknown, expired or revoked. Any other error is a fault of the
 // verifier and the report answers 500.
@@ -75,7 +81,7 @@ type Actions interface {
 // "Authorization: Bearer" header, on every request.
 type Authenticator interface {
 	// Authenticate returns who holds token, or an error wrapping
-	// ErrInvalidToken.
+	// ErrInvalidToken, or ErrUnavailable when it cannot tell.
 	Authenticate(ctx context.Context, token string) (Principal, error)
 }
 
@@ -126,6 +132,21 @@ type HostRow struct {
 	// on or migrate to this host; PlacementReason says why.
 	PlacementAllowed bool
 	PlacementReason  string
+	// StaleSince, when not zero, is when the host's group's limit
+	// (interval × unreachable_after) ran out with no evidence from it, its
+	// Status not yet Unreachable: the verifier could not record that (its
+	// store takes no writes). The report then shows the host as stale,
+	// never its old Passed as current.
+	StaleSince time.Time
+}
+
+// StoreState is what the report says about the verifier's store: when it
+// cannot be written, every page carries a banner saying how old its data
+// may be.
+type StoreState struct {
+	Writable  bool
+	Problem   string    // a sentence, e.g. "the verifier cannot write its store"
+	LastWrite time.Time // the last successful write; zero when unknown
 }
 
 // HostDetail is everything the host page shows.

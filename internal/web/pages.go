@@ -23,7 +23,7 @@ func (h *handler) fleet(w http.ResponseWriter, r *http.Request, s session) error
 		return fmt.Errorf("read latest change: %w", err)
 	}
 	now := h.now()
-	v := newFleetView(h.pageView(s, "Security report"), q, fp, latest, now)
+	v := newFleetView(h.pageView(r, s, "Security report"), q, fp, latest, now)
 	v.PollMillis = h.cfg.PollInterval.Milliseconds()
 	h.render(w, r, http.StatusOK, "fleet", v)
 	return nil
@@ -46,7 +46,7 @@ func (h *handler) host(w http.ResponseWriter, r *http.Request, s session) error 
 	if err != nil {
 		return fmt.Errorf("read host %q: %w", name, err)
 	}
-	v := newHostView(h.pageView(s, "Host "+d.Name), d, h.now())
+	v := newHostView(h.pageView(r, s, "Host "+d.Name), d, h.now())
 	v.HasActions = h.cfg.Actions != nil
 	v.CanAct = v.HasActions && s.token != "" && s.Can(RoleOperator)
 	v.Flash = flashes[r.URL.Query().Get("done")]
@@ -116,14 +116,14 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request, s session) erro
 
 func (h *handler) signInForm(w http.ResponseWriter, r *http.Request) {
 	securityHeaders(w)
-	v := signInView{pageView: h.pageView(session{}, "Sign in"), Next: localPath(r.URL.Query().Get("next"))}
+	v := signInView{pageView: h.pageView(r, session{}, "Sign in"), Next: localPath(r.URL.Query().Get("next"))}
 	h.render(w, r, http.StatusOK, "signin", v)
 }
 
 func (h *handler) signIn(w http.ResponseWriter, r *http.Request) {
 	securityHeaders(w)
 	r.Body = http.MaxBytesReader(w, r.Body, maxSignInBody)
-	v := signInView{pageView: h.pageView(session{}, "Sign in")}
+	v := signInView{pageView: h.pageView(r, session{}, "Sign in")}
 	if err := r.ParseForm(); err != nil {
 		v.Error = "The sign-in form could not be read; reload the page and try again."
 		h.render(w, r, http.StatusBadRequest, "signin", v)

@@ -19,6 +19,10 @@ type pageView struct {
 	CanSignIn bool   // anonymous in demo mode: offer the sign-in link
 	AssetTag  string // appended to static URLs so browsers refetch after an upgrade
 	Now       timeView
+	// StoreProblem, when set, is why the data shown may be old ("the
+	// verifier cannot write its store"); DataAsOf is its last write.
+	StoreProblem string
+	DataAsOf     timeView
 }
 
 // timeView is one instant as the report shows it: UTC RFC 3339 for
@@ -58,6 +62,22 @@ func relative(d time.Duration) string {
 		return "in " + s
 	}
 	return s + " ago"
+}
+
+// statusShown is how a host's status is shown: its badge, the badge's CSS
+// class and the reason. A stale host (HostRow.StaleSince) shows "Stale"
+// and its last recorded status in the reason, never its old Passed as if
+// it were current.
+func statusShown(h HostRow, now time.Time) (badge, class, reason string) {
+	if h.StaleSince.IsZero() {
+		return h.Status, statusClass(h.Status), h.Reason
+	}
+	reason = fmt.Sprintf("No evidence recorded since the group's limit ran out %s; last recorded status %s.",
+		relative(now.Sub(h.StaleSince)), h.Status)
+	if h.Reason != "" {
+		reason += " " + h.Reason
+	}
+	return "Stale", "st-stale", reason
 }
 
 // statusClass is the CSS class of a status badge. Colour only repeats what
@@ -124,6 +144,7 @@ type columnView struct {
 type rowView struct {
 	HostRow
 	Href      string
+	Badge     string // the status as shown: Status, or "Stale"
 	Class     string
 	SinceT    timeView
 	AttestedT timeView
@@ -177,8 +198,8 @@ func newFleetView(pv pageView, q FleetQuery, fp FleetPage, latest, now time.Time
 	}
 	v.Rows = make([]rowView, len(fp.Rows))
 	for i, h := range fp.Rows {
-		r := rowView{HostRow: h, Href: hostHref(h.Name), Class: statusClass(h.Status),
-			SinceT: newTimeView(h.Since, now), Placement: "deny"}
+		r := rowView{HostRow: h, Href: hostHref(h.Name), SinceT: newTimeView(h.Since, now), Placement: "deny"}
+		r.Badge, r.Class, r.Reason = statusShown(h, now)
 		if h.LastAttested != nil {
 			r.AttestedT = newTimeView(*h.LastAttested, now)
 		}
@@ -219,6 +240,7 @@ func newFleetView(pv pageView, q FleetQuery, fp FleetPage, latest, now time.Time
 type hostView struct {
 	pageView
 	HostDetail
+	Badge      string // as rowView's
 	Class      string
 	Placement  string
 	SinceT     timeView
@@ -260,8 +282,8 @@ type historyView struct {
 }
 
 func newHostView(pv pageView, h HostDetail, now time.Time) hostView {
-	v := hostView{pageView: pv, HostDetail: h, Class: statusClass(h.Status), Placement: "deny",
-		SinceT: newTimeView(h.Since, now), Href: hostHref(h.Name)}
+	v := hostView{pageView: pv, HostDetail: h, Placement: "deny", SinceT: newTimeView(h.Since, now), Href: hostHref(h.Name)}
+	v.Badge, v.Class, v.Reason = statusShown(h.HostRow, now)
 	if h.PlacementAllowed {
 		v.Placement = "allow"
 	}

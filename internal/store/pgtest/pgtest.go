@@ -214,8 +214,21 @@ func (s *server) launch() error {
 // restart under the tests' feet. Databases and their rows survive.
 func Restart(tb testing.TB, down time.Duration) {
 	tb.Helper()
+	up := Down(tb)
+	time.Sleep(down)
+	up()
+}
+
+// Down stops the shared server (a fast shutdown: clients are cut off) and
+// returns up, which starts it again on the same data and returns once it
+// accepts connections: a database outage for as long as the test needs.
+// up does its work once, however often it is called: register it with
+// tb.Cleanup too, so that a test that fails while the server is down
+// leaves it up for the next. Call it from the test's own goroutine.
+func Down(tb testing.TB) (up func()) {
+	tb.Helper()
 	if shared == nil {
-		tb.Fatal("pgtest: Restart before Start")
+		tb.Fatal("pgtest: Down before Start")
 	}
 	s := shared
 	s.cmd.Process.Signal(syscall.SIGINT)
@@ -224,12 +237,17 @@ func Restart(tb testing.TB, down time.Duration) {
 	case <-time.After(30 * time.Second):
 		tb.Fatal("pgtest: postgres did not stop")
 	}
-	time.Sleep(down)
-	if err := s.launch(); err != nil {
-		tb.Fatalf("pgtest: restart: %v", err)
-	}
-	if err := s.waitReady(30 * time.Second); err != nil {
-		tb.Fatalf("pgtest: restart: %v", err)
+	var once sync.Once
+	return func() {
+		tb.Helper()
+		once.Do(func() {
+			if err := s.launch(); err != nil {
+				tb.Fatalf("pgtest: restart: %v", err)
+			}
+			if err := s.waitReady(30 * time.Second); err != nil {
+				tb.Fatalf("pgtest: restart: %v", err)
+			}
+		})
 	}
 }
 

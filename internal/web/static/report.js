@@ -23,8 +23,11 @@
     if (live) { live.textContent = text; }
   }
 
-  // The parts that change; the filter form, and whatever has focus in it, stay.
-  var parts = ["counts", "host-rows", "pager", "range"];
+  // The parts that change; the filter form, and whatever has focus in it,
+  // stay. store-state holds the banner shown while the verifier cannot
+  // write its store: it comes and goes with the full refresh (at least
+  // every fullEvery), as do hosts turning stale.
+  var parts = ["counts", "host-rows", "pager", "range", "store-state"];
 
   function refresh() {
     return fetch(location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
