@@ -14,6 +14,7 @@ import (
 
 	"github.com/bootproof/bootproof/internal/api"
 	"github.com/bootproof/bootproof/internal/auth"
+	"github.com/bootproof/bootproof/internal/httpsurl"
 	"github.com/bootproof/bootproof/internal/server"
 	"github.com/bootproof/bootproof/internal/webhook"
 )
@@ -160,10 +161,26 @@ func loadVerifierConfig(cmd *cobra.Command, path string, flags verifierFile, web
 		}
 		cfg.Webhooks = append(cfg.Webhooks, webhook.Target{URL: u, Secret: secret})
 	}
+	if err := checkWebhookURLs(cfg.Webhooks); err != nil {
+		return cfg, err
+	}
 	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
 		return cfg, fmt.Errorf("--tls-cert and --tls-key go together")
 	}
 	return cfg, nil
+}
+
+// checkWebhookURLs refuses a webhook receiver on plain HTTP: the payload
+// names hosts and why they failed (a map of the fleet's weak hosts), and
+// its HMAC signature proves where it came from but hides nothing and
+// cannot stop an on-path attacker from dropping it.
+func checkWebhookURLs(targets []webhook.Target) error {
+	for _, t := range targets {
+		if _, err := httpsurl.Check("webhook URL", t.URL); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func runVerifier(ctx context.Context, stdio IO, cfg server.Config) error {

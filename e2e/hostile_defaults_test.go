@@ -1,0 +1,174 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bootproof/bootproof/internal/pki"
+)
+
+// plainListener is a plain TCP listener standing where an attacker on the
+// path, or a mistyped http:// URL, would put a verifier: it counts every
+// connection and keeps what was sent, so a test can show that nothing
+// (no join token, no bearer token) ever reached it.
+type plainListener struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns int
+	got   strings.Builder
+}
+
+func newPlainListener(t *testing.T) *plainListener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &plainListener{ln: ln}
+	go p.serve()
+	t.Cleanup(func() { ln.Close() })
+	return p
+}
+
+func (p *plainListener) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		p.conns++
+		p.mu.Unlock()
+		go func() {
+			defer c.Close()
+			_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			buf := make([]byte, 4096)
+			n, _ := c.Read(buf)
+			p.mu.Lock()
+			p.got.Write(buf[:n])
+			p.mu.Unlock()
+		}()
+	}
+}
+
+func (p *plainListener) url() string { return "http://" + p.ln.Addr().String() }
+
+// seen returns how many connections came and what they sent.
+func (p *plainListener) seen() (int, string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.conns, p.got.String()
+}
+
+// runWithin is runCLI for a command that might not end by itself (an
+// agent retrying a verifier it cannot reach): it is killed after limit,
+// and that counts as a failure to refuse.
+func runWithin(t *testing.T, limit time.Duration, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Errorf("bootproof %s still ran after %s", strings.Join(args, " "), limit)
+		return out.String(), errb.String(), -1
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("run bootproof %v: %v", args, err)
+	}
+	return out.String(), errb.String(), cmd.ProcessState.ExitCode()
+}
+
+// writeTestCA writes a CA certificate (PEM) for commands that need --ca.
+func writeTestCA(t *testing.T, dir string) string {
+	t.Helper()
+	cert, _, err := pki.NewCA("test CA", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(path, cert, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestSecretsNeverSentOverPlainHTTP points every command that carries a
+// secret (an API token, a join token, a webhook's payload) at an http://
+// URL: each must refuse with an error naming the URL and saying https,
+// before it dials, so the plain listener sees no connection at all.
+func TestSecretsNeverSentOverPlainHTTP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e: skipped with -short")
+	}
+	dir := t.TempDir()
+	ca := writeTestCA(t, dir)
+	const apiToken = "bp_secretid.secretsecretsecret"
+	const joinToken = "bpj_secretjointoken"
+	lis := newPlainListener(t)
+	u := lis.url()
+	gateYAML := filepath.Join(dir, "gate.yaml")
+	gateConf := fmt.Sprintf("verifier_url: %s\nca_file: %s\napi_token: %s\nhost: hv-01\ncache_dir: %s\ntoken_key_file: %s\ntimeout: 2s\n",
+		u, ca, apiToken, filepath.Join(dir, "cache"), filepath.Join(dir, "keys.pem"))
+	if err := os.WriteFile(gateYAML, []byte(gateConf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	client := []string{"--url", u, "--token", apiToken, "--ca", ca}
+	cases := []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"hosts list", nil, append([]string{"hosts", "list"}, client...)},
+		{"hosts move", nil, append([]string{"hosts", "move", "h1", "--group", "lab"}, client...)},
+		{"report csv", nil, append([]string{"report", "--format", "csv"}, client...)},
+		{"token join", nil, append([]string{"token", "join", "--group", "lab"}, client...)},
+		{"token create", nil, append([]string{"token", "create", "--name", "x", "--role", "viewer"}, client...)},
+		{"policy get", nil, append([]string{"policy", "get", "lab"}, client...)},
+		{"hosts list from BOOTPROOF_URL", []string{"BOOTPROOF_URL=" + u, "BOOTPROOF_TOKEN=" + apiToken, "BOOTPROOF_CA=" + ca},
+			[]string{"hosts", "list"}},
+		{"gate check", nil, []string{"gate", "check", "--config", gateYAML}},
+		{"gate pin-key", nil, []string{"gate", "pin-key", "--config", gateYAML}},
+		{"gate libvirt-hook", nil, []string{"gate", "libvirt-hook", "--config", gateYAML, "--", "web-01", "start", "begin", "-"}},
+		{"agent", nil, []string{"agent", "--verifier", u, "--ca", ca, "--tpm", "sim:7", "--state", filepath.Join(dir, "agent"),
+			"--join-token", joinToken, "--host", "h1", "--once"}},
+		{"emulated host", nil, []string{"host", "--profile", "good", "--name", "h2", "--verifier", u, "--ca", ca,
+			"--state", filepath.Join(dir, "host"), "--maker-ca", filepath.Join(dir, "maker"), "--join-token", joinToken, "--once"}},
+		{"loadgen", nil, []string{"loadgen", "--url", u, "--ca", ca, "--token", apiToken, "--hosts", "1",
+			"--maker-ca", filepath.Join(dir, "loadmaker")}},
+		{"verifier with an http webhook", nil, []string{"verifier", "--listen", freePort(t), "--data", filepath.Join(dir, "vdata"),
+			"--webhook", u + "/hook=whsecret"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before, _ := lis.seen()
+			out, errOut, code := runWithin(t, 20*time.Second, c.env, c.args...)
+			all := out + errOut
+			if code == 0 {
+				t.Errorf("bootproof %s exited 0 with an http:// URL:\n%s", strings.Join(c.args, " "), all)
+			}
+			if !strings.Contains(all, u) || !strings.Contains(all, "not https") {
+				t.Errorf("the error does not name the URL %s and say it is not https:\n%s", u, all)
+			}
+			// A connection accepted as the command ended shows up within this.
+			time.Sleep(100 * time.Millisecond)
+			if n, got := lis.seen(); n != before {
+				t.Errorf("the plain HTTP listener got %d connections; all it was sent so far:\n%s", n-before, got)
+			}
+		})
+	}
+}
