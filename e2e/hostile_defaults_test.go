@@ -5,12 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -170,5 +173,125 @@ func TestSecretsNeverSentOverPlainHTTP(t *testing.T) {
 				t.Errorf("the plain HTTP listener got %d connections; all it was sent so far:\n%s", n-before, got)
 			}
 		})
+	}
+}
+
+// assertPrivate fails for dir, or any file or folder in it, that group or
+// others may read, write or enter; it returns the names it checked.
+func assertPrivate(t *testing.T, dir string) []string {
+	t.Helper()
+	var names []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		names = append(names, strings.TrimPrefix(p, dir))
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %04o, open to group or others", p, fi.Mode().Perm())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// expectRefusal runs a bootproof command that must refuse to start, and
+// checks that it said which path, which mode and the chmod that fixes it.
+func expectRefusal(t *testing.T, path, mode, chmod string, args ...string) {
+	t.Helper()
+	out, errOut, code := runWithin(t, 15*time.Second, nil, args...)
+	all := out + errOut
+	if code == 0 {
+		t.Errorf("bootproof %s started on %s of mode %s:\n%s", args[0], path, mode, all)
+	}
+	for _, want := range []string{path + " has mode " + mode, "run chmod " + chmod + " " + path} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the refusal does not say %q:\n%s", want, all)
+		}
+	}
+}
+
+// TestPrivateFilesAndRefusals: with the most permissive umask (0), the
+// verifier's data folder (CA and token-signing keys in the database,
+// the admin token) and an agent's state folder (its client key) come out
+// 0700 and 0600, SQLite's -wal and -shm files included; a folder or file
+// left open to group or others makes the verifier and the agent refuse to
+// start, saying the path, its mode and the chmod that fixes it.
+func TestPrivateFilesAndRefusals(t *testing.T) {
+	old := syscall.Umask(0)
+	t.Cleanup(func() { syscall.Umask(old) })
+	f := newFleet(t)
+	f.host("priv-01", "good", f.joinToken("priv-01", "10m"))
+	f.gateWaitStatus("priv-01", "Passed", 30*time.Second)
+	names := assertPrivate(t, filepath.Join(f.dir, "data"))
+	for _, want := range []string{"/bootproof.db", "/bootproof.db-wal", "/bootproof.db-shm", "/admin.token", "/ca.pem"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("the data folder has no %s to check (has %v)", want, names)
+		}
+	}
+	if names := assertPrivate(t, filepath.Join(f.dir, "hosts", "priv-01")); !slices.Contains(names, "/identity.json") {
+		t.Errorf("the agent's state folder has no identity.json to check (has %v)", names)
+	}
+	syscall.Umask(old)
+
+	// Each case leaves one path of a new data folder open, then starts the
+	// verifier on it.
+	for _, c := range []struct {
+		name, path, mode, chmod string
+		leave                   func(data string)
+	}{
+		{"verifier data folder 0755", "", "0755", "700", func(data string) { mkdirMode(t, data, 0o755) }},
+		{"verifier database 0644", "/bootproof.db", "0644", "600", func(data string) {
+			mkdirMode(t, data, 0o700)
+			writeMode(t, data+"/bootproof.db", 0o644)
+		}},
+		{"verifier SQLite WAL 0640", "/bootproof.db-wal", "0640", "600", func(data string) {
+			mkdirMode(t, data, 0o700)
+			writeMode(t, data+"/bootproof.db-wal", 0o640)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			data := filepath.Join(t.TempDir(), "data")
+			c.leave(data)
+			expectRefusal(t, data+c.path, c.mode, c.chmod, "verifier", "--listen", freePort(t), "--data", data)
+			if c.path == "" {
+				if _, err := os.Stat(filepath.Join(data, "bootproof.db")); err == nil {
+					t.Error("the verifier made its database in the open folder before refusing")
+				}
+			}
+		})
+	}
+	t.Run("agent state folder 0755", func(t *testing.T) {
+		state := filepath.Join(t.TempDir(), "state")
+		mkdirMode(t, state, 0o755)
+		expectRefusal(t, state, "0755", "700", "host", "--profile", "good", "--name", "priv-02", "--state", state,
+			"--maker-ca", filepath.Join(f.dir, "maker"), "--verifier", f.url, "--ca", f.caFile(),
+			"--join-token", f.joinToken("priv-02", "10m"), "--once")
+	})
+}
+
+func mkdirMode(t *testing.T, dir string, mode fs.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(dir, mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeMode(t *testing.T, path string, mode fs.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, nil, mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/bootproof/bootproof/internal/api"
 	"github.com/bootproof/bootproof/internal/auth"
 	"github.com/bootproof/bootproof/internal/httpsurl"
+	"github.com/bootproof/bootproof/internal/privfile"
 	"github.com/bootproof/bootproof/internal/server"
 	"github.com/bootproof/bootproof/internal/webhook"
 )
@@ -210,7 +211,7 @@ func bootstrapAdmin(ctx context.Context, stdio IO, s *server.Server, dataDir str
 		return err
 	}
 	path := filepath.Join(dataDir, "admin.token")
-	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+	if err := privfile.WriteFile(path, []byte(tok+"\n")); err != nil {
 		return fmt.Errorf("write first admin token: %w", err)
 	}
 	fmt.Fprintf(stdio.Err, "bootproof: first start: admin API token written to %s\n", path)

@@ -20,6 +20,7 @@ import (
 	"github.com/bootproof/bootproof/internal/enroll"
 	"github.com/bootproof/bootproof/internal/metrics"
 	"github.com/bootproof/bootproof/internal/pki"
+	"github.com/bootproof/bootproof/internal/privfile"
 	"github.com/bootproof/bootproof/internal/store"
 	"github.com/bootproof/bootproof/internal/store/sqlstore"
 	"github.com/bootproof/bootproof/internal/trusttoken"
@@ -84,17 +85,20 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Listen == "" {
 		cfg.Listen = ":8443"
 	}
-	if cfg.DataDir != "" {
-		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-			return nil, fmt.Errorf("data directory %s is not writable: %w", cfg.DataDir, err)
-		}
-	}
 	if cfg.DB == "" {
 		cfg.DB = filepath.Join(cfg.DataDir, "bootproof.db")
+	}
+	if err := prepareFiles(cfg); err != nil {
+		return nil, err
 	}
 	st, err := sqlstore.Open(ctx, cfg.DB)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
+	}
+	// SQLite made its -wal and -shm files now, with the database's mode.
+	if err := checkFiles(cfg); err != nil {
+		st.Close()
+		return nil, err
 	}
 	if cfg.DBMaxConns != 0 {
 		if err := st.SetMaxConns(cfg.DBMaxConns); err != nil {
@@ -156,7 +160,7 @@ func (s *Server) loadSecrets(ctx context.Context) error {
 		return err
 	}
 	if s.cfg.DataDir != "" {
-		if err := os.WriteFile(filepath.Join(s.cfg.DataDir, "ca.pem"), s.CA.CertPEM(), 0o644); err != nil {
+		if err := privfile.WriteFile(filepath.Join(s.cfg.DataDir, "ca.pem"), s.CA.CertPEM()); err != nil {
 			return fmt.Errorf("write CA certificate: %w", err)
 		}
 	}
