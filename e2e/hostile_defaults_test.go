@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,7 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bootproof/bootproof/internal/emuhost"
 	"github.com/bootproof/bootproof/internal/pki"
+	"github.com/bootproof/bootproof/internal/store"
+	"github.com/bootproof/bootproof/internal/store/sqlstore"
 )
 
 // plainListener is a plain TCP listener standing where an attacker on the
@@ -293,5 +297,105 @@ func writeMode(t *testing.T, path string, mode fs.FileMode) {
 	}
 	if err := os.Chmod(path, mode); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// formulaGroup and formulaReason are what an older verifier, which did
+// not check group names, may hold: cells a spreadsheet would run.
+const (
+	formulaGroup  = "=HYPERLINK(\"https://evil.example\",\"x\")"
+	formulaReason = "=2+3"
+	formulaCode   = "@SUM(1)"
+)
+
+// storeFormulaCells stops the verifier, puts host in formulaGroup with a
+// formula reason straight in its database (as a group stored before names
+// were checked), and starts the verifier again.
+func (f *fleet) storeFormulaCells(host string) {
+	f.t.Helper()
+	f.verifier.stop()
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, filepath.Join(f.dir, "data", "bootproof.db"))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	lab, err := st.GetGroup(ctx, "lab")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	lab.Name = formulaGroup
+	if err := st.PutGroup(ctx, lab); err != nil {
+		f.t.Fatal(err)
+	}
+	_, err = st.UpdateHost(ctx, host, func(h *store.Host) error {
+		h.Group, h.Reason, h.ReasonCode = formulaGroup, formulaReason, formulaCode
+		return nil
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		f.t.Fatal(err)
+	}
+	f.startVerifier()
+}
+
+// assertNoFormula parses a CSV export and fails on any cell a spreadsheet
+// would run; it returns the rows.
+func assertNoFormula(t *testing.T, surface string, raw []byte) [][]string {
+	t.Helper()
+	rows, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
+	if err != nil {
+		t.Fatalf("%s: not CSV: %v\n%s", surface, err, raw)
+	}
+	for _, row := range rows {
+		for _, cell := range row {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("%s: cell %q would run as a formula", surface, cell)
+			}
+		}
+	}
+	return rows
+}
+
+// TestCSVExportsDefuseFormulas: a group and a reason that start with "="
+// come out of all three CSV exports (the web report's, the API's and the
+// CLI's) as text with a leading quote, never as a formula.
+func TestCSVExportsDefuseFormulas(t *testing.T) {
+	f := newFleet(t)
+	e := f.newEvil(t, "csv-01", emuhost.Good, 0)
+	e.enroll(f.joinToken("csv-01", "10m"))
+	e.attestHonestly()
+	f.storeFormulaCells("csv-01")
+	tok, err := os.ReadFile(filepath.Join(f.dir, "data", "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var web, apiCSV []byte
+	if err := f.admin.Do(context.Background(), "GET", "/export.csv", nil, &web); err != nil {
+		t.Fatalf("web export: %v", err)
+	}
+	if err := f.admin.Do(context.Background(), "GET", "/api/v1/report?format=csv", nil, &apiCSV); err != nil {
+		t.Fatalf("API report: %v", err)
+	}
+	cli, errOut, code := runCLI(t, nil, "report", "--format", "csv", "--url", f.url, "--ca", f.caFile(),
+		"--token", strings.TrimSpace(string(tok)))
+	if code != 0 {
+		t.Fatalf("bootproof report --format csv: exit %d: %s", code, errOut)
+	}
+	for surface, raw := range map[string][]byte{"web export": web, "API report": apiCSV, "CLI report": []byte(cli)} {
+		rows := assertNoFormula(t, surface, raw)
+		found := false
+		for _, row := range rows[1:] {
+			if row[0] == "csv-01" {
+				found = true
+				if !slices.Contains(row, "'"+formulaGroup) || !slices.Contains(row, "'"+formulaReason) {
+					t.Errorf("%s: row %q does not hold the group and reason as quoted text", surface, row)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no row for csv-01:\n%s", surface, raw)
+		}
 	}
 }
