@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bootproof/bootproof/internal/api"
+	"github.com/bootproof/bootproof/internal/client"
 	"github.com/bootproof/bootproof/internal/emuhost"
 	"github.com/bootproof/bootproof/internal/pki"
 	"github.com/bootproof/bootproof/internal/store"
@@ -398,4 +401,92 @@ func TestCSVExportsDefuseFormulas(t *testing.T) {
 			t.Errorf("%s: no row for csv-01:\n%s", surface, raw)
 		}
 	}
+}
+
+// badGroupNames are names an operator's script, or a stolen operator
+// token, might send: a formula, a line break that forges a log line, one
+// character too many (64), capitals, a leading dash. (5,000 characters
+// are tried on policy set, the one route with the name in the URL; a JSON
+// body that long is refused as too large before its group is read.)
+var badGroupNames = []string{"=1+2", "lab\nFailed host esx-01", strings.Repeat("a", 64), "Lab", "-lab"}
+
+// expectGroupRefused checks that err is the verifier's 400 group.name
+// refusal stating the rule.
+func expectGroupRefused(t *testing.T, what string, err error) {
+	t.Helper()
+	var e *client.APIError
+	if !errors.As(err, &e) || e.Status != 400 || e.Code != "group.name" || !strings.Contains(e.Message, "[a-z0-9][a-z0-9._-]{0,62}") {
+		t.Errorf("%s = %v, want 400 group.name stating the rule", what, err)
+	}
+}
+
+// TestGroupNamesRefused: every way a group name enters (join tokens,
+// policy set and learn, host moves; through the API and the CLI) refuses
+// a name that is not [a-z0-9][a-z0-9._-]{0,62}, saying the rule, and
+// stores nothing. A group stored before names were checked stays
+// readable, its host can be moved out of it, and it takes no new policy.
+func TestGroupNamesRefused(t *testing.T) {
+	f := newFleet(t)
+	e := f.newEvil(t, "grp-01", emuhost.Good, 0)
+	e.enroll(f.joinToken("grp-01", "10m"))
+	e.attestHonestly()
+	ctx := context.Background()
+	var pol []byte
+	if err := f.admin.Do(ctx, "GET", "/api/v1/groups/lab/policy", nil, &pol); err != nil {
+		t.Fatal(err)
+	}
+	polFile := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(polFile, pol, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := os.ReadFile(filepath.Join(f.dir, "data", "admin.token"))
+	cli := []string{"--url", f.url, "--ca", f.caFile(), "--token", strings.TrimSpace(string(tok))}
+	for _, bad := range badGroupNames {
+		short := fmt.Sprintf("%.12q", bad)
+		err := f.admin.Do(ctx, "POST", "/api/v1/join-tokens", api.JoinTokenRequest{Group: bad, TTL: "1h"}, nil)
+		expectGroupRefused(t, "API join token for "+short, err)
+		err = f.admin.Do(ctx, "PUT", "/api/v1/groups/"+url.PathEscape(bad)+"/policy", pol, nil)
+		expectGroupRefused(t, "API policy set for "+short, err)
+		err = f.admin.Do(ctx, "POST", "/api/v1/hosts/grp-01/move", map[string]string{"group": bad}, nil)
+		expectGroupRefused(t, "API move into "+short, err)
+		// "--" keeps a name such as "-lab" an argument, not a flag.
+		for _, args := range [][]string{{"token", "join", "--group", bad}, {"policy", "set", "--", bad, polFile},
+			{"hosts", "move", "--group", bad, "grp-01"}} {
+			_, errOut, code := runCLI(t, nil, append(append(args[:2:2], cli...), args[2:]...)...)
+			if code == 0 || !strings.Contains(errOut, "group.name") || !strings.Contains(errOut, "[a-z0-9][a-z0-9._-]{0,62}") {
+				t.Errorf("bootproof %s %s: exit %d, want a refusal stating the rule:\n%s", args[0], args[1], code, errOut)
+			}
+		}
+	}
+	long := strings.Repeat("a", 5000)
+	err := f.admin.Do(ctx, "PUT", "/api/v1/groups/"+long+"/policy", pol, nil)
+	expectGroupRefused(t, "API policy set for 5,000 characters", err)
+	var groups api.Groups
+	if err := f.admin.Do(ctx, "GET", "/api/v1/groups", nil, &groups); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range groups.Items {
+		if slices.Contains(badGroupNames, g.Name) || g.Name == long {
+			t.Errorf("group %q was stored", g.Name)
+		}
+	}
+	if h, _ := f.get("grp-01"); h.Group != "lab" {
+		t.Errorf("grp-01 is in group %q after refused moves, want lab", h.Group)
+	}
+
+	t.Run("group stored before names were checked", func(t *testing.T) {
+		f.storeFormulaCells("grp-01")
+		if h, err := f.get("grp-01"); err != nil || h.Group != formulaGroup {
+			t.Fatalf("grp-01 = %+v, %v; want it readable in group %q", h, err, formulaGroup)
+		}
+		err := f.admin.Do(ctx, "PUT", "/api/v1/groups/"+url.PathEscape(formulaGroup)+"/policy", pol, nil)
+		expectGroupRefused(t, "API policy set for the stored group", err)
+		if err := f.admin.Do(ctx, "POST", "/api/v1/hosts/grp-01/move", map[string]string{"group": "lab"}, nil); err != nil {
+			t.Errorf("moving grp-01 out of the stored group: %v", err)
+		}
+		e.attestHonestly()
+		if h, _ := f.get("grp-01"); h.Group != "lab" || h.Status != "Passed" {
+			t.Errorf("grp-01 after the move: group %q, %s (%s); want lab, Passed", h.Group, h.Status, h.Reason)
+		}
+	})
 }

@@ -249,16 +249,23 @@ func (s *server) listGroups(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	type group struct {
-		Name      string    `json:"name"`
-		UpdatedAt time.Time `json:"updated_at"`
-	}
-	out := make([]group, 0, len(gs))
+	out := make([]Group, 0, len(gs))
 	for _, g := range gs {
-		out = append(out, group{g.Name, g.UpdatedAt})
+		out = append(out, Group{g.Name, g.UpdatedAt})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": out})
+	writeJSON(w, http.StatusOK, Groups{Items: out})
 	return nil
+}
+
+// Group is one entry of GET /api/v1/groups.
+type Group struct {
+	Name      string    `json:"name"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Groups is the answer of GET /api/v1/groups.
+type Groups struct {
+	Items []Group `json:"items"`
 }
 
 func (s *server) getPolicy(w http.ResponseWriter, r *http.Request) error {

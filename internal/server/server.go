@@ -127,6 +127,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	s.warnInvalidGroups(ctx)
 	return s, nil
 }
 
