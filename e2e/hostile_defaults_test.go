@@ -490,3 +490,72 @@ func TestGroupNamesRefused(t *testing.T) {
 		}
 	})
 }
+
+// scrape GETs /metrics as Prometheus would, with token as its bearer
+// token ("" for none), and returns the status and body.
+func (f *fleet) scrape(t *testing.T, token string) (int, []byte) {
+	t.Helper()
+	c, err := client.New(client.Settings{URL: f.url, Token: token, CAFile: f.caFile()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body []byte
+	err = c.Do(context.Background(), "GET", "/metrics", nil, &body)
+	var e *client.APIError
+	switch {
+	case err == nil:
+		return 200, body
+	case errors.As(err, &e):
+		return e.Status, []byte(e.Code)
+	}
+	t.Fatalf("GET /metrics: %v", err)
+	return 0, nil
+}
+
+// restartWith restarts the verifier with more arguments (later flags win).
+func (f *fleet) restartWith(args ...string) {
+	f.t.Helper()
+	f.verifier.stop()
+	f.args = append(f.args, args...)
+	f.startVerifier()
+}
+
+// TestMetricsNeedAToken: on a listener other machines can reach, /metrics
+// answers only a valid API token (viewer is enough) by default; on a
+// loopback listener it is open unless --metrics-auth; an operator may
+// turn it off with --metrics-auth=false.
+func TestMetricsNeedAToken(t *testing.T) {
+	f := newFleet(t)
+	ctx := context.Background()
+	var viewer, revoked api.APITokenResponse
+	for name, out := range map[string]*api.APITokenResponse{"prometheus": &viewer, "old-prometheus": &revoked} {
+		if err := f.admin.Do(ctx, "POST", "/api/v1/api-tokens", api.APITokenRequest{Name: name, Role: "viewer"}, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.admin.Do(ctx, "DELETE", "/api/v1/api-tokens/"+revoked.ID, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	expect := func(when, token string, status int, want string) {
+		t.Helper()
+		got, body := f.scrape(t, token)
+		if got != status || !strings.Contains(string(body), want) {
+			t.Errorf("%s: GET /metrics = %d %.80q, want %d with %q", when, got, body, status, want)
+		}
+	}
+	expect("loopback listener, no token", "", 200, "bootproof_hosts")
+
+	_, port, _ := net.SplitHostPort(f.addr)
+	f.restartWith("--listen", "0.0.0.0:"+port)
+	expect("all interfaces, no token", "", 401, "unauthenticated")
+	expect("all interfaces, a forged token", "bp_000000000000_"+strings.Repeat("x", 43), 401, "unauthenticated")
+	expect("all interfaces, a revoked token", revoked.Token, 401, "token_revoked")
+	expect("all interfaces, a viewer token", viewer.Token, 200, "bootproof_hosts")
+
+	f.restartWith("--metrics-auth=false")
+	expect("all interfaces, --metrics-auth=false, no token", "", 200, "bootproof_hosts")
+
+	f.restartWith("--listen", f.addr, "--metrics-auth")
+	expect("loopback, --metrics-auth, no token", "", 401, "unauthenticated")
+	expect("loopback, --metrics-auth, a viewer token", viewer.Token, 200, "bootproof_hosts")
+}

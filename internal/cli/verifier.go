@@ -34,6 +34,7 @@ type verifierFile struct {
 	Issuer      string   `yaml:"issuer"`
 	LogLevel    string   `yaml:"log_level"`
 	MaxParked   int      `yaml:"max_parked"`
+	MetricsAuth *bool    `yaml:"metrics_auth"`
 	Webhooks    []struct {
 		URL    string `yaml:"url"`
 		Secret string `yaml:"secret"`
@@ -50,7 +51,8 @@ func newVerifierCmd(stdio IO) *cobra.Command {
 		Short: "Run the verifier service (agent protocol, REST API, security report, metrics)",
 		Long: `Run the verifier: it enrols hosts, appraises their evidence, keeps history and
 serves the agent protocol (/agent/v1), the REST API (/api/v1), the security
-report (/) and Prometheus metrics (/metrics) on one TLS port.
+report (/) and Prometheus metrics (/metrics; they need an API token unless
+--listen is a loopback address, see --metrics-auth) on one TLS port.
 
 Settings come from defaults, then --config FILE (YAML), then BOOTPROOF_*
 environment variables (BOOTPROOF_LISTEN, BOOTPROOF_DB, BOOTPROOF_DATA,
@@ -91,6 +93,7 @@ DATA/ca.pem for clients) and an admin API token (written to DATA/admin.token).`,
 	f.IntVar(&file.MaxParked, "max-parked", 0, fmt.Sprintf("most agents' waits held at once, about 20 KB of heap each (0: %d); "+
 		"a wait over it is answered at once and its agent waits for its turn without one", api.DefaultMaxParked))
 	f.StringSliceVar(&webhooks, "webhook", nil, "URL=SECRET of a webhook receiver of status changes")
+	f.Bool("metrics-auth", false, "/metrics needs an API token, viewer role or above (default: on unless --listen is a loopback address)")
 	f.StringVar(&pprofAddr, "pprof-listen", "", "serve Go's profiler on this loopback address (diagnostics; off by default)")
 	return cmd
 }
@@ -131,6 +134,10 @@ func loadVerifierConfig(cmd *cobra.Command, path string, flags verifierFile, web
 	if cmd.Flags().Changed("max-parked") {
 		file.MaxParked = flags.MaxParked
 	}
+	if cmd.Flags().Changed("metrics-auth") {
+		v, _ := cmd.Flags().GetBool("metrics-auth")
+		file.MetricsAuth = &v
+	}
 	if cmd.Flags().Changed("db-max-conns") {
 		file.DBMaxConns = flags.DBMaxConns
 	}
@@ -151,7 +158,10 @@ func loadVerifierConfig(cmd *cobra.Command, path string, flags verifierFile, web
 	}
 	cfg := server.Config{Listen: file.Listen, DB: file.DB, DataDir: file.Data, ServerNames: file.ServerNames,
 		CertFile: file.CertFile, KeyFile: file.KeyFile, EKRoots: file.EKRoots, PinnedEKs: file.PinnedEKs, Issuer: file.Issuer,
-		MaxParked: file.MaxParked, DBMaxConns: file.DBMaxConns}
+		MaxParked: file.MaxParked, DBMaxConns: file.DBMaxConns, MetricsAuth: server.MetricsAuthDefault(file.Listen)}
+	if file.MetricsAuth != nil {
+		cfg.MetricsAuth = *file.MetricsAuth
+	}
 	for _, w := range file.Webhooks {
 		cfg.Webhooks = append(cfg.Webhooks, webhook.Target{URL: w.URL, Secret: w.Secret})
 	}

@@ -57,6 +57,9 @@ type Config struct {
 	Ready func(addr string)
 	// Sweep is the sweeper period (default 5 s).
 	Sweep time.Duration
+	// MetricsAuth makes /metrics need an API token (any role); see
+	// MetricsAuthDefault for what the verifier command chooses unasked.
+	MetricsAuth bool
 	// MaxParked bounds the agents' waits parked off net/http's goroutines
 	// (default api.DefaultMaxParked); a wait over it is answered at once,
 	// telling the agent not to wait again before its next attestation.
@@ -206,7 +209,11 @@ func (s *Server) handler(parker *api.Parker) http.Handler {
 	api.Register(mux, api.Config{Verifier: s.Verifier, Auth: a, Log: s.log.With("subsystem", "api"),
 		TokenKeysPEM: s.Tokens.PublicPEM(), Parker: parker})
 	registerReport(mux, s, a)
-	mux.Handle("GET /metrics", s.Metrics.Handler())
+	var metricsHandler http.Handler = s.Metrics.Handler()
+	if s.cfg.MetricsAuth {
+		metricsHandler = requireViewer(a, metricsHandler)
+	}
+	mux.Handle("GET /metrics", metricsHandler)
 	return admission(mux, maxAttestations, admissionWait)
 }
 
