@@ -152,6 +152,7 @@ func TestSecretsNeverSentOverPlainHTTP(t *testing.T) {
 		{"hosts list from BOOTPROOF_URL", []string{"BOOTPROOF_URL=" + u, "BOOTPROOF_TOKEN=" + apiToken, "BOOTPROOF_CA=" + ca},
 			[]string{"hosts", "list"}},
 		{"gate check", nil, []string{"gate", "check", "--config", gateYAML}},
+		{"gate check --fail-open", nil, []string{"gate", "check", "--config", gateYAML, "--fail-open"}},
 		{"gate pin-key", nil, []string{"gate", "pin-key", "--config", gateYAML}},
 		{"gate libvirt-hook", nil, []string{"gate", "libvirt-hook", "--config", gateYAML, "--", "web-01", "start", "begin", "-"}},
 		{"agent", nil, []string{"agent", "--verifier", u, "--ca", ca, "--tpm", "sim:7", "--state", filepath.Join(dir, "agent"),
