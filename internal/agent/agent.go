@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bootproof/bootproof/internal/httpsurl"
 	"github.com/bootproof/bootproof/internal/pki"
 	"github.com/bootproof/bootproof/internal/wire"
 )
@@ -76,6 +77,9 @@ func New(cfg Config) (*Agent, error) {
 	var errs []error
 	if cfg.VerifierURL == "" {
 		errs = append(errs, errors.New("verifier URL is required"))
+	} else if _, err := httpsurl.Check("verifier URL", cfg.VerifierURL); err != nil {
+		// The join token and the evidence go to this URL.
+		errs = append(errs, err)
 	}
 	if len(cfg.CAPEM) == 0 {
 		errs = append(errs, errors.New("verifier CA certificate is required (the agent pins it)"))

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bootproof/bootproof/internal/httpsurl"
 	"github.com/bootproof/bootproof/internal/wire"
 )
 
@@ -60,7 +61,8 @@ func newClient(base string, caPEM []byte, cert *tls.Certificate, timeout time.Du
 	}
 	tr := &http.Transport{TLSClientConfig: tc, MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second,
 		ForceAttemptHTTP2: true}
-	return &client{base: strings.TrimRight(base, "/"), http: &http.Client{Transport: tr, Timeout: timeout}}, nil
+	return &client{base: strings.TrimRight(base, "/"), http: &http.Client{Transport: tr, Timeout: timeout,
+		CheckRedirect: httpsurl.CheckRedirect}}, nil
 }
 
 func (c *client) close() { c.http.CloseIdleConnections() }

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/bootproof/bootproof/internal/privfile"
 )
 
 // identity is what the agent keeps across restarts.
@@ -25,7 +27,12 @@ const identityFile = "identity.json"
 func (id *identity) enrolled() bool { return len(id.ClientCertPEM) > 0 }
 
 // loadIdentity returns the saved identity, or nil when there is none.
+// The state folder (its client key) must be private: it is made 0700, and
+// one that group or others may use is refused (privfile).
 func loadIdentity(dir string) (*identity, error) {
+	if err := privfile.EnsureDir(dir); err != nil {
+		return nil, fmt.Errorf("agent state folder: %w", err)
+	}
 	b, err := os.ReadFile(filepath.Join(dir, identityFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -43,8 +50,8 @@ func loadIdentity(dir string) (*identity, error) {
 // save writes the identity atomically: a crash leaves the old or the new
 // file, never a torn one.
 func (id *identity) save(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create state directory: %w", err)
+	if err := privfile.EnsureDir(dir); err != nil {
+		return fmt.Errorf("agent state folder: %w", err)
 	}
 	b, err := json.MarshalIndent(id, "", "  ")
 	if err != nil {

@@ -1,11 +1,12 @@
 package api
 
 import (
-	"encoding/csv"
+	"io"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/bootproof/bootproof/internal/csvsafe"
 	"github.com/bootproof/bootproof/internal/store"
 )
 
@@ -59,9 +60,10 @@ func (s *server) reportRow(r *http.Request, h store.Host) ReportRow {
 	return row
 }
 
-// WriteCSV writes report rows as CSV with a header line.
-func WriteCSV(w interface{ Write([]byte) (int, error) }, rows []ReportRow) error {
-	cw := csv.NewWriter(w)
+// WriteCSV writes report rows as CSV with a header line, every cell
+// defused for spreadsheets (package csvsafe).
+func WriteCSV(w io.Writer, rows []ReportRow) error {
+	cw := csvsafe.NewWriter(w)
 	_ = cw.Write([]string{"name", "group", "tpm_family", "status", "status_since", "last_attested", "reason_codes", "reasons"})
 	for _, r := range rows {
 		last := ""

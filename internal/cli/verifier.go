@@ -14,6 +14,8 @@ import (
 
 	"github.com/bootproof/bootproof/internal/api"
 	"github.com/bootproof/bootproof/internal/auth"
+	"github.com/bootproof/bootproof/internal/httpsurl"
+	"github.com/bootproof/bootproof/internal/privfile"
 	"github.com/bootproof/bootproof/internal/server"
 	"github.com/bootproof/bootproof/internal/webhook"
 )
@@ -33,6 +35,7 @@ type verifierFile struct {
 	LogLevel    string   `yaml:"log_level"`
 	MaxParked   int      `yaml:"max_parked"`
 	storageFile `yaml:",inline"`
+	MetricsAuth *bool `yaml:"metrics_auth"`
 	Webhooks    []struct {
 		URL    string `yaml:"url"`
 		Secret string `yaml:"secret"`
@@ -49,7 +52,8 @@ func newVerifierCmd(stdio IO) *cobra.Command {
 		Short: "Run the verifier service (agent protocol, REST API, security report, metrics)",
 		Long: `Run the verifier: it enrols hosts, appraises their evidence, keeps history and
 serves the agent protocol (/agent/v1), the REST API (/api/v1), the security
-report (/) and Prometheus metrics (/metrics) on one TLS port.
+report (/) and Prometheus metrics (/metrics; they need an API token unless
+--listen is a loopback address, see --metrics-auth) on one TLS port.
 
 Settings come from defaults, then --config FILE (YAML), then BOOTPROOF_*
 environment variables (BOOTPROOF_LISTEN, BOOTPROOF_DB, BOOTPROOF_DATA,
@@ -91,6 +95,7 @@ DATA/ca.pem for clients) and an admin API token (written to DATA/admin.token).`,
 		"a wait over it is answered at once and its agent waits for its turn without one", api.DefaultMaxParked))
 	addStorageFlags(f, &file.storageFile)
 	f.StringSliceVar(&webhooks, "webhook", nil, "URL=SECRET of a webhook receiver of status changes")
+	f.Bool("metrics-auth", false, "/metrics needs an API token, viewer role or above (default: on unless --listen is a loopback address)")
 	f.StringVar(&pprofAddr, "pprof-listen", "", "serve Go's profiler on this loopback address (diagnostics; off by default)")
 	return cmd
 }
@@ -131,6 +136,10 @@ func loadVerifierConfig(cmd *cobra.Command, path string, flags verifierFile, web
 	if cmd.Flags().Changed("max-parked") {
 		file.MaxParked = flags.MaxParked
 	}
+	if cmd.Flags().Changed("metrics-auth") {
+		v, _ := cmd.Flags().GetBool("metrics-auth")
+		file.MetricsAuth = &v
+	}
 	if cmd.Flags().Changed("db-max-conns") {
 		file.DBMaxConns = flags.DBMaxConns
 	}
@@ -156,7 +165,10 @@ func loadVerifierConfig(cmd *cobra.Command, path string, flags verifierFile, web
 	}
 	cfg := server.Config{Listen: file.Listen, DB: file.DB, DataDir: file.Data, ServerNames: file.ServerNames,
 		CertFile: file.CertFile, KeyFile: file.KeyFile, EKRoots: file.EKRoots, PinnedEKs: file.PinnedEKs, Issuer: file.Issuer,
-		MaxParked: file.MaxParked, DBMaxConns: file.DBMaxConns, Storage: storage}
+		MaxParked: file.MaxParked, DBMaxConns: file.DBMaxConns, Storage: storage, MetricsAuth: server.MetricsAuthDefault(file.Listen)}
+	if file.MetricsAuth != nil {
+		cfg.MetricsAuth = *file.MetricsAuth
+	}
 	for _, w := range file.Webhooks {
 		cfg.Webhooks = append(cfg.Webhooks, webhook.Target{URL: w.URL, Secret: w.Secret})
 	}
@@ -167,10 +179,26 @@ func loadVerifierConfig(cmd *cobra.Command, path string, flags verifierFile, web
 		}
 		cfg.Webhooks = append(cfg.Webhooks, webhook.Target{URL: u, Secret: secret})
 	}
+	if err := checkWebhookURLs(cfg.Webhooks); err != nil {
+		return cfg, err
+	}
 	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
 		return cfg, fmt.Errorf("--tls-cert and --tls-key go together")
 	}
 	return cfg, nil
+}
+
+// checkWebhookURLs refuses a webhook receiver on plain HTTP: the payload
+// names hosts and why they failed (a map of the fleet's weak hosts), and
+// its HMAC signature proves where it came from but hides nothing and
+// cannot stop an on-path attacker from dropping it.
+func checkWebhookURLs(targets []webhook.Target) error {
+	for _, t := range targets {
+		if _, err := httpsurl.Check("webhook URL", t.URL); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func runVerifier(ctx context.Context, stdio IO, cfg server.Config) error {
@@ -200,7 +228,7 @@ func bootstrapAdmin(ctx context.Context, stdio IO, s *server.Server, dataDir str
 		return err
 	}
 	path := filepath.Join(dataDir, "admin.token")
-	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+	if err := privfile.WriteFile(path, []byte(tok+"\n")); err != nil {
 		return fmt.Errorf("write first admin token: %w", err)
 	}
 	fmt.Fprintf(stdio.Err, "bootproof: first start: admin API token written to %s\n", path)

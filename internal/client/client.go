@@ -14,6 +14,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/bootproof/bootproof/internal/httpsurl"
 )
 
 // Settings say where the verifier is and how to talk to it.
@@ -62,9 +64,10 @@ func New(s Settings) (*Client, error) {
 	if s.URL == "" {
 		return nil, errors.New("no verifier URL: set BOOTPROOF_URL or --url")
 	}
-	u, err := url.Parse(s.URL)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("verifier URL %q is not a URL", s.URL)
+	// The bearer token goes in every request: refuse plain HTTP before
+	// anything is sent (httpsurl.ErrNotHTTPS).
+	if _, err := httpsurl.Check("verifier URL", s.URL); err != nil {
+		return nil, err
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if s.CAFile != "" {
@@ -82,7 +85,8 @@ func New(s Settings) (*Client, error) {
 		s.Timeout = 30 * time.Second
 	}
 	return &Client{base: strings.TrimRight(s.URL, "/"), token: s.Token,
-		http: &http.Client{Timeout: s.Timeout, Transport: &http.Transport{TLSClientConfig: tc}}}, nil
+		http: &http.Client{Timeout: s.Timeout, Transport: &http.Transport{TLSClientConfig: tc},
+			CheckRedirect: httpsurl.CheckRedirect}}, nil
 }
 
 // Do sends a request; in is JSON-encoded unless it is []byte; out, if not

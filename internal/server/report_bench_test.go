@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 // urgency, 100 rows a page): the server time a user waits for.
 func BenchmarkReportFleet10k(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, Config{DataDir: b.TempDir(), ReportAuthDisabled: true})
+	s, err := Open(ctx, Config{DataDir: filepath.Join(b.TempDir(), "data"), ReportAuthDisabled: true})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/bootproof/bootproof/internal/enroll"
 	"github.com/bootproof/bootproof/internal/metrics"
 	"github.com/bootproof/bootproof/internal/pki"
+	"github.com/bootproof/bootproof/internal/privfile"
 	"github.com/bootproof/bootproof/internal/store"
 	"github.com/bootproof/bootproof/internal/store/sqlstore"
 	"github.com/bootproof/bootproof/internal/trusttoken"
@@ -56,6 +57,9 @@ type Config struct {
 	Ready func(addr string)
 	// Sweep is the sweeper period (default 5 s).
 	Sweep time.Duration
+	// MetricsAuth makes /metrics need an API token (any role); see
+	// MetricsAuthDefault for what the verifier command chooses unasked.
+	MetricsAuth bool
 	// MaxParked bounds the agents' waits parked off net/http's goroutines
 	// (default api.DefaultMaxParked); a wait over it is answered at once,
 	// telling the agent not to wait again before its next attestation.
@@ -87,17 +91,20 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Listen == "" {
 		cfg.Listen = ":8443"
 	}
-	if cfg.DataDir != "" {
-		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-			return nil, fmt.Errorf("data directory %s is not writable: %w", cfg.DataDir, err)
-		}
-	}
 	if cfg.DB == "" {
 		cfg.DB = filepath.Join(cfg.DataDir, "bootproof.db")
+	}
+	if err := prepareFiles(cfg); err != nil {
+		return nil, err
 	}
 	st, err := sqlstore.Open(ctx, cfg.DB)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
+	}
+	// SQLite made its -wal and -shm files now, with the database's mode.
+	if err := checkFiles(cfg); err != nil {
+		st.Close()
+		return nil, err
 	}
 	if cfg.DBMaxConns != 0 {
 		if err := st.SetMaxConns(cfg.DBMaxConns); err != nil {
@@ -126,6 +133,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	s.warnInvalidGroups(ctx)
 	return s, nil
 }
 
@@ -159,7 +167,7 @@ func (s *Server) loadSecrets(ctx context.Context) error {
 		return err
 	}
 	if s.cfg.DataDir != "" {
-		if err := os.WriteFile(filepath.Join(s.cfg.DataDir, "ca.pem"), s.CA.CertPEM(), 0o644); err != nil {
+		if err := privfile.WriteFile(filepath.Join(s.cfg.DataDir, "ca.pem"), s.CA.CertPEM()); err != nil {
 			return fmt.Errorf("write CA certificate: %w", err)
 		}
 	}
@@ -207,7 +215,11 @@ func (s *Server) handler(parker *api.Parker) http.Handler {
 	api.Register(mux, api.Config{Verifier: s.Verifier, Auth: a, Log: s.log.With("subsystem", "api"),
 		TokenKeysPEM: s.Tokens.PublicPEM(), Parker: parker})
 	registerReport(mux, s, a)
-	mux.Handle("GET /metrics", s.Metrics.Handler())
+	var metricsHandler http.Handler = s.Metrics.Handler()
+	if s.cfg.MetricsAuth {
+		metricsHandler = requireViewer(a, metricsHandler)
+	}
+	mux.Handle("GET /metrics", metricsHandler)
 	return admission(mux, maxAttestations, admissionWait)
 }
 

@@ -60,6 +60,9 @@ func (v *Verifier) LearnReference(ctx context.Context, actor, name string) (*pol
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckGroupName(h.Group); err != nil {
+		return nil, err
+	}
 	vd, _, err := v.LatestVerdict(ctx, name)
 	if err != nil {
 		return nil, err
@@ -81,6 +84,9 @@ func (v *Verifier) LearnReference(ctx context.Context, actor, name string) (*pol
 
 // PutPolicy validates and stores a group's policy (creating the group).
 func (v *Verifier) PutPolicy(ctx context.Context, actor, group string, p *policy.Policy) error {
+	if err := CheckGroupName(group); err != nil {
+		return err
+	}
 	if err := p.Validate(); err != nil {
 		return refuse(KindInvalid, "policy.invalid", "%v", err)
 	}
@@ -106,6 +112,9 @@ func (v *Verifier) PutPolicy(ctx context.Context, actor, group string, p *policy
 func (v *Verifier) CreateJoinToken(ctx context.Context, actor, group, host string, ttl time.Duration) (string, store.JoinToken, error) {
 	if group == "" {
 		group = v.cfg.DefaultGroup
+	}
+	if err := CheckGroupName(group); err != nil {
+		return "", store.JoinToken{}, err
 	}
 	if host != "" && !ValidHostName(host) {
 		return "", store.JoinToken{}, refuse(KindInvalid, "token.host_name", "host name %q is not valid", host)
@@ -174,6 +183,9 @@ func (v *Verifier) RemoveHost(ctx context.Context, actor, name string) error {
 
 // MoveHost puts a host in another group.
 func (v *Verifier) MoveHost(ctx context.Context, actor, name, group string) error {
+	if err := CheckGroupName(group); err != nil {
+		return err
+	}
 	if err := v.EnsureGroup(ctx, group); err != nil {
 		return err
 	}

@@ -152,6 +152,9 @@ func (v *Verifier) EnsureGroup(ctx context.Context, name string) error {
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	if err := CheckGroupName(name); err != nil {
+		return err
+	}
 	b, err := policy.Default().Marshal()
 	if err != nil {
 		return err

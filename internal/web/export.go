@@ -2,11 +2,12 @@ package web
 
 import (
 	"bufio"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/bootproof/bootproof/internal/csvsafe"
 )
 
 // Exports hold every host matching the current filter, in the current
@@ -107,7 +108,7 @@ func (h *handler) exportCSV(w http.ResponseWriter, r *http.Request, s session) e
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+h.exportName("csv")+`"`)
-	cw := csv.NewWriter(w)
+	cw := csvsafe.NewWriter(w)
 	cw.Write(csvHeader)
 	err = h.eachExportRow(r, q, first, func(row HostRow) error {
 		e := exportHost(row)
@@ -115,8 +116,7 @@ func (h *handler) exportCSV(w http.ResponseWriter, r *http.Request, s session) e
 		if e.LastAttested != nil {
 			la = *e.LastAttested
 		}
-		return cw.Write([]string{csvCell(e.Name), csvCell(e.Group), csvCell(e.TPMFamily), e.Status, e.Since, la,
-			csvCell(e.Reason), e.Placement, csvCell(e.PlacementReason)})
+		return cw.Write([]string{e.Name, e.Group, e.TPMFamily, e.Status, e.Since, la, e.Reason, e.Placement, e.PlacementReason})
 	})
 	cw.Flush()
 	if err == nil {
@@ -127,19 +127,6 @@ func (h *handler) exportCSV(w http.ResponseWriter, r *http.Request, s session) e
 		h.log.Error("export csv", "err", err)
 	}
 	return nil
-}
-
-// csvCell defuses spreadsheet formulas: a host named "=HYPERLINK(...)"
-// must stay text when an auditor opens the export (OWASP CSV injection).
-func csvCell(s string) string {
-	if s == "" {
-		return s
-	}
-	switch s[0] {
-	case '=', '+', '-', '@', '\t', '\r':
-		return "'" + s
-	}
-	return s
 }
 
 func (h *handler) exportJSON(w http.ResponseWriter, r *http.Request, s session) error {

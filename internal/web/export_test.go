@@ -123,25 +123,6 @@ func TestExportBadQuery(t *testing.T) {
 	}
 }
 
-func TestCSVCell(t *testing.T) {
-	tests := map[string]string{
-		"":            "",
-		"esx-01":      "esx-01",
-		"=1+1":        "'=1+1",
-		"+1":          "'+1",
-		"-1":          "'-1",
-		"@SUM(A1)":    "'@SUM(A1)",
-		"\t=1":        "'\t=1",
-		"a=1":         "a=1",
-		"Secure Boot": "Secure Boot",
-	}
-	for in, want := range tests {
-		if got := csvCell(in); got != want {
-			t.Errorf("csvCell(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // bigFleet makes n hosts of mixed statuses in a dozen groups, as a
 // verifier's fleet might look.
 func bigFleet(n int, now time.Time) []HostDetail {

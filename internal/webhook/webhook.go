@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/bootproof/bootproof/internal/httpsurl"
 	"github.com/bootproof/bootproof/internal/store"
 )
 
@@ -48,7 +49,7 @@ type Dispatcher struct{ cfg Config }
 // New returns a Dispatcher; with no targets it still drains the outbox.
 func New(cfg Config) *Dispatcher {
 	if cfg.Client == nil {
-		cfg.Client = &http.Client{Timeout: 10 * time.Second}
+		cfg.Client = &http.Client{Timeout: 10 * time.Second, CheckRedirect: httpsurl.CheckRedirect}
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
