@@ -74,6 +74,9 @@ type Server struct {
 	replica  string
 	// parker holds waiting agents' connections while Run serves.
 	parker *api.Parker
+	// refused counts an agent request refused to keep its host to its
+	// share, by code (bootproof_agent_refusals_total).
+	refused func(code, host string)
 }
 
 // Open prepares everything but does not listen yet.
@@ -103,6 +106,15 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}
 	s := &Server{cfg: cfg, log: cfg.Log, Store: st, Metrics: metrics.New(), replica: replicaID()}
+	refusals, err := s.Metrics.AgentRefusals()
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	s.refused = func(code, host string) {
+		refusals.WithLabelValues(code).Inc()
+		s.log.Debug("agent request refused", "code", code, "host", host)
+	}
 	if err := s.loadSecrets(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -202,7 +214,7 @@ func (s *Server) handler(parker *api.Parker) http.Handler {
 		TokenKeysPEM: s.Tokens.PublicPEM(), Parker: parker})
 	registerReport(mux, s, a)
 	mux.Handle("GET /metrics", s.Metrics.Handler())
-	return admission(mux, maxAttestations, admissionWait)
+	return admission(mux, defaultAdmission(s.refused))
 }
 
 // TLSConfig is the listener's TLS: the server certificate, and client
