@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -28,6 +29,7 @@ const (
 	slowUploads     = 250
 	slowUploadPause = 3 * time.Second // between two bytes of one upload
 	nonceHammers    = 1
+	parkedWaits     = 50 // long polls the attacker holds open
 	attackWindow    = 40 * time.Second
 	// honestLatency bounds the p99 of an honest attestation (nonce, TPM
 	// quote, evidence, verdict) under the attack.
@@ -65,6 +67,8 @@ func TestOneHostTakesOnlyItsShare(t *testing.T) {
 	atk.start(ctx, &wg)
 	watched := make(chan []string, 1)
 	go func() { watched <- watchStatuses(ctx, f, honest) }()
+	mostParked := make(chan float64, 1)
+	go func() { mostParked <- watchParked(ctx, mallory) }()
 	lat, failed := timeHonest(ctx, timed, honestPeriod)
 	bad := <-watched
 	wg.Wait()
@@ -80,38 +84,57 @@ func TestOneHostTakesOnlyItsShare(t *testing.T) {
 		}
 	}
 	atk.check(t)
-	counted := refusalsCounted(t, mallory)
-	for _, code := range []string{"host.busy", "nonce.rate_limited", "body.too_slow"} {
+	// One parked wait per honest agent, and of the attacker's 50 one
+	// parked and two being parked: never the attacker's 50.
+	if most := <-mostParked; most > float64(len(honest)+3) {
+		t.Errorf("up to %v waits parked during the attack, want at most %d (one per host, two more being parked)", most, len(honest)+3)
+	}
+	counted := scrape(t, mallory, "bootproof_agent_refusals_total")
+	for _, code := range []string{"host.busy", "nonce.rate_limited", "body.too_slow", "wait.replaced"} {
 		if counted[code] == 0 {
 			t.Errorf("bootproof_agent_refusals_total{code=%q} is 0 after the attack (%v)", code, counted)
 		}
 	}
 }
 
-// refusalsCounted reads bootproof_agent_refusals_total by code from the
-// verifier's /metrics (Prometheus text format).
-func refusalsCounted(t *testing.T, e *evil) map[string]float64 {
+// watchParked reads bootproof_agent_waits_parked every second until ctx
+// ends and returns the most it saw.
+func watchParked(ctx context.Context, e *evil) float64 {
+	most := 0.0
+	for ctx.Err() == nil {
+		most = max(most, scrape(e.t, e, "bootproof_agent_waits_parked")[""])
+		sleepCtx(ctx, time.Second)
+	}
+	return most
+}
+
+// scrape reads the series of metric name from the verifier's /metrics
+// (Prometheus text format), by the value of their one label ("" for a
+// metric without labels).
+func scrape(t *testing.T, e *evil, name string) map[string]float64 {
 	t.Helper()
 	a := e.call(e.http, "GET", "/metrics", nil, nil)
 	if a.Status != 200 {
 		t.Fatalf("metrics: %v", a)
 	}
 	out := map[string]float64{}
-	const prefix = `bootproof_agent_refusals_total{code="`
 	for _, line := range strings.Split(string(a.Body), "\n") {
-		rest, ok := strings.CutPrefix(line, prefix)
-		if !ok {
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok || (rest[0] != ' ' && rest[0] != '{') {
 			continue
 		}
-		code, value, ok := strings.Cut(rest, `"} `)
-		if !ok {
-			t.Fatalf("metrics line %q", line)
+		label, value := "", strings.TrimSpace(rest)
+		if rest[0] == '{' {
+			_, quoted, _ := strings.Cut(rest, `="`)
+			if label, value, ok = strings.Cut(quoted, `"} `); !ok {
+				t.Fatalf("metrics line %q", line)
+			}
 		}
 		n, err := strconv.ParseFloat(value, 64)
 		if err != nil {
 			t.Fatalf("metrics line %q: %v", line, err)
 		}
-		out[code] = n
+		out[label] = n
 	}
 	return out
 }
@@ -253,6 +276,16 @@ func (a *attack) start(ctx context.Context, wg *sync.WaitGroup) {
 			}
 		}()
 	}
+	for range parkedWaits {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				a.holdWait(ctx)
+				sleepCtx(ctx, slowUploadPause)
+			}
+		}()
+	}
 	for range nonceHammers {
 		wg.Add(1)
 		go func() {
@@ -300,15 +333,11 @@ func (a *attack) askNonce(ctx context.Context) {
 // an evidence request whose 100 KB body comes a byte every
 // slowUploadPause, until the verifier answers or the attack ends.
 func (a *attack) slowUpload(ctx context.Context) {
-	tc := a.e.http.Transport.(*http.Transport).TLSClientConfig.Clone()
-	d := tls.Dialer{Config: tc}
-	conn, err := d.DialContext(ctx, "tcp", a.f.addr)
+	conn, err := a.dial(ctx)
 	if err != nil {
 		return
 	}
 	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
-	defer stop()
 	head := fmt.Sprintf("POST /agent/v1/evidence HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{", a.f.addr)
 	if _, err := conn.Write([]byte(head)); err != nil {
 		return
@@ -332,6 +361,30 @@ func (a *attack) slowUpload(ctx context.Context) {
 			_, _ = conn.Write([]byte(" "))
 		}
 	}
+}
+
+// dial opens a TLS connection with the attacker's certificate, closed
+// when ctx ends.
+func (a *attack) dial(ctx context.Context) (net.Conn, error) {
+	d := tls.Dialer{Config: a.e.http.Transport.(*http.Transport).TLSClientConfig.Clone()}
+	conn, err := d.DialContext(ctx, "tcp", a.f.addr)
+	if err != nil {
+		return nil, err
+	}
+	context.AfterFunc(ctx, func() { _ = conn.Close() })
+	return conn, nil
+}
+
+// holdWait opens a connection with the attacker's certificate and holds a
+// long poll on it until the verifier answers or closes it.
+func (a *attack) holdWait(ctx context.Context) {
+	conn, err := a.dial(ctx)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /agent/v1/wait?timeout=600000 HTTP/1.1\r\nHost: %s\r\n\r\n", a.f.addr)
+	_, _ = http.ReadResponse(bufio.NewReader(conn), nil)
 }
 
 func (a *attack) answered(resp *http.Response) {

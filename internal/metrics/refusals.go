@@ -23,4 +23,4 @@ func (m *Metrics) AgentRefusals() (*prometheus.CounterVec, error) {
 }
 
 // RefusalCodes are the codes bootproof_agent_refusals_total counts.
-var RefusalCodes = []string{"verifier.busy", "host.busy", "nonce.rate_limited", "body.too_slow", "body.unreadable"}
+var RefusalCodes = []string{"verifier.busy", "host.busy", "nonce.rate_limited", "body.too_slow", "body.unreadable", "wait.replaced"}

@@ -50,6 +50,12 @@ const (
 	// finished yet. Two of 64 slots: 32 compromised hosts together cannot
 	// take the slots an honest fleet needs while none of them waits.
 	perHostInFlight = 2
+	// perHostWaits is how many long polls of one host may be in the
+	// verifier's hands before they are parked (being authenticated and
+	// registered) or while they are held in their handler (where they
+	// cannot be parked). An agent holds one; a parked wait leaves this
+	// count, and the Parker keeps one parked wait per host.
+	perHostWaits = 2
 )
 
 // admitted are the agent paths whose work admission bounds. Enrolment and
@@ -65,6 +71,7 @@ type admissionConfig struct {
 	Limit   int           // requests served at once (maxAttestations)
 	Wait    time.Duration // how long one waits for a slot (admissionWait)
 	PerHost int           // requests one host may have in flight (perHostInFlight)
+	Waits   int           // waits of one host in handlers (perHostWaits)
 	Nonces  nonceLimit    // each host's nonce allowance
 	Body    bodyPace      // how fast an evidence body must come
 	Refused func(code, host string)
@@ -72,7 +79,7 @@ type admissionConfig struct {
 
 // defaultAdmission is the verifier's admission.
 func defaultAdmission(refused func(code, host string)) admissionConfig {
-	return admissionConfig{Limit: maxAttestations, Wait: admissionWait, PerHost: perHostInFlight,
+	return admissionConfig{Limit: maxAttestations, Wait: admissionWait, PerHost: perHostInFlight, Waits: perHostWaits,
 		Nonces: defaultNonceLimit, Body: defaultBodyPace, Refused: refused}
 }
 
@@ -82,6 +89,7 @@ type admitter struct {
 	next   http.Handler
 	slots  chan struct{}
 	shares *hostShares
+	waits  *hostShares
 	nonces *nonceBuckets
 }
 
@@ -91,10 +99,14 @@ func admission(next http.Handler, cfg admissionConfig) http.Handler {
 		cfg.Refused = func(string, string) {}
 	}
 	return &admitter{cfg: cfg, next: next, slots: make(chan struct{}, cfg.Limit),
-		shares: newHostShares(cfg.PerHost), nonces: newNonceBuckets(cfg.Nonces)}
+		shares: newHostShares(cfg.PerHost), waits: newHostShares(cfg.Waits), nonces: newNonceBuckets(cfg.Nonces)}
 }
 
 func (a *admitter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == waitPath {
+		a.serveWait(w, r)
+		return
+	}
 	if !admitted[r.URL.Path] {
 		a.next.ServeHTTP(w, r)
 		return
@@ -113,22 +125,44 @@ func (a *admitter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if !a.shares.acquire(host) {
+	a.inShare(w, a.shares, host, "attestation requests in flight", func() {
+		if r.Method == http.MethodPost {
+			body, release, err := readPaced(w, r, a.cfg.Body)
+			if err != nil {
+				a.bodyFailed(w, host, err)
+				return
+			}
+			defer release()
+			r.Body = body
+		}
+		a.serveInSlot(w, r, host)
+	})
+}
+
+// inShare runs serve holding one of host's shares of s, or refuses the
+// request 429 host.busy when the host holds all its shares already.
+func (a *admitter) inShare(w http.ResponseWriter, s *hostShares, host, what string, serve func()) {
+	if !s.acquire(host) {
 		a.refuse(w, host, http.StatusTooManyRequests, "host.busy", retryAfter,
-			"this host already has as many attestation requests in flight as one host may")
+			"this host already has as many "+what+" as one host may")
 		return
 	}
-	defer a.shares.release(host)
-	if r.Method == http.MethodPost {
-		body, release, err := readPaced(w, r, a.cfg.Body)
-		if err != nil {
-			a.bodyFailed(w, host, err)
-			return
-		}
-		defer release()
-		r.Body = body
+	defer s.release(host)
+	serve()
+}
+
+// waitPath is the agents' long poll.
+const waitPath = "/agent/v1/wait"
+
+// serveWait serves a long poll unless its host has perHostWaits in
+// handlers already. A wait takes no slot: it does no work while it waits.
+func (a *admitter) serveWait(w http.ResponseWriter, r *http.Request) {
+	host, ok := certHost(r)
+	if !ok || a.cfg.Waits <= 0 {
+		a.next.ServeHTTP(w, r)
+		return
 	}
-	a.serveInSlot(w, r, host)
+	a.inShare(w, a.waits, host, "waits in the verifier's hands", func() { a.next.ServeHTTP(w, r) })
 }
 
 // serveInSlot serves r in a shared slot, waiting at most cfg.Wait for one.

@@ -22,11 +22,17 @@ func asHost(r *http.Request, host string) *http.Request {
 	return r
 }
 
-// TestOneHostHoldsAtMostItsShare holds PerHost requests of one host in the
-// handler: the host's next request is refused 429 host.busy at once (not
-// after waiting for a slot), with Retry-After and the connection closed,
-// while another host is served and the refusal is counted.
+// TestOneHostHoldsAtMostItsShare holds two nonce requests, or two waits,
+// of one host in the handler: the host's next is refused 429 host.busy at
+// once (not after waiting for a slot), with Retry-After and the connection
+// closed, while another host is served and the refusal is counted.
 func TestOneHostHoldsAtMostItsShare(t *testing.T) {
+	for _, path := range []string{"/agent/v1/nonce", "/agent/v1/wait"} {
+		t.Run(path, func(t *testing.T) { holdShare(t, path) })
+	}
+}
+
+func holdShare(t *testing.T, path string) {
 	release := make(chan struct{})
 	var inside, done sync.WaitGroup
 	var mu sync.Mutex
@@ -37,13 +43,13 @@ func TestOneHostHoldsAtMostItsShare(t *testing.T) {
 			<-release
 		}
 		w.WriteHeader(http.StatusOK)
-	}), admissionConfig{Limit: 64, Wait: time.Second, PerHost: 2, Refused: func(c, _ string) { mu.Lock(); refused[c]++; mu.Unlock() }})
+	}), admissionConfig{Limit: 64, Wait: time.Second, PerHost: 2, Waits: 2, Refused: func(c, _ string) { mu.Lock(); refused[c]++; mu.Unlock() }})
 	inside.Add(2)
 	for range 2 {
 		done.Add(1)
 		go func() {
 			defer done.Done()
-			r := asHost(httptest.NewRequest("GET", "/agent/v1/nonce", nil), "mallory")
+			r := asHost(httptest.NewRequest("GET", path, nil), "mallory")
 			r.Header.Set("X-Hold", "1")
 			h.ServeHTTP(httptest.NewRecorder(), r)
 		}()
@@ -51,7 +57,7 @@ func TestOneHostHoldsAtMostItsShare(t *testing.T) {
 	inside.Wait()
 	began := time.Now()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, asHost(httptest.NewRequest("POST", "/agent/v1/evidence", nil), "mallory"))
+	h.ServeHTTP(rec, asHost(httptest.NewRequest("GET", path, nil), "mallory"))
 	var e api.Error
 	if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || rec.Code != 429 || e.Code != "host.busy" {
 		t.Errorf("mallory's third request: %d %s (%v), want 429 host.busy", rec.Code, rec.Body, err)
@@ -63,7 +69,7 @@ func TestOneHostHoldsAtMostItsShare(t *testing.T) {
 		t.Errorf("refusal headers %v, want Retry-After and Connection: close", rec.Header())
 	}
 	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, asHost(httptest.NewRequest("GET", "/agent/v1/nonce", nil), "honest"))
+	h.ServeHTTP(rec, asHost(httptest.NewRequest("GET", path, nil), "honest"))
 	if rec.Code != 200 {
 		t.Errorf("another host while mallory holds its share: %d, want 200", rec.Code)
 	}
@@ -72,7 +78,7 @@ func TestOneHostHoldsAtMostItsShare(t *testing.T) {
 	if refused["host.busy"] != 1 {
 		t.Errorf("refusals counted %v, want one host.busy", refused)
 	}
-	if n := h.(*admitter).shares.inFlight(); n != 0 {
+	if n := h.(*admitter).shares.inFlight() + h.(*admitter).waits.inFlight(); n != 0 {
 		t.Errorf("%d hosts still counted in flight after every request ended", n)
 	}
 }

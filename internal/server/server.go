@@ -255,6 +255,7 @@ func (s *Server) Run(ctx context.Context) error {
 	// and handed back through parker.Listener (internal/api/park.go).
 	parker, err := api.NewParker(api.ParkerConfig{Verifier: s.Verifier, Max: s.cfg.MaxParked,
 		Refused: s.Metrics.WaitsRefused.Inc, Log: s.log.With("subsystem", "park"),
+		Replaced:     func(host string) { s.refused("wait.replaced", host) },
 		AnsweredLate: func(d time.Duration) { s.Metrics.WaitAnsweredLate.Observe(d.Seconds()) }})
 	if err != nil {
 		s.log.Warn("agents' waits will be held in their handlers", "err", err)
