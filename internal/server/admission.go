@@ -56,6 +56,15 @@ const (
 	// cannot be parked). An agent holds one; a parked wait leaves this
 	// count, and the Parker keeps one parked wait per host.
 	perHostWaits = 2
+	// maxBodies bounds the evidence bodies in memory at once: being read,
+	// read and waiting for a slot, or being served. A request waiting for
+	// a slot holds its body (it was read first), so without this bound a
+	// cold start of 10,000 agents, each sending its event log, would hold
+	// a body per waiting agent; with it, at most maxBodies x the body
+	// (256 x 150 KB with real logs: 38 MB). Four times the slots keeps
+	// the slots busy while bodies arrive; a host holds at most
+	// perHostInFlight of them, for at most its body's deadline.
+	maxBodies = 4 * maxAttestations
 )
 
 // admitted are the agent paths whose work admission bounds. Enrolment and
@@ -72,6 +81,7 @@ type admissionConfig struct {
 	Wait    time.Duration // how long one waits for a slot (admissionWait)
 	PerHost int           // requests one host may have in flight (perHostInFlight)
 	Waits   int           // waits of one host in handlers (perHostWaits)
+	Bodies  int           // evidence bodies in memory at once (maxBodies; 0: no bound)
 	Nonces  nonceLimit    // each host's nonce allowance
 	Body    bodyPace      // how fast an evidence body must come
 	Refused func(code, host string)
@@ -79,7 +89,7 @@ type admissionConfig struct {
 
 // defaultAdmission is the verifier's admission.
 func defaultAdmission(refused func(code, host string)) admissionConfig {
-	return admissionConfig{Limit: maxAttestations, Wait: admissionWait, PerHost: perHostInFlight, Waits: perHostWaits,
+	return admissionConfig{Limit: maxAttestations, Wait: admissionWait, PerHost: perHostInFlight, Waits: perHostWaits, Bodies: maxBodies,
 		Nonces: defaultNonceLimit, Body: defaultBodyPace, Refused: refused}
 }
 
@@ -88,6 +98,7 @@ type admitter struct {
 	cfg    admissionConfig
 	next   http.Handler
 	slots  chan struct{}
+	bodies chan struct{} // nil: no bound
 	shares *hostShares
 	waits  *hostShares
 	nonces *nonceBuckets
@@ -98,7 +109,11 @@ func admission(next http.Handler, cfg admissionConfig) http.Handler {
 	if cfg.Refused == nil {
 		cfg.Refused = func(string, string) {}
 	}
-	return &admitter{cfg: cfg, next: next, slots: make(chan struct{}, cfg.Limit),
+	var bodies chan struct{}
+	if cfg.Bodies > 0 {
+		bodies = make(chan struct{}, cfg.Bodies)
+	}
+	return &admitter{cfg: cfg, next: next, slots: make(chan struct{}, cfg.Limit), bodies: bodies,
 		shares: newHostShares(cfg.PerHost), waits: newHostShares(cfg.Waits), nonces: newNonceBuckets(cfg.Nonces)}
 }
 
@@ -126,15 +141,23 @@ func (a *admitter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	a.inShare(w, a.shares, host, "attestation requests in flight", func() {
-		if r.Method == http.MethodPost {
-			body, release, err := readPaced(w, r, a.cfg.Body)
-			if err != nil {
-				a.bodyFailed(w, host, err)
+		if r.Method != http.MethodPost {
+			a.serveInSlot(w, r, host)
+			return
+		}
+		if a.bodies != nil {
+			if !a.take(a.bodies, w, r, host) {
 				return
 			}
-			defer release()
-			r.Body = body
+			defer func() { <-a.bodies }()
 		}
+		body, release, err := readPaced(w, r, a.cfg.Body)
+		if err != nil {
+			a.bodyFailed(w, host, err)
+			return
+		}
+		defer release()
+		r.Body = body
 		a.serveInSlot(w, r, host)
 	})
 }
@@ -167,24 +190,33 @@ func (a *admitter) serveWait(w http.ResponseWriter, r *http.Request) {
 
 // serveInSlot serves r in a shared slot, waiting at most cfg.Wait for one.
 func (a *admitter) serveInSlot(w http.ResponseWriter, r *http.Request, host string) {
-	select {
-	case a.slots <- struct{}{}:
-	default:
-		t := time.NewTimer(a.cfg.Wait)
-		select {
-		case a.slots <- struct{}{}:
-			t.Stop()
-		case <-t.C:
-			a.cfg.Refused("verifier.busy", host)
-			busy(w)
-			return
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if !a.take(a.slots, w, r, host) {
+		return
 	}
 	defer func() { <-a.slots }()
 	a.next.ServeHTTP(w, r)
+}
+
+// take takes a place in sem, waiting at most cfg.Wait for one; it answers
+// 503 verifier.busy and reports false when none came free (or the client
+// went away).
+func (a *admitter) take(sem chan struct{}, w http.ResponseWriter, r *http.Request, host string) bool {
+	select {
+	case sem <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(a.cfg.Wait)
+	defer t.Stop()
+	select {
+	case sem <- struct{}{}:
+		return true
+	case <-t.C:
+		a.cfg.Refused("verifier.busy", host)
+		busy(w)
+	case <-r.Context().Done():
+	}
+	return false
 }
 
 // bodyFailed answers a body that did not arrive in time (408) or at all.

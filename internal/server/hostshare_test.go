@@ -5,9 +5,11 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -113,4 +115,52 @@ func TestNonceAllowance(t *testing.T) {
 	if n := len(b.full); n > minNoncePrune+10 {
 		t.Errorf("%d buckets kept for hosts that asked once, each an hour apart: lapsed entries are not dropped", n)
 	}
+}
+
+// TestBodiesInMemoryAreBounded serves one evidence request, its body held
+// in the handler, with a bound of one body in memory: another host's
+// evidence is told 503 verifier.busy after the wait, before its body is
+// read, while a nonce (no body) is still served.
+func TestBodiesInMemoryAreBounded(t *testing.T) {
+	release := make(chan struct{})
+	inside := make(chan struct{})
+	h := admission(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Hold") != "" {
+			close(inside)
+			<-release
+		}
+		w.WriteHeader(http.StatusOK)
+	}), admissionConfig{Limit: 64, Wait: 50 * time.Millisecond, PerHost: 2, Bodies: 1, Body: defaultBodyPace})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r := asHost(httptest.NewRequest("POST", "/agent/v1/evidence", strings.NewReader("{}")), "first")
+		r.Header.Set("X-Hold", "1")
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}()
+	<-inside
+	rec := httptest.NewRecorder()
+	body := &countingReader{r: strings.NewReader("{}")}
+	h.ServeHTTP(rec, asHost(httptest.NewRequest("POST", "/agent/v1/evidence", body), "second"))
+	if rec.Code != http.StatusServiceUnavailable || body.n != 0 {
+		t.Errorf("a second body over the bound: %d, %d bytes read; want 503 before reading", rec.Code, body.n)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, asHost(httptest.NewRequest("GET", "/agent/v1/nonce", nil), "second"))
+	if rec.Code != http.StatusOK {
+		t.Errorf("a nonce while the bodies are taken: %d, want 200", rec.Code)
+	}
+	close(release)
+	<-done
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += n
+	return n, err
 }
