@@ -30,7 +30,7 @@ const (
 	diskSize     = 96 << 20
 	hostCap      = 4 << 20
 	attackFor    = 30 * time.Second
-	honestPeriod = 2 * time.Second
+	diskHonestPeriod = 2 * time.Second
 	// dbSlack is what the database file may grow by besides the
 	// attacker's capped evidence: its latest evidence (a log at the
 	// limit), pages freed by drops and not yet reused, the summaries of
@@ -51,7 +51,7 @@ const (
 // dropped; and a log over the limit is refused with its code.
 func TestOneHostCannotFillTheDisk(t *testing.T) {
 	f := newFleetOnSmallDisk(t, diskSize, "--host-evidence-max", "4MiB")
-	f.attackPolicy(func(p *policy.Policy) { p.Interval, p.UnreachableAfter = honestPeriod, 3 })
+	f.attackPolicy(func(p *policy.Policy) { p.Interval, p.UnreachableAfter = diskHonestPeriod, 3 })
 	honest := []string{"honest-1", "honest-2"}
 	for _, n := range honest {
 		f.host(n, "good", f.joinToken(n, "10m"))
@@ -89,7 +89,7 @@ func TestOneHostCannotFillTheDisk(t *testing.T) {
 			dbSlack, baseline)
 	}
 	checkFlapperHistory(t, f, changes)
-	waitFresh(t, f, honest, 3*honestPeriod)
+	waitFresh(t, f, honest, 3*diskHonestPeriod)
 	t.Logf("data folder: database %.1f MiB, WAL %.1f MiB", float64(fileSize(t, filepath.Join(data, "bootproof.db")))/(1<<20),
 		float64(fileSize(t, filepath.Join(data, "bootproof.db-wal")))/(1<<20))
 }
@@ -199,7 +199,7 @@ func staleHosts(t *testing.T, f *fleet, names []string) string {
 		switch {
 		case err != nil:
 			bad = append(bad, fmt.Sprintf("%s: %v", n, err))
-		case h.Status != store.StatusPassed || h.LastAttested == nil || time.Since(*h.LastAttested) > 3*honestPeriod:
+		case h.Status != store.StatusPassed || h.LastAttested == nil || time.Since(*h.LastAttested) > 3*diskHonestPeriod:
 			bad = append(bad, fmt.Sprintf("%s %s, last attested %v", n, h.Status, h.LastAttested))
 		}
 	}

@@ -30,7 +30,8 @@ func (e *RefusedError) Error() string {
 	return fmt.Sprintf("verifier refused (%d %s): %s", e.Status, e.Code, e.Message)
 }
 
-// BusyError is the verifier shedding load (503 with Retry-After): the agent
+// BusyError is the verifier shedding load (503 with Retry-After) or
+// refusing this host more than its share (429 with Retry-After): the agent
 // waits as long as it asks, rather than backing off on its own schedule.
 type BusyError struct {
 	RetryAfter time.Duration
@@ -91,7 +92,10 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 	if err != nil {
 		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
 	}
-	if resp.StatusCode == http.StatusServiceUnavailable {
+	// 503: the verifier is at its limit; 429: this host asked for more
+	// than its share (a nonce too soon, a request while two are in
+	// flight). Either way it says when to come back.
+	if resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests {
 		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 && secs <= 600 {
 			return &BusyError{RetryAfter: time.Duration(secs) * time.Second}
 		}

@@ -10,12 +10,19 @@ import (
 	"time"
 )
 
-// TestBusyVerifier: a 503 with Retry-After is a BusyError whose wait the
-// agent honours (with jitter up to twice the wait); other errors back off.
+// TestBusyVerifier: a 503 or 429 with Retry-After is a BusyError whose
+// wait the agent honours (with jitter up to twice the wait); other errors
+// back off.
 func TestBusyVerifier(t *testing.T) {
+	for _, status := range []int{http.StatusServiceUnavailable, http.StatusTooManyRequests} {
+		t.Run(http.StatusText(status), func(t *testing.T) { busyVerifier(t, status) })
+	}
+}
+
+func busyVerifier(t *testing.T, status int) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "3")
-		w.WriteHeader(http.StatusServiceUnavailable)
+		w.WriteHeader(status)
 	}))
 	defer srv.Close()
 	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})

@@ -91,21 +91,27 @@ type ParkerConfig struct {
 	// AnsweredLate, if set, is told how long after its deadline each wait
 	// that ran out was answered.
 	AnsweredLate func(time.Duration)
-	Log          *slog.Logger
+	// Replaced, if set, is told the host of every parked wait closed
+	// because the same host parked a newer one (see settle).
+	Replaced func(host string)
+	Log      *slog.Logger
 }
 
 // Parker holds waiting agents' connections without a goroutine each.
 type Parker struct {
-	v         *verifier.Verifier
-	log       *slog.Logger
-	max       int
-	onRefused func()
-	onLate    func(time.Duration)
+	v          *verifier.Verifier
+	log        *slog.Logger
+	max        int
+	onRefused  func()
+	onLate     func(time.Duration)
+	onReplaced func(host string)
 
-	mu     sync.Mutex
-	n      int // parked, or being parked
-	queue  parkQueue
-	byID   map[uint32]*parkedConn
+	mu    sync.Mutex
+	n     int // parked, or being parked
+	queue parkQueue
+	byID  map[uint32]*parkedConn
+	// byHost is each host's one parked wait (settle).
+	byHost map[string]*parkedConn
 	lastID uint32
 	closed bool
 	// refused holds, by host, until when a host refused over the bound
@@ -125,6 +131,7 @@ type Parker struct {
 // timeout, hangup or Close, see take) owns its connection from then on.
 type parkedConn struct {
 	id       uint32
+	host     string
 	conn     *tls.Conn
 	deadline time.Time
 	index    int // in queue, or -1
@@ -149,8 +156,11 @@ func NewParker(cfg ParkerConfig) (*Parker, error) {
 	if cfg.AnsweredLate == nil {
 		cfg.AnsweredLate = func(time.Duration) {}
 	}
+	if cfg.Replaced == nil {
+		cfg.Replaced = func(string) {}
+	}
 	p := &Parker{v: cfg.Verifier, log: cfg.Log, max: cfg.Max, onRefused: cfg.Refused, onLate: cfg.AnsweredLate,
-		byID:    map[uint32]*parkedConn{},
+		onReplaced: cfg.Replaced, byID: map[uint32]*parkedConn{}, byHost: map[string]*parkedConn{},
 		refused: map[string]time.Time{}, pruneAt: minRefusedPrune,
 		kick: make(chan struct{}, 1), done: make(chan struct{}), back: newHandback()}
 	w, err := newHangupWatcher(p)
@@ -254,7 +264,7 @@ func (p *Parker) park(w http.ResponseWriter, r *http.Request, h store.Host, dead
 		p.holdAndClose(r, conn, h, time.Until(deadline))
 		return true
 	}
-	pc := &parkedConn{conn: tc, index: -1, fd: -1}
+	pc := &parkedConn{host: h.Name, conn: tc, index: -1, fd: -1}
 	now, stop := p.v.Notify(r.Context(), h, func() { p.wake(pc) })
 	p.settle(pc, now, stop, deadline)
 	return true
@@ -262,6 +272,16 @@ func (p *Parker) park(w http.ResponseWriter, r *http.Request, h store.Host, dead
 
 // settle parks pc until deadline, unless it was woken since Notify, a
 // request was pending already (now), or the parker is closing.
+//
+// A host has one parked wait at most: parking a second replaces the
+// first, whose connection is closed unanswered. An agent holds one wait at
+// a time, so a second is either a compromised host taking more than its
+// share of the parker's bound (each wait held costs the verifier about
+// 20 KB, and --max-parked is shared by the fleet) or an agent whose
+// earlier connection died unseen (a NAT forgot it); the newer wait is
+// the one an agent is listening on. Closing rather than answering the
+// older wait gives a host that parks waits in turn on two connections
+// nothing to loop on but a new TLS handshake.
 func (p *Parker) settle(pc *parkedConn, now bool, stop func(), deadline time.Time) {
 	p.mu.Lock()
 	pc.stop = stop
@@ -290,6 +310,11 @@ func (p *Parker) settle(pc *parkedConn, now bool, stop func(), deadline time.Tim
 	pc.id = p.lastID
 	pc.deadline = deadline
 	p.byID[pc.id] = pc
+	old := p.byHost[pc.host]
+	if old != nil && !p.takeLocked(old) {
+		old = nil
+	}
+	p.byHost[pc.host] = pc
 	heap.Push(&p.queue, pc)
 	if err := p.watcher.add(pc); err != nil {
 		// Parked all the same; only a hangup goes unnoticed until timeout.
@@ -297,6 +322,11 @@ func (p *Parker) settle(pc *parkedConn, now bool, stop func(), deadline time.Tim
 	}
 	first := pc.index == 0
 	p.mu.Unlock()
+	if old != nil {
+		old.stop()
+		p.onReplaced(old.host)
+		_ = old.conn.NetConn().Close()
+	}
 	if first {
 		select {
 		case p.kick <- struct{}{}:
@@ -394,6 +424,9 @@ func (p *Parker) takeLocked(pc *parkedConn) bool {
 	}
 	if pc.id != 0 {
 		delete(p.byID, pc.id)
+	}
+	if p.byHost[pc.host] == pc {
+		delete(p.byHost, pc.host)
 	}
 	return true
 }

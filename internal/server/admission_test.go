@@ -22,7 +22,7 @@ func TestAdmissionBoundsAttestations(t *testing.T) {
 			<-release
 		}
 		w.WriteHeader(http.StatusOK)
-	}), limit, 50*time.Millisecond)
+	}), admissionConfig{Limit: limit, Wait: 50 * time.Millisecond, PerHost: perHostInFlight})
 	var done sync.WaitGroup
 	for range limit {
 		done.Add(1)

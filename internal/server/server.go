@@ -81,6 +81,9 @@ type Server struct {
 	replica  string
 	// parker holds waiting agents' connections while Run serves.
 	parker *api.Parker
+	// refused counts an agent request refused to keep its host to its
+	// share, by code (bootproof_agent_refusals_total).
+	refused func(code, host string)
 }
 
 // Open prepares everything but does not listen yet.
@@ -113,6 +116,15 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}
 	s := &Server{cfg: cfg, log: cfg.Log, Store: st, Metrics: metrics.New(), replica: replicaID()}
+	refusals, err := s.Metrics.AgentRefusals()
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	s.refused = func(code, host string) {
+		refusals.WithLabelValues(code).Inc()
+		s.log.Debug("agent request refused", "code", code, "host", host)
+	}
 	if err := s.loadSecrets(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -220,7 +232,7 @@ func (s *Server) handler(parker *api.Parker) http.Handler {
 		metricsHandler = requireViewer(a, metricsHandler)
 	}
 	mux.Handle("GET /metrics", metricsHandler)
-	return admission(mux, maxAttestations, admissionWait)
+	return admission(mux, defaultAdmission(s.refused))
 }
 
 // TLSConfig is the listener's TLS: the server certificate, and client
@@ -261,6 +273,7 @@ func (s *Server) Run(ctx context.Context) error {
 	// and handed back through parker.Listener (internal/api/park.go).
 	parker, err := api.NewParker(api.ParkerConfig{Verifier: s.Verifier, Max: s.cfg.MaxParked,
 		Refused: s.Metrics.WaitsRefused.Inc, Log: s.log.With("subsystem", "park"),
+		Replaced:     func(host string) { s.refused("wait.replaced", host) },
 		AnsweredLate: func(d time.Duration) { s.Metrics.WaitAnsweredLate.Observe(d.Seconds()) }})
 	if err != nil {
 		s.log.Warn("agents' waits will be held in their handlers", "err", err)
