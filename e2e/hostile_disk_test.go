@@ -27,9 +27,9 @@ import (
 // whose data folder is a real 96 MiB filesystem, with a 4 MiB cap per host,
 // while two honest hosts attest every 2 s.
 const (
-	diskSize     = 96 << 20
-	hostCap      = 4 << 20
-	attackFor    = 30 * time.Second
+	diskSize         = 96 << 20
+	hostCap          = 4 << 20
+	attackFor        = 30 * time.Second
 	diskHonestPeriod = 2 * time.Second
 	// dbSlack is what the database file may grow by besides the
 	// attacker's capped evidence: its latest evidence (a log at the
