@@ -450,7 +450,7 @@ var endpoints = []endpoint{
 			badCase{name: "two selectors", path: "/api/v1/attest", body: `{"group":"lab","all":true}`, ctype: "application/json", status: 400, code: "attest.selector"})},
 	{route: "POST /api/v1/hosts/{name}/approve-ek",
 		happy: func(t *testing.T, f *fixture) {
-			var h api.Host
+			var h api.HostDetail
 			f.mustJSON(t, "GET", "/api/v1/hosts/"+hostB, auth.Viewer, "", 200, &h)
 			if h.PendingEKInfo == nil || h.PendingEKInfo.Serial == "" || h.PendingEKInfo.Issuer == "" {
 				t.Fatalf("pending EK not shown with its certificate: %+v", h.PendingEKInfo)

@@ -35,7 +35,8 @@ type verifierFile struct {
 	LogLevel    string   `yaml:"log_level"`
 	MaxParked   int      `yaml:"max_parked"`
 	storageFile `yaml:",inline"`
-	MetricsAuth *bool `yaml:"metrics_auth"`
+	HostNonces  string `yaml:"host_nonces"`
+	MetricsAuth *bool  `yaml:"metrics_auth"`
 	Webhooks    []struct {
 		URL    string `yaml:"url"`
 		Secret string `yaml:"secret"`
@@ -94,6 +95,8 @@ DATA/ca.pem for clients) and an admin API token (written to DATA/admin.token).`,
 	f.IntVar(&file.MaxParked, "max-parked", 0, fmt.Sprintf("most agents' waits held at once, about 20 KB of heap each (0: %d); "+
 		"a wait over it is answered at once and its agent waits for its turn without one", api.DefaultMaxParked))
 	addStorageFlags(f, &file.storageFile)
+	f.StringVar(&file.HostNonces, "host-nonces", "", fmt.Sprintf("each host's nonce allowance, BURST/PERIOD (default %s: "+
+		"that many at once, then one per period), or off", server.DefaultNonceAllowance))
 	f.StringSliceVar(&webhooks, "webhook", nil, "URL=SECRET of a webhook receiver of status changes")
 	f.Bool("metrics-auth", false, "/metrics needs an API token, viewer role or above (default: on unless --listen is a loopback address)")
 	f.StringVar(&pprofAddr, "pprof-listen", "", "serve Go's profiler on this loopback address (diagnostics; off by default)")
@@ -133,6 +136,7 @@ func loadVerifierConfig(cmd *cobra.Command, path string, flags verifierFile, web
 	set("tls-cert", &file.CertFile, flags.CertFile)
 	set("tls-key", &file.KeyFile, flags.KeyFile)
 	set("issuer", &file.Issuer, flags.Issuer)
+	set("host-nonces", &file.HostNonces, flags.HostNonces)
 	if cmd.Flags().Changed("max-parked") {
 		file.MaxParked = flags.MaxParked
 	}
@@ -154,6 +158,12 @@ func loadVerifierConfig(cmd *cobra.Command, path string, flags verifierFile, web
 	if err != nil {
 		return server.Config{}, err
 	}
+	var nonces server.NonceAllowance
+	if file.HostNonces != "" {
+		if nonces, err = server.ParseNonceAllowance(file.HostNonces); err != nil {
+			return server.Config{}, fmt.Errorf("--host-nonces %w", err)
+		}
+	}
 	if cmd.Flags().Changed("server-name") {
 		file.ServerNames = flags.ServerNames
 	}
@@ -165,7 +175,8 @@ func loadVerifierConfig(cmd *cobra.Command, path string, flags verifierFile, web
 	}
 	cfg := server.Config{Listen: file.Listen, DB: file.DB, DataDir: file.Data, ServerNames: file.ServerNames,
 		CertFile: file.CertFile, KeyFile: file.KeyFile, EKRoots: file.EKRoots, PinnedEKs: file.PinnedEKs, Issuer: file.Issuer,
-		MaxParked: file.MaxParked, DBMaxConns: file.DBMaxConns, Storage: storage, MetricsAuth: server.MetricsAuthDefault(file.Listen)}
+		MaxParked: file.MaxParked, DBMaxConns: file.DBMaxConns, Storage: storage, HostNonces: nonces,
+		MetricsAuth: server.MetricsAuthDefault(file.Listen)}
 	if file.MetricsAuth != nil {
 		cfg.MetricsAuth = *file.MetricsAuth
 	}

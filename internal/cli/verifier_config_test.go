@@ -109,3 +109,31 @@ func loadArgs(t *testing.T, args []string, wantErr string, read func(*pflag.Flag
 	}
 	return cfg, true
 }
+
+// Each host's nonce allowance reaches the server from the flag; "off"
+// turns it off and a malformed one is refused naming the flag.
+func TestVerifierHostNonces(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		want    server.NonceAllowance
+		wantErr string
+	}{
+		{name: "default", want: server.NonceAllowance{}},
+		{name: "set", args: []string{"--host-nonces", "5/2s"}, want: server.NonceAllowance{Burst: 5, Every: 2 * time.Second}},
+		{name: "off", args: []string{"--host-nonces", "off"}, want: server.NoNonceLimit},
+		{name: "no period", args: []string{"--host-nonces", "5"}, wantErr: `--host-nonces "5"`},
+		{name: "zero burst", args: []string{"--host-nonces", "0/1s"}, wantErr: `--host-nonces "0/1s"`},
+		{name: "bad period", args: []string{"--host-nonces", "5/soon"}, wantErr: `the period "soon"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, ok := loadArgs(t, tt.args, tt.wantErr, func(fs *pflag.FlagSet, flags *verifierFile) {
+				flags.HostNonces, _ = fs.GetString("host-nonces")
+			})
+			if ok && cfg.HostNonces != tt.want {
+				t.Errorf("HostNonces %+v, want %+v", cfg.HostNonces, tt.want)
+			}
+		})
+	}
+}

@@ -77,20 +77,20 @@ var admitted = map[string]bool{"/agent/v1/nonce": true, "/agent/v1/evidence": tr
 // each refusal's code and the host refused ("" for verifier.busy of a
 // request without a client certificate).
 type admissionConfig struct {
-	Limit   int           // requests served at once (maxAttestations)
-	Wait    time.Duration // how long one waits for a slot (admissionWait)
-	PerHost int           // requests one host may have in flight (perHostInFlight)
-	Waits   int           // waits of one host in handlers (perHostWaits)
-	Bodies  int           // evidence bodies in memory at once (maxBodies; 0: no bound)
-	Nonces  nonceLimit    // each host's nonce allowance
-	Body    bodyPace      // how fast an evidence body must come
+	Limit   int            // requests served at once (maxAttestations)
+	Wait    time.Duration  // how long one waits for a slot (admissionWait)
+	PerHost int            // requests one host may have in flight (perHostInFlight)
+	Waits   int            // waits of one host in handlers (perHostWaits)
+	Bodies  int            // evidence bodies in memory at once (maxBodies; 0: no bound)
+	Nonces  NonceAllowance // each host's nonce allowance
+	Body    bodyPace       // how fast an evidence body must come
 	Refused func(code, host string)
 }
 
 // defaultAdmission is the verifier's admission.
 func defaultAdmission(refused func(code, host string)) admissionConfig {
 	return admissionConfig{Limit: maxAttestations, Wait: admissionWait, PerHost: perHostInFlight, Waits: perHostWaits, Bodies: maxBodies,
-		Nonces: defaultNonceLimit, Body: defaultBodyPace, Refused: refused}
+		Nonces: DefaultNonceAllowance, Body: defaultBodyPace, Refused: refused}
 }
 
 // admitter is admission's state.

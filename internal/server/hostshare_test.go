@@ -89,7 +89,7 @@ func holdShare(t *testing.T, path string) {
 // when to come back, that the bucket refills at its rate, that another
 // host is not affected, and that lapsed entries are dropped.
 func TestNonceAllowance(t *testing.T) {
-	b := newNonceBuckets(nonceLimit{Burst: 3, Every: time.Second})
+	b := newNonceBuckets(NonceAllowance{Burst: 3, Every: time.Second})
 	now := time.Unix(1_000_000, 0)
 	for i := range 3 {
 		if _, ok := b.take("mallory", now); !ok {

@@ -60,6 +60,9 @@ type Config struct {
 	// MetricsAuth makes /metrics need an API token (any role); see
 	// MetricsAuthDefault for what the verifier command chooses unasked.
 	MetricsAuth bool
+	// HostNonces is each host's nonce allowance (zero: DefaultNonceAllowance;
+	// NoNonceLimit: none).
+	HostNonces NonceAllowance
 	// MaxParked bounds the agents' waits parked off net/http's goroutines
 	// (default api.DefaultMaxParked); a wait over it is answered at once,
 	// telling the agent not to wait again before its next attestation.
@@ -232,7 +235,11 @@ func (s *Server) handler(parker *api.Parker) http.Handler {
 		metricsHandler = requireViewer(a, metricsHandler)
 	}
 	mux.Handle("GET /metrics", metricsHandler)
-	return admission(mux, defaultAdmission(s.refused))
+	adm := defaultAdmission(s.refused)
+	if s.cfg.HostNonces != (NonceAllowance{}) {
+		adm.Nonces = s.cfg.HostNonces
+	}
+	return admission(mux, adm)
 }
 
 // TLSConfig is the listener's TLS: the server certificate, and client
