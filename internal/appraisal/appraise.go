@@ -89,15 +89,10 @@ func Appraise(in Input) (*Verdict, error) {
 		a.fail(familyMismatch(in.Evidence.TPMFamily))
 		return a.v, nil
 	}
-	if len(in.Nonce) == 0 {
-		return nil, errors.New("appraise: no issued nonce")
-	}
-	ak, err := akKey(in.AKPublic)
+	quotes, err := a.quotesOrUnquoted()
 	if err != nil {
-		return nil, fmt.Errorf("appraise: %w", err)
+		return nil, err
 	}
-
-	quotes := a.checkQuotes(ak)
 	if len(quotes) == 0 {
 		if len(a.v.Checks) == 0 {
 			a.fail(Check{Code: CodeQuoteMissingBank, Message: "The host sent no quote."})

@@ -3,6 +3,7 @@ package appraisal
 import (
 	"time"
 
+	"github.com/bootproof/bootproof/internal/eventlog"
 	"github.com/bootproof/bootproof/internal/policy"
 	"github.com/bootproof/bootproof/internal/wire"
 )
@@ -79,6 +80,12 @@ type Input struct {
 	// appraisals; nil parses and verifies every file each time. Verdicts
 	// are the same either way.
 	BundleMemo *BundleMemo
+	// UnquotedPCRs, when the evidence has no quote, are PCR values taken on
+	// trust for replay only (bootproof appraise on evidence files without a
+	// quote). The quote checks are then not made: the verdict lists them in
+	// NotChecked. Never set by the verifier, which has no other source of
+	// PCR values than a quote.
+	UnquotedPCRs eventlog.PCRValues
 }
 
 // ClockInfo is a quote's TPMS_CLOCK_INFO (TPM 2.0 Part 2 §10.11.1): the
@@ -130,6 +137,10 @@ type Verdict struct {
 	PCRs map[string]map[int]string `json:"pcrs,omitempty"`
 	// Bundles are the host's bundles as judged.
 	Bundles []Bundle `json:"bundles,omitempty"`
+	// NotChecked are the checks that were not made, each with why: the
+	// quote checks of an appraisal on unquoted PCR values (Input.
+	// UnquotedPCRs). The verifier's own verdicts never have any.
+	NotChecked []Check `json:"not_checked,omitempty"`
 }
 
 // Failures returns the failed checks.

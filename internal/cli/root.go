@@ -71,6 +71,7 @@ separate verifier, never by the host itself.`,
 	// The one list of subcommands; each lives in its own file.
 	root.AddCommand(newVerifierCmd(stdio), newAgentCmd(stdio), newHostCmd(stdio), newDemoCmd(stdio),
 		newHostsCmd(stdio), newReportCmd(stdio), newTokenCmd(stdio), newPolicyCmd(stdio),
-		newBundleCmd(stdio), newEvidenceCmd(stdio), newEventlogCmd(stdio), newGateCmd(stdio), newLoadgenCmd(stdio))
+		newBundleCmd(stdio), newEvidenceCmd(stdio), newEventlogCmd(stdio), newGateCmd(stdio), newLoadgenCmd(stdio),
+		newAppraiseCmd(stdio))
 	return root
 }

@@ -94,11 +94,8 @@ func (v *Verifier) Submit(ctx context.Context, h store.Host, ev *wire.Evidence) 
 		in.Last = &appraisal.ClockInfo{Clock: last.Clock, ResetCount: last.ResetCount, RestartCount: last.RestartCount}
 	}
 	t0 := time.Now()
-	verdict, aerr := appraisal.Appraise(in)
+	verdict := Judge(in).Verdict
 	v.metrics.AppraisalTime.Observe(time.Since(t0).Seconds())
-	if aerr != nil {
-		verdict = unjudgeable(aerr)
-	}
 	rec, err := v.record(ctx, h, ev, verdict, time.Since(start))
 	switch {
 	case errors.Is(err, store.ErrNotFound):

@@ -59,6 +59,7 @@ func variedVerdicts() map[string]*appraisal.Verdict {
 		"empty lists and maps":  {Status: appraisal.Passed, Components: policy.Components{}, PCRs: map[string]map[int]string{}, Bundles: []appraisal.Bundle{}},
 		"nil and empty digests": {Status: appraisal.Passed, Components: policy.Components{{Class: "kernel"}, {Class: "modules", Name: "n", PCR: 12, EventIndex: 40, Digests: map[string]string{}}}},
 		"bundles":               {Status: appraisal.Failed, Bundles: []appraisal.Bundle{{}, {Name: "esx-base", Version: "6.7.0-1", Vendor: "VMware<>", Acceptance: "community", Signature: "valid"}}},
+		"not checked":           {Status: appraisal.Passed, NotChecked: []appraisal.Check{{Code: "quote.signature", Message: "Not checked: no quote."}}},
 	}
 	// Indices below 64 take the encoder's short way, others its sorting one,
 	// and a map holding both the second.
@@ -156,7 +157,7 @@ func TestEncodedFields(t *testing.T) {
 		v    any
 		want string
 	}{
-		{appraisal.Verdict{}, "Status:status Checks:checks Clock:clock,omitempty Bank:bank,omitempty SecureBoot:secure_boot,omitempty Components:components,omitempty PCRs:pcrs,omitempty Bundles:bundles,omitempty"},
+		{appraisal.Verdict{}, "Status:status Checks:checks Clock:clock,omitempty Bank:bank,omitempty SecureBoot:secure_boot,omitempty Components:components,omitempty PCRs:pcrs,omitempty Bundles:bundles,omitempty NotChecked:not_checked,omitempty"},
 		{appraisal.Check{}, "Code:code Passed:passed Message:message Bank:bank,omitempty PCR:pcr,omitempty EventIndex:event_index,omitempty Component:component,omitempty Expected:expected,omitempty Found:found,omitempty"},
 		{appraisal.ClockInfo{}, "Clock:clock ResetCount:reset_count RestartCount:restart_count Safe:safe"},
 		{appraisal.SecureBoot{}, "Enabled:enabled PK:pk,omitempty KEK:kek,omitempty DB:db,omitempty DBX:dbx Authorities:authorities,omitempty"},

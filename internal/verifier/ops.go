@@ -67,14 +67,14 @@ func (v *Verifier) LearnReference(ctx context.Context, actor, name string) (*pol
 	if err != nil {
 		return nil, err
 	}
-	if !authentic(vd) {
-		return nil, refuse(KindConflict, "policy.learn_unverified", "host %q's latest evidence is not authentic (quote or event log replay failed); it cannot be a reference", name)
-	}
 	cur, err := v.policies.get(ctx, h.Group)
 	if err != nil {
 		return nil, err
 	}
-	learned := policy.Learn(vd.Components, cur)
+	learned, err := Learn(vd, cur, fmt.Sprintf("host %q's latest evidence", name))
+	if err != nil {
+		return nil, err
+	}
 	if err := v.PutPolicy(ctx, actor, h.Group, learned); err != nil {
 		return nil, err
 	}

@@ -41,6 +41,10 @@ func appendVerdict(dst []byte, v *appraisal.Verdict) []byte {
 		dst = appendNextKey(dst, "bundles")
 		dst = appendBundles(dst, v.Bundles)
 	}
+	if len(v.NotChecked) > 0 {
+		dst = appendNextKey(dst, "not_checked")
+		dst = appendChecks(dst, v.NotChecked)
+	}
 	return append(dst, '}')
 }
 
