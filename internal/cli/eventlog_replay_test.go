@@ -243,3 +243,25 @@ func TestEventlogReplayGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestEventlogReplayEmulated replays what `bootproof evidence` writes for
+// emulated hosts (the real reference TPM's PCRs): it passes every rule, and
+// the state is the one the host booted with, proven in the log's banks.
+func TestEventlogReplayEmulated(t *testing.T) {
+	for _, tt := range []struct{ profile, state string }{
+		{"good", "on"},
+		{"secureboot-off", "off"},
+	} {
+		t.Run(tt.profile, func(t *testing.T) {
+			dir := t.TempDir()
+			mustRun(t, "evidence", "--profile", tt.profile, "--out", dir)
+			code, got := elReplayJSON(t, filepath.Join(dir, "eventlog.bin"), "--pcrs", filepath.Join(dir, "pcrs.json"))
+			if code != 0 || len(got.Problems) > 0 {
+				t.Errorf("exit %d, problems %+v", code, got.Problems)
+			}
+			if sb := got.SecureBoot; sb.State != tt.state || sb.ProvenBy == nil || sb.ProvenBy.Variable != "SecureBoot" || len(sb.ProvenBy.Banks) == 0 {
+				t.Errorf("Secure Boot %+v, want %s proven by the SecureBoot variable", sb, tt.state)
+			}
+		})
+	}
+}
