@@ -213,57 +213,26 @@ func quoteBanks(qs []*bankQuote) string {
 // checkBanks requires a quote for every bank the log declares and returns
 // the strongest quoted bank of SHA-256 or better that the log also has.
 func (a *appraisal) checkBanks(log *eventlog.Log, quotes map[eventlog.Alg]*bankQuote) *bankQuote {
-	for _, bank := range log.Banks {
-		if _, ok := bank.Hash(); !ok {
-			continue // a bank nobody can replay (SM3) proves nothing either way
-		}
-		if quotes[bank] == nil {
-			a.fail(Check{Code: CodeQuoteMissingBank, Bank: bank.String(),
-				Message: fmt.Sprintf("The event log declares the %s bank but no valid %s quote was sent.", bank, bank)})
-		}
+	quoted := func(b eventlog.Alg) bool { return quotes[b] != nil }
+	for _, bank := range MissingBanks(log.Banks, quoted) {
+		a.fail(Check{Code: CodeQuoteMissingBank, Bank: bank.String(),
+			Message: fmt.Sprintf("The event log declares the %s bank but no valid %s quote was sent.", bank, bank)})
 	}
-	var best *bankQuote
-	for _, bank := range []eventlog.Alg{eventlog.SHA512, eventlog.SHA384, eventlog.SHA256} {
-		if q := quotes[bank]; q != nil && slices.Contains(log.Banks, bank) {
-			best = q
-			break
-		}
-	}
-	if best == nil {
+	bank, ok := DecisionBank(log.Banks, quoted)
+	if !ok {
 		a.fail(Check{Code: CodeQuoteMissingBank,
 			Message: "No bank of SHA-256 or better is both quoted and in the event log; SHA-1 alone cannot prove a boot."})
 		return nil
 	}
+	best := quotes[bank]
 	a.pass(CodeQuoteMissingBank, fmt.Sprintf("Every bank the event log declares is quoted; decisions use %s.", best.bank))
 	return best
-}
-
-// requiredPCRs are the PCRs a quote must cover: 0-7 and every PCR the log
-// has measured events for, less the PCRs the policy ignores.
-func (a *appraisal) requiredPCRs(log *eventlog.Log) []int {
-	var need [eventlog.NumPCRs]bool
-	for i := 0; i < alwaysQuoted; i++ {
-		need[i] = true
-	}
-	for i := range log.Events {
-		e := &log.Events[i]
-		if e.Type != eventlog.EvNoAction && e.PCR >= 0 && e.PCR < eventlog.NumPCRs {
-			need[e.PCR] = true
-		}
-	}
-	var out []int
-	for pcr, n := range need {
-		if n && !a.in.Policy.Ignored(pcr) {
-			out = append(out, pcr)
-		}
-	}
-	return out
 }
 
 // checkSelection fails every quote that leaves out a PCR the appraisal
 // relies on, so that no unquoted PCR's events are read as proven.
 func (a *appraisal) checkSelection(log *eventlog.Log, quotes map[eventlog.Alg]*bankQuote) {
-	need := a.requiredPCRs(log)
+	need := RequiredPCRs(log, a.in.Policy.Ignored)
 	ok := true
 	for _, bank := range eventlog.Algs {
 		q := quotes[bank]

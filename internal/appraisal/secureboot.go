@@ -13,31 +13,25 @@ import (
 // and holds it against the policy.
 func (a *appraisal) checkSecureBoot(verified []eventlog.Event) {
 	p := a.in.Policy
-	// The data of the Secure Boot events is bound by a proven digest:
-	// SHA-256's when that bank replayed (fastest to compute), else the
-	// decision bank's.
-	bind, _ := eventlog.ParseAlg(a.v.Bank)
-	if slices.Contains(a.replayed, eventlog.SHA256) {
-		bind = eventlog.SHA256
-	}
-	sb, err := uefi.SecureBootStateBoundBy(verified, bind)
+	bank, _ := eventlog.ParseAlg(a.v.Bank)
+	sb, err := ProvenSecureBoot(verified, bank, a.replayed)
 	if err != nil {
 		a.fail(Check{Code: CodeSecureBootVariables, Bank: a.v.Bank, PCR: intp(7),
 			Message: fmt.Sprintf("The Secure Boot events in PCR 7 are not what honest firmware logs: %v.", err)})
 		return
 	}
 	a.v.SecureBoot = summarise(sb)
-	switch {
+	switch state := SecureBootStateOf(sb); {
 	case sb.DebugMode:
 		a.fail(Check{Code: CodeSecureBootDisabled, Bank: a.v.Bank, PCR: intp(7),
 			Message: "The firmware ran in UEFI debug mode, so Secure Boot enforced nothing."})
-	case !sb.Measured && p.SecureBootRequired:
+	case state == SecureBootUnknown && p.SecureBootRequired:
 		a.fail(Check{Code: CodeSecureBootDisabled, Bank: a.v.Bank, PCR: intp(7), Expected: []string{"enabled"}, Found: "not measured",
 			Message: "The boot did not measure the SecureBoot variable, so nothing shows Secure Boot was on."})
-	case !sb.Enabled && p.SecureBootRequired:
+	case state == SecureBootOff && p.SecureBootRequired:
 		a.fail(Check{Code: CodeSecureBootDisabled, Bank: a.v.Bank, PCR: intp(7), Expected: []string{"enabled"}, Found: "disabled",
 			Message: "Secure Boot was disabled at boot."})
-	case sb.Enabled:
+	case state == SecureBootOn:
 		a.pass(CodeSecureBootDisabled, "Secure Boot was enabled at boot.")
 	default:
 		a.pass(CodeSecureBootDisabled, "Secure Boot was disabled at boot; the policy does not require it.")

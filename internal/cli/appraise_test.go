@@ -13,7 +13,7 @@ import (
 	"github.com/bootproof/bootproof/internal/loadgen"
 )
 
-var updateGolden = flag.Bool("update-appraise", false, "rewrite testdata/appraise/*.golden")
+var updateAppraiseGolden = flag.Bool("update-appraise", false, "rewrite testdata/appraise/*.golden")
 
 // TestAppraiseEmulated makes a policy offline (--learn on a good host,
 // trusting the emulated vendor's bundle root) and judges emulated hosts'
@@ -112,7 +112,7 @@ func TestAppraiseCannot(t *testing.T) {
 
 func golden(t *testing.T, path, got string) {
 	t.Helper()
-	if *updateGolden {
+	if *updateAppraiseGolden {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -51,18 +51,41 @@ func elCorpusCase(t *testing.T, name string) string {
 // (sha256 and sha512) into a temporary directory.
 func elSyntheticLog(t *testing.T) (logPath, pcrsPath string, pcrs eventlog.PCRValues) {
 	t.Helper()
+	return elWriteLog(t, []byte{1}, nil)
+}
+
+// elVar is the SecureBoot variable's event data with the given value.
+func elVar(val []byte) []byte {
+	return uefi.EncodeVariableData("8be4df61-93ca-11d2-aa0d-00e098032b8c", "SecureBoot", val)
+}
+
+// elWriteLog writes a small log whose SecureBoot variable holds sb, and the
+// PCR values (sha256 and sha512) of that honest log. edit, when set, then
+// replaces the SecureBoot event's data and digests in the log written (not
+// in the PCR values): a host that lied about its PCR 7 events.
+func elWriteLog(t *testing.T, sb []byte, edit func(banks []eventlog.Alg) (digests []eventlog.Digest, data []byte)) (logPath, pcrsPath string, pcrs eventlog.PCRValues) {
+	t.Helper()
 	banks := []eventlog.Alg{eventlog.SHA256, eventlog.SHA512}
-	w := eventlog.NewWriter(banks)
-	add := func(pcr int, typ eventlog.EventType, data []byte) {
-		if err := w.Append(pcr, typ, eventlog.Digests(banks, data), data); err != nil {
-			t.Fatal(err)
+	build := func(edit func(banks []eventlog.Alg) ([]eventlog.Digest, []byte)) []byte {
+		w := eventlog.NewWriter(banks)
+		add := func(pcr int, typ eventlog.EventType, ds []eventlog.Digest, data []byte) {
+			if err := w.Append(pcr, typ, ds, data); err != nil {
+				t.Fatal(err)
+			}
 		}
+		honest := func(pcr int, typ eventlog.EventType, data []byte) { add(pcr, typ, eventlog.Digests(banks, data), data) }
+		honest(0, eventlog.EvSCRTMVersion, []byte("bootproof firmware\x00"))
+		if edit == nil {
+			honest(7, eventlog.EvEFIVariableDriverConfig, elVar(sb))
+		} else {
+			ds, data := edit(banks)
+			add(7, eventlog.EvEFIVariableDriverConfig, ds, data)
+		}
+		honest(7, eventlog.EvSeparator, []byte{0, 0, 0, 0})
+		honest(8, eventlog.EvIPL, []byte("kernel_cmdline: /vmlinuz ro quiet\x00"))
+		return w.Bytes()
 	}
-	add(0, eventlog.EvSCRTMVersion, []byte("bootproof firmware\x00"))
-	add(7, eventlog.EvEFIVariableDriverConfig, uefi.EncodeVariableData("8be4df61-93ca-11d2-aa0d-00e098032b8c", "SecureBoot", []byte{1}))
-	add(7, eventlog.EvSeparator, []byte{0, 0, 0, 0})
-	add(8, eventlog.EvIPL, []byte("kernel_cmdline: /vmlinuz ro quiet\x00"))
-	l, err := eventlog.Parse(w.Bytes())
+	l, err := eventlog.Parse(build(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,20 +94,29 @@ func elSyntheticLog(t *testing.T) (logPath, pcrsPath string, pcrs eventlog.PCRVa
 		if pcrs[b], err = l.Replay(b); err != nil {
 			t.Fatal(err)
 		}
+		for pcr := 1; pcr < 7; pcr++ { // the verifier requires PCR 0-7
+			pcrs[b][pcr] = make([]byte, b.Size())
+		}
 	}
-	dir := t.TempDir()
-	logPath, pcrsPath = filepath.Join(dir, "eventlog.bin"), filepath.Join(dir, "pcrs.json")
+	logPath = filepath.Join(t.TempDir(), "eventlog.bin")
+	if err := os.WriteFile(logPath, build(edit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return logPath, elWritePCRs(t, pcrs), pcrs
+}
+
+// elWritePCRs writes PCR values as pcrs.json into a temporary directory.
+func elWritePCRs(t *testing.T, pcrs eventlog.PCRValues) string {
+	t.Helper()
 	pj, err := json.Marshal(pcrs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(logPath, w.Bytes(), 0o644); err != nil {
+	path := filepath.Join(t.TempDir(), "pcrs.json")
+	if err := os.WriteFile(path, pj, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(pcrsPath, pj, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return logPath, pcrsPath, pcrs
+	return path
 }
 
 func TestEventlogSynthetic(t *testing.T) {
@@ -101,19 +133,14 @@ func TestEventlogSynthetic(t *testing.T) {
 	}
 
 	code, out, errOut = elRun(t, "eventlog", "replay", logPath, "--pcrs", pcrsPath)
-	if code != 0 || !strings.Contains(out, "sha256: match") || !strings.Contains(out, "sha512: match") || !strings.Contains(out, "Secure Boot: on (proven by sha512 PCR 7)") {
+	if code != 0 || !strings.Contains(out, "sha256: match") || !strings.Contains(out, "sha512: match") || !strings.Contains(out, "Secure Boot: on (proven by sha256+sha512 PCR 7: SecureBoot at event 2)") {
 		t.Errorf("replay: exit %d\n%s%s", code, out, errOut)
 	}
 
 	// The same log against a PCR 8 that something else extended.
 	pcrs[eventlog.SHA256][8] = bytes.Repeat([]byte{0xee}, 32)
-	pj, _ := json.Marshal(pcrs)
-	bad := filepath.Join(t.TempDir(), "pcrs.json")
-	if err := os.WriteFile(bad, pj, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	code, out, _ = elRun(t, "eventlog", "replay", logPath, "--pcrs", bad)
-	if code != 1 || !strings.Contains(out, "sha256: mismatch at PCR 8") || !strings.Contains(out, "want eeeeeeee") || !strings.Contains(out, "sha512: match") {
+	code, out, _ = elRun(t, "eventlog", "replay", logPath, "--pcrs", elWritePCRs(t, pcrs))
+	if code != 1 || !strings.Contains(out, "sha256: mismatch\n  PCR 8: mismatch (1 events)") || !strings.Contains(out, "want eeeeeeee") || !strings.Contains(out, "sha512: match") {
 		t.Errorf("replay against a wrong PCR 8: exit %d\n%s", code, out)
 	}
 }
@@ -148,10 +175,11 @@ func TestEventlogReplayCorpus(t *testing.T) {
 		code     int
 		want     []string
 	}{
-		{"rhel8 matches, Secure Boot on", "go-tpm-tools/rhel8-uefi", "", 0, []string{"sha1: match (11 PCRs)", "sha256: match (11 PCRs)", "Secure Boot: on (proven by sha256 PCR 7)", "CN=Microsoft Corporation UEFI CA 2011", "authority event 21 from db"}},
-		{"altered log mismatches", "HIRS/tpmlog-altered", "", 1, []string{"sha256: mismatch at PCR 0 (8 events)", "want 5ef6c69a", "got  0a276b1c"}},
-		{"IMA PCR 10 is unlogged, not a mismatch", "go-attestation/sb-cert", "", 0, []string{"PCR 10: no events in the log", "Secure Boot: on"}},
-		{"bank missing from the log", "go-tpm-tools/rhel8-uefi", `{"sha512": {"0": "` + strings.Repeat("00", 64) + `"}}`, 1, []string{"sha512: cannot replay", "no sha512 bank", "unverified: no PCR 7"}},
+		{"rhel8 matches, Secure Boot on, its sha384 bank not given", "go-tpm-tools/rhel8-uefi", "", 1, []string{"sha1: match (11 PCRs)", "sha256: match (11 PCRs)", "Secure Boot: on (proven by sha256 PCR 7: SecureBoot at event 3)", "CN=Microsoft Corporation UEFI CA 2011", "authority event 21 from db",
+			"refused (quote.missing_bank): the log declares the sha384 bank but no sha384 values were given"}},
+		{"altered log mismatches", "HIRS/tpmlog-altered", "", 1, []string{"sha256: mismatch\n  PCR 0: mismatch (8 events)", "want 5ef6c69a", "got  0a276b1c", "Secure Boot: unknown: the sha256 values do not prove the log"}},
+		{"IMA PCR 10 has a value and no events: a mismatch", "go-attestation/sb-cert", "", 1, []string{"PCR 10: a value but no events in the log", "refused (eventlog.replay): sha256 PCR 10 holds c36c9ab1", "--ignore-pcrs 10", "Secure Boot: unknown"}},
+		{"bank missing from the log", "go-tpm-tools/rhel8-uefi", `{"sha512": {"0": "` + strings.Repeat("00", 64) + `"}}`, 1, []string{"sha512: not replayed: the log has no sha512 bank", "the log declares the sha256 bank but no sha256 values were given", "Secure Boot: unknown: no bank of SHA-256 or better"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -186,7 +214,7 @@ func TestEventlogReplayJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("output is not JSON: %v\n%s", err, out)
 	}
-	if got.Match || len(got.Banks) != 1 || got.Banks[0].PCRs[0].Status != eventlog.StatusMismatch || got.SecureBoot == nil || got.SecureBoot.Enabled {
+	if got.Match || len(got.Banks) != 1 || got.Banks[0].PCRs[0].Status != eventlog.StatusMismatch || got.SecureBoot == nil || got.SecureBoot.State != "unknown" {
 		t.Errorf("got %+v", got)
 	}
 }
@@ -204,18 +232,24 @@ func TestEventlogErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		args []string
+		code int
 		want string
 	}{
-		{"not a log", []string{"eventlog", "dump", junk}, "event 0 at offset 0"},
-		{"no such file", []string{"eventlog", "dump", junk + ".missing"}, "read event log"},
-		{"replay without --pcrs", []string{"eventlog", "replay", logPath}, "--pcrs is required"},
-		{"short PCR value", []string{"eventlog", "replay", logPath, "--pcrs", badPCRs}, "sha256 PCR 0: 2 bytes, want 32"},
+		{"not a log", []string{"eventlog", "dump", junk}, 1, "event 0 at offset 0"},
+		{"no such file", []string{"eventlog", "dump", junk + ".missing"}, 1, "read event log"},
+		{"replay without --pcrs", []string{"eventlog", "replay", logPath}, 2, "--pcrs is required"},
+		{"replay of no log", []string{"eventlog", "replay", junk, "--pcrs", badPCRs}, 2, "event 0 at offset 0"},
+		{"replay of a missing log", []string{"eventlog", "replay", junk + ".missing", "--pcrs", badPCRs}, 2, "read event log"},
+		{"short PCR value", []string{"eventlog", "replay", logPath, "--pcrs", badPCRs}, 2, "sha256 PCR 0: 2 bytes, want 32"},
+		{"replay without a file", []string{"eventlog", "replay", "--pcrs", badPCRs}, 2, "accepts 1 arg(s)"},
+		{"replay with an unknown flag", []string{"eventlog", "replay", logPath, "--pcr", badPCRs}, 2, "unknown flag: --pcr"},
+		{"replay ignoring PCR 7", []string{"eventlog", "replay", logPath, "--pcrs", badPCRs, "--ignore-pcrs", "7"}, 2, "PCR 7 cannot be ignored"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, _, errOut := elRun(t, tt.args...)
-			if code != 1 || !strings.Contains(errOut, tt.want) {
-				t.Errorf("exit %d stderr %q, want 1 and %q", code, errOut, tt.want)
+			if code != tt.code || !strings.Contains(errOut, tt.want) {
+				t.Errorf("exit %d stderr %q, want %d and %q", code, errOut, tt.code, tt.want)
 			}
 		})
 	}

@@ -16,6 +16,9 @@ type SecureBoot struct {
 	// Measured is true when the log holds a SecureBoot variable event. When
 	// false, Enabled is false: nothing shows Secure Boot was on.
 	Measured bool
+	// Event is the log index of the SecureBoot variable event when
+	// Measured: the evidence a report names for the state.
+	Event int
 	// PK, KEK and DB are the signature databases as measured, nil when
 	// their variable was not measured.
 	PK, KEK, DB *SignatureDB
@@ -29,8 +32,10 @@ type SecureBoot struct {
 	// db (or shim MokList) entry that verified each image.
 	Authorities []Authority
 	// DebugMode is true when firmware logged "UEFI Debug Mode" in PCR 7: a
-	// debugger was attached and nothing after it can be trusted.
-	DebugMode bool
+	// debugger was attached and nothing after it can be trusted. DebugEvent
+	// is that event's log index.
+	DebugMode  bool
+	DebugEvent int
 }
 
 // DBX returns the entries of the measured dbx, nil when it was not
@@ -119,7 +124,7 @@ func SecureBootStateBoundBy(events []eventlog.Event, bind eventlog.Alg) (*Secure
 
 		case eventlog.EvEFIAction:
 			if string(e.Data) == "UEFI Debug Mode" && checkDigests(e, e.Data, bind) == nil {
-				sb.DebugMode = true
+				sb.DebugMode, sb.DebugEvent = true, e.Index
 			}
 
 		case eventlog.EvEFIVariableDriverConfig:
@@ -140,6 +145,9 @@ func SecureBootStateBoundBy(events []eventlog.Event, bind eventlog.Alg) (*Secure
 				return nil, fmt.Errorf("event %d: variable %s measured twice (first at event %d)", e.Index, v.Name, prev)
 			}
 			seen[v.Name] = e.Index
+			if v.Name == "SecureBoot" {
+				sb.Event = e.Index
+			}
 			if err := sb.setVariable(v); err != nil {
 				return nil, fmt.Errorf("event %d: %w", e.Index, err)
 			}
