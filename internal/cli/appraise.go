@@ -35,7 +35,9 @@ evidence files in DIR, as ` + "`hosts evidence NAME --out DIR`" + ` or
 bundles/*.bundle, and when present nonce.bin, ak.pub and quote-N.attest with
 quote-N.sig. It prints the verdict: status, the headline reason, then every
 check with its code and evidence. --json prints it as GET
-/api/v1/hosts/{name}/verdict does. Without --policy the default policy is used.
+/api/v1/hosts/{name}/verdict does, with the headline the verifier records
+beside it (reason_code and reason, as GET /api/v1/hosts/{name} shows them).
+Without --policy the default policy is used.
 
 Without a quote the PCR values in pcrs.json are taken on trust, for replay
 only: everything else is judged as the verifier would, and the quote checks
@@ -67,7 +69,7 @@ invalid policy, or a host without a TPM 2.0: N/A).`,
 				return printLearned(stdio.Out, j.Verdict, p, args[0])
 			}
 			if asJSON {
-				err = writeJSONTo(stdio.Out, api.HostVerdict{At: time.Now().UTC(), Host: d.Host, Verdict: j.Verdict})
+				err = writeJSONTo(stdio.Out, appraisedJSON(d.Host, j))
 			} else {
 				err = printJudgement(stdio.Out, d.Host, j)
 			}
@@ -79,7 +81,7 @@ invalid policy, or a host without a TPM 2.0: N/A).`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&policyFile, "policy", "", "policy YAML file (default: the default policy)")
-	f.BoolVar(&asJSON, "json", false, "print the verdict as the API's GET /api/v1/hosts/{name}/verdict")
+	f.BoolVar(&asJSON, "json", false, "print the verdict as the API's GET /api/v1/hosts/{name}/verdict, with the headline reason_code and reason")
 	f.BoolVar(&learn, "learn", false, "print the policy `policy learn` would make from this boot")
 	cmd.MarkFlagsMutuallyExclusive("json", "learn")
 	return cmd
@@ -123,6 +125,13 @@ func appraiseExit(s appraisal.Status) error {
 		return &ExitError{Code: exitAppraiseFailed}
 	}
 	return &ExitError{Code: exitCannotAppraise}
+}
+
+// appraisedJSON is --json's output: the verdict with the headline Judge
+// picked, the one the verifier records beside it.
+func appraisedJSON(host string, j verifier.Judgement) api.AppraisedVerdict {
+	return api.AppraisedVerdict{HostVerdict: api.HostVerdict{At: time.Now().UTC(), Host: host, Verdict: j.Verdict},
+		ReasonCode: j.ReasonCode, Reason: j.Reason}
 }
 
 // printLearned prints the learned policy, or says why the boot teaches

@@ -18,7 +18,8 @@ var updateAppraiseGolden = flag.Bool("update-appraise", false, "rewrite testdata
 // TestAppraiseEmulated makes a policy offline (--learn on a good host,
 // trusting the emulated vendor's bundle root) and judges emulated hosts'
 // `evidence` output with it: the human output is golden, the exit status
-// is the verdict's, and --json decodes into the API's verdict type.
+// is the verdict's, and --json decodes into the API's verdict type with
+// the headline beside it.
 func TestAppraiseEmulated(t *testing.T) {
 	tmp := t.TempDir()
 	base, err := loadgen.LoadPolicy(0)
@@ -53,7 +54,7 @@ func TestAppraiseEmulated(t *testing.T) {
 			}
 			golden(t, filepath.Join("testdata", "appraise", c.profile+".golden"), out)
 			_, js, _ := runBootproof(t, "appraise", dirs[c.profile], "--policy", pol, "--json")
-			var hv api.HostVerdict
+			var hv api.AppraisedVerdict
 			if err := json.Unmarshal([]byte(js), &hv); err != nil {
 				t.Fatalf("--json: %v\n%s", err, js)
 			}
@@ -62,6 +63,9 @@ func TestAppraiseEmulated(t *testing.T) {
 			}
 			if c.code != "" && !failedWith(hv.Verdict, c.code) || c.code == "" && len(hv.Verdict.Failures()) > 0 {
 				t.Errorf("--json: failed checks %v, want %q among them", hv.Verdict.Failures(), c.code)
+			}
+			if hv.ReasonCode != c.code || (c.code == "") != (hv.Reason == "") {
+				t.Errorf("--json: headline %q (%q), want %q", hv.ReasonCode, hv.Reason, c.code)
 			}
 			if want := "reason: " + c.code + ":"; c.code != "" && !strings.Contains(out, want) {
 				t.Errorf("human output has no %q headline", want)
