@@ -166,11 +166,9 @@ func newReportCmd(stdio IO) *cobra.Command {
 				fmt.Fprintln(tw, "NAME\tGROUP\tTPM\tSTATUS\tSINCE\tREASON")
 				for _, h := range hosts {
 					counts[h.Status]++
-					reason := ""
-					if len(h.Reasons) > 0 {
-						reason = h.Reasons[0]
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Name, h.Group, h.TPMFamily, h.Status, h.StatusSince.Format(time.RFC3339), reason)
+					// The stored headline, as hosts list and the web page
+					// show it; never the first failed check in check order.
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Name, h.Group, h.TPMFamily, h.Status, h.StatusSince.Format(time.RFC3339), h.Reason)
 				}
 				if err := tw.Flush(); err != nil {
 					return err
