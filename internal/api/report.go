@@ -43,7 +43,7 @@ func (s *server) report(w http.ResponseWriter, r *http.Request) error {
 
 func (s *server) reportRow(r *http.Request, h store.Host) ReportRow {
 	row := ReportRow{Name: h.Name, Group: h.Group, TPMFamily: h.TPMFamily, Status: h.Status, StatusSince: h.StatusSince,
-		LastAttested: h.LastAttested, Reasons: []string{}, ReasonCodes: []string{},
+		LastAttested: h.LastAttested, ReasonCode: h.ReasonCode, Reason: h.Reason, Reasons: []string{}, ReasonCodes: []string{},
 		Staleness: StalenessOf(s.v.Staleness(r.Context(), h))}
 	switch h.Status {
 	case store.StatusFailed:
@@ -61,17 +61,18 @@ func (s *server) reportRow(r *http.Request, h store.Host) ReportRow {
 }
 
 // WriteCSV writes report rows as CSV with a header line, every cell
-// defused for spreadsheets (package csvsafe).
+// defused for spreadsheets (package csvsafe): the headline (reason_code,
+// reason) first, then every failed check joined by "; ".
 func WriteCSV(w io.Writer, rows []ReportRow) error {
 	cw := csvsafe.NewWriter(w)
-	_ = cw.Write([]string{"name", "group", "tpm_family", "status", "status_since", "last_attested", "reason_codes", "reasons"})
+	_ = cw.Write([]string{"name", "group", "tpm_family", "status", "status_since", "last_attested", "reason_code", "reason", "reason_codes", "reasons"})
 	for _, r := range rows {
 		last := ""
 		if r.LastAttested != nil {
 			last = r.LastAttested.UTC().Format(time.RFC3339)
 		}
 		_ = cw.Write([]string{r.Name, r.Group, r.TPMFamily, r.Status, r.StatusSince.UTC().Format(time.RFC3339), last,
-			strings.Join(r.ReasonCodes, "; "), strings.Join(r.Reasons, "; ")})
+			r.ReasonCode, r.Reason, strings.Join(r.ReasonCodes, "; "), strings.Join(r.Reasons, "; ")})
 	}
 	cw.Flush()
 	return cw.Error()

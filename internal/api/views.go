@@ -159,7 +159,10 @@ type AttestRequest struct {
 	All   bool   `json:"all,omitempty"`
 }
 
-// ReportRow is one host in a report export.
+// ReportRow is one host in a report export. ReasonCode and Reason are the
+// host's headline, the stored first reason every surface shows (for a
+// Failed host the verdict's ranked Headline); Reasons and ReasonCodes list
+// every failed check of the latest verdict, in the appraisal's order.
 type ReportRow struct {
 	Name         string     `json:"name"`
 	Group        string     `json:"group"`
@@ -167,6 +170,8 @@ type ReportRow struct {
 	Status       string     `json:"status"`
 	StatusSince  time.Time  `json:"status_since"`
 	LastAttested *time.Time `json:"last_attested,omitempty"`
+	ReasonCode   string     `json:"reason_code"`
+	Reason       string     `json:"reason"`
 	Reasons      []string   `json:"reasons"`
 	ReasonCodes  []string   `json:"reason_codes"`
 	Staleness

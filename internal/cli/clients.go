@@ -66,9 +66,9 @@ func newHostsCmd(stdio IO) *cobra.Command {
 				return printJSON(stdio.Out, page)
 			}
 			tw := tabwriter.NewWriter(stdio.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tGROUP\tTPM\tSTATUS\tLAST ATTESTED\tREASON")
+			fmt.Fprintln(tw, "NAME\tGROUP\tTPM\tSTATUS\tLAST ATTESTED\tCODE\tREASON")
 			for _, h := range page.Items {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Name, h.Group, h.TPMFamily, h.Status, ago(h.LastAttested), h.Reason)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Name, h.Group, h.TPMFamily, h.Status, ago(h.LastAttested), h.ReasonCode, h.Reason)
 			}
 			return tw.Flush()
 		}}
@@ -163,14 +163,12 @@ func newReportCmd(stdio IO) *cobra.Command {
 				}
 				counts := map[string]int{}
 				tw := tabwriter.NewWriter(stdio.Out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "NAME\tGROUP\tTPM\tSTATUS\tSINCE\tREASON")
+				fmt.Fprintln(tw, "NAME\tGROUP\tTPM\tSTATUS\tSINCE\tCODE\tREASON")
 				for _, h := range hosts {
 					counts[h.Status]++
-					reason := ""
-					if len(h.Reasons) > 0 {
-						reason = h.Reasons[0]
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Name, h.Group, h.TPMFamily, h.Status, h.StatusSince.Format(time.RFC3339), reason)
+					// The stored headline, as hosts list and the web page
+					// show it; never the first failed check in check order.
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Name, h.Group, h.TPMFamily, h.Status, h.StatusSince.Format(time.RFC3339), h.ReasonCode, h.Reason)
 				}
 				if err := tw.Flush(); err != nil {
 					return err

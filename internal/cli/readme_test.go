@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/bootproof/bootproof/internal/demo"
 )
 
 // TestReadmeCommandsExist checks that every `bootproof ...` command the
@@ -67,4 +69,37 @@ func glob(t *testing.T, pattern string) []string {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// TestReadmeDemoTable: README.md's demo table names every host the demo
+// starts exactly once, and gives each host that is not Passed its first
+// reason as `code`: sentence. (e2e TestOneHeadlineEverywhere checks that
+// these are the codes and sentences the demo shows.)
+func TestReadmeDemoTable(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(b), "| host | status | first reason")
+	if !ok {
+		t.Fatal("README.md has no demo table with a first reason column")
+	}
+	_, table, _ = strings.Cut(table, "| --- | --- | --- |\n")
+	table, _, _ = strings.Cut(table, "\n\n")
+	seen := map[string]int{}
+	reason := regexp.MustCompile("^`[a-z0-9_]+\\.[a-z0-9_]+`: [A-Z].*\\.$")
+	for _, line := range strings.Split(table, "\n") {
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		for _, m := range regexp.MustCompile("`(esx-[^`]+)`").FindAllStringSubmatch(cells[0], -1) {
+			seen[m[1]]++
+		}
+		if passed := len(cells) >= 2 && cells[1] == "Passed"; !passed && (len(cells) != 3 || !reason.MatchString(cells[2])) {
+			t.Errorf("README demo table row %q: want hosts | status | `code`: sentence", line)
+		}
+	}
+	for _, m := range demo.Fleet(12) {
+		if seen[m.Name] != 1 {
+			t.Errorf("README's demo table names %s %d times, want once", m.Name, seen[m.Name])
+		}
+	}
 }

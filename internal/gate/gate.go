@@ -28,6 +28,9 @@ type Decision struct {
 	Host   string
 	Allow  bool
 	Reason string
+	// ReasonCode is the host's headline code as the verifier or the cached
+	// token states it ("" when the host passed or nobody answered).
+	ReasonCode string
 	// Source says who answered: the verifier, a cached token, or nobody
 	// (fail-open or fail-closed).
 	Source string
@@ -84,11 +87,12 @@ func New(cfg Config) (*Gate, error) {
 
 // placementAnswer is the verifier's GET .../placement body (verifier.Decision).
 type placementAnswer struct {
-	Host   string `json:"host"`
-	Allow  bool   `json:"allow"`
-	Reason string `json:"reason"`
-	Status string `json:"status"`
-	Mode   string `json:"mode"`
+	Host       string `json:"host"`
+	Allow      bool   `json:"allow"`
+	Reason     string `json:"reason"`
+	ReasonCode string `json:"reason_code"`
+	Status     string `json:"status"`
+	Mode       string `json:"mode"`
 }
 
 // tokenAnswer is the verifier's POST .../trust-token body.
@@ -130,7 +134,7 @@ func (g *Gate) askVerifier(ctx context.Context, host string) (Decision, error) {
 	if err := g.api.Do(ctx, "GET", path+"/placement", nil, &pa); err != nil {
 		return Decision{}, err
 	}
-	d := Decision{Host: host, Allow: pa.Allow, Reason: pa.Reason, Status: pa.Status, Source: SourceVerifier}
+	d := Decision{Host: host, Allow: pa.Allow, Reason: pa.Reason, ReasonCode: pa.ReasonCode, Status: pa.Status, Source: SourceVerifier}
 	var ta tokenAnswer
 	err := g.api.Do(ctx, "POST", path+"/trust-token?audience="+url.QueryEscape(g.cfg.Audience), nil, &ta)
 	if err != nil {
@@ -180,7 +184,7 @@ func (g *Gate) offline(host, why string) Decision {
 		}
 	}
 	if err == nil {
-		d.Source, d.Status = SourceCachedToken, c.Status
+		d.Source, d.Status, d.ReasonCode = SourceCachedToken, c.Status, c.ReasonCode
 		until := time.Unix(c.Expiry, 0).UTC().Format(time.RFC3339)
 		if c.Placement == "allow" {
 			d.Allow = true

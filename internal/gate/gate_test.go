@@ -59,7 +59,8 @@ func newStandIn(t *testing.T) *standIn {
 			return
 		}
 		json.NewEncoder(w).Encode(verifier.Decision{Host: r.PathValue("name"), Allow: v.allow.Load(),
-			Reason: "stand-in says " + v.status.Load().(string), Status: v.status.Load().(string), Mode: "enforce", Fresh: true})
+			Reason: "stand-in says " + v.status.Load().(string), ReasonCode: standInCode(v.status.Load().(string)),
+			Status: v.status.Load().(string), Mode: "enforce", Fresh: true})
 	})
 	mux.HandleFunc("POST /api/v1/hosts/{name}/trust-token", func(w http.ResponseWriter, r *http.Request) {
 		if !v.answer(w, r) {
@@ -100,7 +101,7 @@ func (v *standIn) token(t *testing.T, host, aud string, allow bool, exp time.Tim
 	t.Helper()
 	return issue(t, v.signer, trusttoken.Claims{Issuer: DefaultIssuer, Subject: host, Audience: aud,
 		IssuedAt: testNow.Unix(), NotBefore: testNow.Unix(), Expiry: exp.Unix(), Status: v.status.Load().(string),
-		Placement: map[bool]string{true: "allow", false: "deny"}[allow]})
+		ReasonCode: standInCode(v.status.Load().(string)), Placement: map[bool]string{true: "allow", false: "deny"}[allow]})
 }
 
 func issue(t *testing.T, s *trusttoken.Signer, c trusttoken.Claims) string {

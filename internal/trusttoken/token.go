@@ -30,6 +30,9 @@ type Claims struct {
 	Group      string `json:"group,omitempty"`
 	Appraised  int64  `json:"appraised_at,omitempty"` // unix seconds of the verdict
 	PolicyHash string `json:"policy_sha256,omitempty"`
+	// ReasonCode and Reason are the host's stored headline: the same first
+	// reason the report, the web page and webhooks show.
+	ReasonCode string `json:"reason_code,omitempty"`
 	Reason     string `json:"reason,omitempty"`
 	// Placement is the verifier's placement decision at issue time.
 	Placement string `json:"placement,omitempty"` // "allow" or "deny"

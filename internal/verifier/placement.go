@@ -16,9 +16,13 @@ type Decision struct {
 	Host   string `json:"host"`
 	Allow  bool   `json:"allow"`
 	Reason string `json:"reason"`
-	Status string `json:"status"`
-	Mode   string `json:"mode"`
-	Fresh  bool   `json:"fresh"`
+	// ReasonCode is the host's stored headline code (the same first
+	// reason the report, the web page and webhooks show) when the host is
+	// not Passed; for a Failed host Reason ends with its sentence.
+	ReasonCode string `json:"reason_code,omitempty"`
+	Status     string `json:"status"`
+	Mode       string `json:"mode"`
+	Fresh      bool   `json:"fresh"`
 	// Trusted says the host itself qualifies (fresh Passed, or N/A where
 	// the policy allows it); Allow may also be true by the group's mode.
 	Trusted bool      `json:"trusted"`
@@ -29,6 +33,9 @@ type Decision struct {
 // group's policy. It reads, never writes (see Placement).
 func Decide(h store.Host, p *policy.Policy, now time.Time) Decision {
 	d := Decision{Host: h.Name, Status: h.Status, Mode: p.Enforcement, Checked: now}
+	if h.Status != store.StatusPassed {
+		d.ReasonCode = h.ReasonCode
+	}
 	trusted := false
 	switch h.Status {
 	case store.StatusPassed:
@@ -128,7 +135,7 @@ func (v *Verifier) TrustToken(ctx context.Context, name, audience string) (strin
 	d := Decide(h, p, now)
 	c := trusttoken.Claims{Issuer: v.cfg.Issuer, Subject: name, Audience: audience, IssuedAt: now.Unix(),
 		NotBefore: now.Unix(), Expiry: now.Add(v.cfg.TrustTokenTTL).Unix(), Status: h.Status, Group: h.Group,
-		PolicyHash: PolicyHash(g.Policy), Reason: h.Reason, Placement: "deny"}
+		PolicyHash: PolicyHash(g.Policy), ReasonCode: h.ReasonCode, Reason: h.Reason, Placement: "deny"}
 	if d.Allow {
 		c.Placement = "allow"
 	}

@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -35,10 +36,19 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := store.Host{Name: "h", Status: tt.status, LastAttested: tt.attested, Reason: "Secure Boot was disabled at boot."}
+			h := store.Host{Name: "h", Status: tt.status, LastAttested: tt.attested,
+				ReasonCode: "secureboot.disabled", Reason: "Secure Boot was disabled at boot."}
 			d := Decide(h, tt.p, now)
 			if d.Allow != tt.allow || d.Trusted != tt.trusts || d.Reason == "" {
 				t.Errorf("Decide = %+v, want allow %v trusted %v and a reason", d, tt.allow, tt.trusts)
+			}
+			// The answer carries the host's stored headline, never one of
+			// its own: the code unless Passed, and a Failed host's sentence.
+			if wantCode := map[bool]string{true: "", false: h.ReasonCode}[tt.status == store.StatusPassed]; d.ReasonCode != wantCode {
+				t.Errorf("Decide reason code = %q, want %q", d.ReasonCode, wantCode)
+			}
+			if tt.status == store.StatusFailed && !strings.HasSuffix(d.Reason, h.Reason) {
+				t.Errorf("Decide reason = %q, want it to end with the headline %q", d.Reason, h.Reason)
 			}
 		})
 	}

@@ -6,50 +6,9 @@ import (
 	"github.com/bootproof/bootproof/internal/appraisal"
 )
 
-// firstFailure is the reason a report shows first: the most telling one.
-// Evidence that is not authentic comes first (nothing else in it can be
-// believed); then foreign code that ran (a boot loader or kernel not in the
-// references); then bad bundles (unsigned, untrusted, below the acceptance
-// level), which say more than "this module is not a reference"; then
-// Secure Boot being off; last the firmware measurements and the boot
-// options, which change with the Secure Boot setting (OVMF measures other
-// firmware volumes with Secure Boot off; ESXi's boot options carry it) and
-// so mostly echo it.
-func firstFailure(v *appraisal.Verdict) *appraisal.Check {
-	var best *appraisal.Check
-	for i := range v.Checks {
-		c := &v.Checks[i]
-		if !c.Passed && (best == nil || failureRank(c.Code) < failureRank(best.Code)) {
-			best = c
-		}
-	}
-	return best
-}
-
-func failureRank(code string) int {
-	switch code {
-	case "reference.module":
-		return 5
-	case "reference.firmware", "reference.boot_options":
-		return 7
-	}
-	prefix, _, _ := strings.Cut(code, ".")
-	switch prefix {
-	case "evidence", "tpm":
-		return 0
-	case "quote":
-		return 1
-	case "eventlog":
-		return 2
-	case "reference":
-		return 3
-	case "bundle":
-		return 4
-	case "secureboot":
-		return 6
-	}
-	return 8
-}
+// firstFailure is the reason the host's record stores and every surface
+// shows first: the appraisal's one ranked headline (Verdict.Headline).
+func firstFailure(v *appraisal.Verdict) *appraisal.Check { return v.Headline() }
 
 // unjudgeable turns evidence the appraisal could not judge into a Failed
 // verdict: a host that sends what cannot be appraised must not keep an

@@ -19,6 +19,11 @@ func TestFirstFailure(t *testing.T) {
 		{"replay failure before references", []string{"reference.firmware", "eventlog.replay"}, "eventlog.replay"},
 		{"secure boot off changes the firmware measured", []string{"reference.firmware", "secureboot.disabled"}, "secureboot.disabled"},
 		{"foreign boot loader beats secure boot off", []string{"secureboot.disabled", "reference.firmware", "reference.bootloader"}, "reference.bootloader"},
+		{"an unproven event name beats the component it names", []string{"secureboot.disabled", "reference.kernel", "eventlog.data_mismatch"}, "eventlog.data_mismatch"},
+		{"a new reference class is foreign code", []string{"secureboot.disabled", "reference.boot_options", "reference.initrd"}, "reference.initrd"},
+		{"equal rank keeps the appraisal's order", []string{"reference.kernel", "reference.bootloader"}, "reference.kernel"},
+		{"an unknown check is still a headline", []string{"newcheck.thing"}, "newcheck.thing"},
+		{"an unknown check ranks after the known ones", []string{"newcheck.thing", "reference.firmware"}, "reference.firmware"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

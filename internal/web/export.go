@@ -30,6 +30,7 @@ type ExportHost struct {
 	Reason          string  `json:"reason"`
 	Placement       string  `json:"placement"` // "allow" or "deny"
 	PlacementReason string  `json:"placement_reason"`
+	ReasonCode      string  `json:"reason_code"` // the code of Reason, the host's headline
 }
 
 // ExportFilter is the filter an export was made with.
@@ -42,11 +43,11 @@ type ExportFilter struct {
 }
 
 // csvHeader names the CSV columns, in the order of ExportHost's fields.
-var csvHeader = []string{"name", "group", "tpm_family", "status", "since", "last_attested", "reason", "placement", "placement_reason"}
+var csvHeader = []string{"name", "group", "tpm_family", "status", "since", "last_attested", "reason", "placement", "placement_reason", "reason_code"}
 
 func exportHost(h HostRow) ExportHost {
 	e := ExportHost{Name: h.Name, Group: h.Group, TPMFamily: h.TPMFamily, Status: h.Status,
-		Reason: h.Reason, Placement: "deny", PlacementReason: h.PlacementReason}
+		Reason: h.Reason, ReasonCode: h.ReasonCode, Placement: "deny", PlacementReason: h.PlacementReason}
 	if !h.Since.IsZero() {
 		e.Since = h.Since.UTC().Format(time.RFC3339)
 	}
@@ -116,7 +117,7 @@ func (h *handler) exportCSV(w http.ResponseWriter, r *http.Request, s session) e
 		if e.LastAttested != nil {
 			la = *e.LastAttested
 		}
-		return cw.Write([]string{e.Name, e.Group, e.TPMFamily, e.Status, e.Since, la, e.Reason, e.Placement, e.PlacementReason})
+		return cw.Write([]string{e.Name, e.Group, e.TPMFamily, e.Status, e.Since, la, e.Reason, e.Placement, e.PlacementReason, e.ReasonCode})
 	})
 	cw.Flush()
 	if err == nil {

@@ -32,10 +32,10 @@ func TestExportCSV(t *testing.T) {
 	want := [][]string{
 		csvHeader,
 		{hostileName, `"><img src=x onerror=alert(2)>`, "2.0", "Failed", "2026-01-15T11:00:00Z", "2026-01-15T11:00:00Z",
-			`'=HYPERLINK("http://evil.example/","click") <b>bold</b>`, "deny", "status is Failed"},
+			`'=HYPERLINK("http://evil.example/","click") <b>bold</b>`, "deny", "status is Failed", ""},
 		{"esx-02", "prod-a", "2.0", "Failed", "2026-01-15T11:40:00Z", "2026-01-15T11:58:00Z",
-			"The kernel's digest is not in the group's reference values.", "deny", "status is Failed"},
-		{"kvm-06", "lab", "2.0", "Failed", "2026-01-15T06:00:00Z", "2026-01-15T11:50:00Z", "Secure Boot was off.", "deny", "status is Failed"},
+			"The kernel's digest is not in the group's reference values.", "deny", "status is Failed", "reference.kernel_mismatch"},
+		{"kvm-06", "lab", "2.0", "Failed", "2026-01-15T06:00:00Z", "2026-01-15T11:50:00Z", "Secure Boot was off.", "deny", "status is Failed", "secureboot.disabled"},
 	}
 	if diff := cmp.Diff(want, records); diff != "" {
 		t.Errorf("CSV export (-want +got):\n%s", diff)

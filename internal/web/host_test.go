@@ -21,7 +21,7 @@ func TestHostPage(t *testing.T) {
 		{
 			name: "failed host shows the differing event beside the reference", host: "esx-02", wantCode: 200,
 			want: []string{
-				`<dd id="reason">The kernel&#39;s digest is not in the group&#39;s reference values.</dd>`,
+				`<dd id="reason" data-code="reference.kernel_mismatch">The kernel&#39;s digest is not in the group&#39;s reference values.</dd>`,
 				`<h2 id="differs-h">What differs from the reference</h2>`,
 				`<code>reference.kernel_mismatch</code>`,
 				`<tr><th scope="row">Component</th><td colspan="2">kernel</td></tr>`,

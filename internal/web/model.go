@@ -125,9 +125,12 @@ type HostRow struct {
 	Status       string     // one of Statuses
 	Since        time.Time  // when the host entered Status
 	LastAttested *time.Time // nil when the host never attested
-	// Reason is the first failing check's sentence in plain words ("" when
-	// the host passed), or why the host is N/A, Unreachable or Pending.
-	Reason string
+	// Reason is the host's stored headline in plain words ("" when the
+	// host passed): for a Failed host the verdict's ranked first reason, the
+	// same one the CLI report, webhooks and the gate show; otherwise why
+	// the host is N/A, Unreachable or Pending. ReasonCode is its code.
+	Reason     string
+	ReasonCode string
 	// PlacementAllowed says whether the placement gate lets workloads start
 	// on or migrate to this host; PlacementReason says why.
 	PlacementAllowed bool

@@ -307,6 +307,7 @@ func newHostView(pv pageView, h HostDetail, now time.Time) hostView {
 			v.Failures = append(v.Failures, cv)
 		}
 	}
+	headlineFirst(v.Failures, h.ReasonCode, h.Reason)
 	banks := make([]string, 0, len(h.PCRs))
 	for b := range h.PCRs {
 		banks = append(banks, b)
@@ -340,4 +341,17 @@ type signInView struct {
 	pageView
 	Next  string
 	Error string
+}
+
+// headlineFirst moves the failure that is the host's stored headline to
+// the front of failures, keeping the others in the appraisal's order: the
+// page shows the reason every surface shows first, then the rest.
+func headlineFirst(failures []checkView, code, reason string) {
+	for i, f := range failures {
+		if f.Code == code && f.Message == reason {
+			copy(failures[1:i+1], failures[:i])
+			failures[0] = f
+			return
+		}
+	}
 }

@@ -1,0 +1,66 @@
+package appraisal
+
+import "strings"
+
+// Headline is the one reason a Failed verdict is shown by: the verifier
+// stores it as the host's reason code and sentence, and every surface (the
+// report in all formats, hosts list, the web page, webhooks, trust tokens,
+// the placement gate, bootproof appraise) shows that stored headline, with
+// every failed check still listed below it. It is nil when no check failed.
+//
+// The ranking answers what an operator fixing a failed host at 3 a.m.
+// should look at first: the failure that, once fixed, most likely explains
+// the others, and the one that is most dangerous to leave.
+//  1. Evidence that is not authentic (evidence, TPM family, quote, event
+//     log): nothing else in it can be believed, so any other reason may be a
+//     lie; this is an attack or a broken agent, never a routine change.
+//  2. Foreign code that ran (a boot loader, kernel, initramfs or other
+//     component not in the references): someone else's code had the
+//     machine, whatever Secure Boot said.
+//  3. Bad bundles (unsigned, untrusted, below the acceptance level, not
+//     matching what was measured), which say more than "this module is not a
+//     reference" (the module mismatch is ranked after them).
+//  4. Secure Boot off or its variables not as the policy wants.
+//  5. Last the firmware measurements and the boot options: they change with
+//     the Secure Boot setting (OVMF measures other firmware volumes with
+//     Secure Boot off; ESXi's boot options carry it) and so mostly echo it.
+//
+// Checks of equal rank keep the appraisal's order, so the pick is stable.
+func (v *Verdict) Headline() *Check {
+	var best *Check
+	for i := range v.Checks {
+		c := &v.Checks[i]
+		if !c.Passed && (best == nil || headlineRank(c.Code) < headlineRank(best.Code)) {
+			best = c
+		}
+	}
+	return best
+}
+
+// headlineRank orders failure codes for Headline, lowest first. A code of
+// a class not known here (a new check) ranks after all known ones; it
+// still becomes the headline when it is the only failure.
+func headlineRank(code string) int {
+	switch code {
+	case CodeRefModule:
+		return 5
+	case CodeRefFirmware, CodeRefBootOptions:
+		return 7
+	}
+	prefix, _, _ := strings.Cut(code, ".")
+	switch prefix {
+	case "evidence", "tpm":
+		return 0
+	case "quote":
+		return 1
+	case "eventlog":
+		return 2
+	case "reference":
+		return 3
+	case "bundle":
+		return 4
+	case "secureboot":
+		return 6
+	}
+	return 8
+}
