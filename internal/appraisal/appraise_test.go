@@ -375,7 +375,7 @@ func TestAppraiseSecureBoot(t *testing.T) {
 		{name: "Secure Boot off, not required", boot: bootOpts{}, want: Passed,
 			policy: func(p *policy.Policy) { p.SecureBootRequired = false }},
 		{name: "SecureBoot event claims on while PCR 7 says off", boot: bootOpts{sbLie: true}, want: Failed,
-			wantFailed: []string{CodeSecureBootVariables}},
+			wantFailed: []string{CodeEventLogDataMismatch, CodeSecureBootVariables}},
 		{name: "db certificate allowed", boot: sb, want: Passed, policy: func(p *policy.Policy) {
 			p.SecureBootVariables.DB = []string{fingerprint(readCert(t, "db.der"))}
 			p.SecureBootVariables.DBXContains = []string{hexs(revokedHash[:])}
@@ -393,8 +393,8 @@ func TestAppraiseReferences(t *testing.T) {
 			wantFailed: []string{CodeRefKernel},
 			check: func(t *testing.T, v *Verdict) {
 				c := findCheck(v, CodeRefKernel)
-				want := Check{Code: CodeRefKernel, Message: `The kernel "/boot/vmlinuz-6.7.0" is not among the policy's reference values.`,
-					Bank: "sha256", PCR: intp(9), EventIndex: c.EventIndex, Component: "/boot/vmlinuz-6.7.0",
+				want := Check{Code: CodeRefKernel, Message: `The kernel "/boot/vmlinuz-6.7.0" (label from the host, unproven) is not among the policy's reference values.`,
+					Bank: "sha256", PCR: intp(9), EventIndex: c.EventIndex, Component: "/boot/vmlinuz-6.7.0 (label from the host, unproven)",
 					Expected: []string{"/boot/vmlinuz-6.7.0 (" + hexs(sha(kernelImage)) + ")"}, Found: hexs(sha(otherKernel))}
 				if diff := cmp.Diff(want, *c); diff != "" {
 					t.Errorf("kernel check mismatch (-want +got):\n%s", diff)
