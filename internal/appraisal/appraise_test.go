@@ -442,7 +442,14 @@ func TestAppraiseBundles(t *testing.T) {
 			evidence: withBundles(signBundle(t, vendor, "initrd", bundle.Community, map[string][]byte{"initrd.img-6.7.0": initrdImage}))},
 		{name: "bundle payload never measured", boot: sb, want: Failed, wantFailed: []string{CodeBundleNotMeasured}, policy: trust,
 			evidence: withBundles(good, signBundle(t, vendor, "driver", bundle.Certified, map[string][]byte{"driver.v00": []byte("never loaded")}))},
-		{name: "measured module in no bundle", boot: sb, want: Failed, wantFailed: []string{CodeBundleUnmeasured}, policy: trust},
+		{name: "measured module in no bundle", boot: sb, want: Failed, wantFailed: []string{CodeBundleUnmeasured}, policy: trust,
+			check: func(t *testing.T, v *Verdict) {
+				// The file name GRUB logs beside the initrd's hash is the host's word.
+				c := findCheck(v, CodeBundleUnmeasured)
+				if want := "/boot/initrd.img-6.7.0 (" + UnprovenLabel + ")"; c.Component != want || !strings.Contains(c.Message, UnprovenLabel) {
+					t.Errorf("check = %+v, want component %q", c, want)
+				}
+			}},
 		{name: "bundle payload differs from what was measured", boot: sb, want: Failed, wantFailed: []string{CodeBundleDigest},
 			policy:   trust,
 			evidence: withBundles(signBundle(t, vendor, "initrd", bundle.Certified, map[string][]byte{"initrd.img-6.7.0": []byte("another initrd")}))},
