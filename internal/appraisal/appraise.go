@@ -113,14 +113,16 @@ func Appraise(in Input) (*Verdict, error) {
 
 	best := a.checkBanks(log, quotes)
 	a.checkSelection(log, quotes)
-	verified, proven := a.replay(log, quotes, best)
-	if !proven {
+	verified, ok := a.replay(log, quotes, best)
+	if !ok {
 		// Nothing the decisions need was proven.
 		return a.v, nil
 	}
 	a.v.Bank = best.bank.String()
 	a.checkSecureBoot(verified)
-	a.v.Components = extractComponents(verified, a.provenIn(log, quotes))
+	proven := a.provenIn(log, quotes)
+	lying := a.checkDataDigests(log, proven)
+	a.v.Components = extractComponents(verified, proven, lying)
 	a.checkReferences()
 	a.checkBundles()
 	return a.v, nil

@@ -375,7 +375,7 @@ func TestAppraiseSecureBoot(t *testing.T) {
 		{name: "Secure Boot off, not required", boot: bootOpts{}, want: Passed,
 			policy: func(p *policy.Policy) { p.SecureBootRequired = false }},
 		{name: "SecureBoot event claims on while PCR 7 says off", boot: bootOpts{sbLie: true}, want: Failed,
-			wantFailed: []string{CodeSecureBootVariables}},
+			wantFailed: []string{CodeEventLogDataMismatch, CodeSecureBootVariables}},
 		{name: "db certificate allowed", boot: sb, want: Passed, policy: func(p *policy.Policy) {
 			p.SecureBootVariables.DB = []string{fingerprint(readCert(t, "db.der"))}
 			p.SecureBootVariables.DBXContains = []string{hexs(revokedHash[:])}
@@ -393,8 +393,8 @@ func TestAppraiseReferences(t *testing.T) {
 			wantFailed: []string{CodeRefKernel},
 			check: func(t *testing.T, v *Verdict) {
 				c := findCheck(v, CodeRefKernel)
-				want := Check{Code: CodeRefKernel, Message: `The kernel "/boot/vmlinuz-6.7.0" is not among the policy's reference values.`,
-					Bank: "sha256", PCR: intp(9), EventIndex: c.EventIndex, Component: "/boot/vmlinuz-6.7.0",
+				want := Check{Code: CodeRefKernel, Message: `The kernel "/boot/vmlinuz-6.7.0" (label from the host, unproven) is not among the policy's reference values.`,
+					Bank: "sha256", PCR: intp(9), EventIndex: c.EventIndex, Component: "/boot/vmlinuz-6.7.0 (label from the host, unproven)",
 					Expected: []string{"/boot/vmlinuz-6.7.0 (" + hexs(sha(kernelImage)) + ")"}, Found: hexs(sha(otherKernel))}
 				if diff := cmp.Diff(want, *c); diff != "" {
 					t.Errorf("kernel check mismatch (-want +got):\n%s", diff)
@@ -442,7 +442,14 @@ func TestAppraiseBundles(t *testing.T) {
 			evidence: withBundles(signBundle(t, vendor, "initrd", bundle.Community, map[string][]byte{"initrd.img-6.7.0": initrdImage}))},
 		{name: "bundle payload never measured", boot: sb, want: Failed, wantFailed: []string{CodeBundleNotMeasured}, policy: trust,
 			evidence: withBundles(good, signBundle(t, vendor, "driver", bundle.Certified, map[string][]byte{"driver.v00": []byte("never loaded")}))},
-		{name: "measured module in no bundle", boot: sb, want: Failed, wantFailed: []string{CodeBundleUnmeasured}, policy: trust},
+		{name: "measured module in no bundle", boot: sb, want: Failed, wantFailed: []string{CodeBundleUnmeasured}, policy: trust,
+			check: func(t *testing.T, v *Verdict) {
+				// The file name GRUB logs beside the initrd's hash is the host's word.
+				c := findCheck(v, CodeBundleUnmeasured)
+				if want := "/boot/initrd.img-6.7.0 (" + UnprovenLabel + ")"; c.Component != want || !strings.Contains(c.Message, UnprovenLabel) {
+					t.Errorf("check = %+v, want component %q", c, want)
+				}
+			}},
 		{name: "bundle payload differs from what was measured", boot: sb, want: Failed, wantFailed: []string{CodeBundleDigest},
 			policy:   trust,
 			evidence: withBundles(signBundle(t, vendor, "initrd", bundle.Certified, map[string][]byte{"initrd.img-6.7.0": []byte("another initrd")}))},

@@ -83,8 +83,8 @@ func (a *appraisal) checkBundles() {
 	for j, m := range modules {
 		if !measured[j] {
 			unmeasuredOK = false
-			a.fail(Check{Code: CodeBundleUnmeasured, Bank: a.v.Bank, PCR: intp(m.PCR), EventIndex: intp(m.EventIndex), Component: m.Name,
-				Message: fmt.Sprintf("The module %s was measured at boot but belongs to no bundle of the inventory.", quoteName(m.Name)),
+			a.fail(Check{Code: CodeBundleUnmeasured, Bank: a.v.Bank, PCR: intp(m.PCR), EventIndex: intp(m.EventIndex), Component: shownName(m),
+				Message: fmt.Sprintf("The module %s%s was measured at boot but belongs to no bundle of the inventory.", quoteName(m.Name), unprovenNote(m)),
 				Found:   m.Digests[a.v.Bank]})
 		}
 	}

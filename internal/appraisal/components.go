@@ -30,7 +30,11 @@ const maxNameLen = 256
 //   - boot options: GRUB's kernel command line strings in PCR 8, the command
 //     line systemd-stub measures into PCR 12;
 //   - modules: initrd*/initramfs* files in PCR 9 ("grub_linuxefi Initrd").
-func extractComponents(events []eventlog.Event, proven func(idx int) []eventlog.Alg) policy.Components {
+//
+// A name is proven only where the event's digest binds the data it is read
+// from (datadigest.go); an event whose data does not match its digest
+// (lying) keeps its proven digests but loses its name.
+func extractComponents(events []eventlog.Event, proven func(idx int) []eventlog.Alg, lying map[int]bool) policy.Components {
 	var out policy.Components
 	for i := range events {
 		e := &events[i]
@@ -41,7 +45,10 @@ func extractComponents(events []eventlog.Event, proven func(idx int) []eventlog.
 		if class == "" {
 			continue
 		}
-		c := policy.Component{Class: class, Name: name, PCR: e.PCR, EventIndex: e.Index, Digests: map[string]string{}}
+		c := policy.Component{Class: class, Name: name, NameProven: nameBound(e), PCR: e.PCR, EventIndex: e.Index, Digests: map[string]string{}}
+		if lying[e.Index] {
+			c.Name, c.NameProven = "", false
+		}
 		for _, bank := range proven(e.Index) {
 			if d, ok := e.Digest(bank); ok {
 				c.Digests[bank.String()] = hex.EncodeToString(d)
@@ -220,8 +227,8 @@ func (a *appraisal) checkReferences() {
 				continue
 			}
 			want := refStrings(refs)
-			a.fail(Check{Code: code, Bank: a.v.Bank, PCR: intp(c.PCR), EventIndex: intp(c.EventIndex), Component: c.Name,
-				Message:  "The " + classNoun(class) + " " + quoteName(c.Name) + verb(class) + " not among the policy's reference values.",
+			a.fail(Check{Code: code, Bank: a.v.Bank, PCR: intp(c.PCR), EventIndex: intp(c.EventIndex), Component: shownName(c),
+				Message:  "The " + classNoun(class) + " " + quoteName(c.Name) + unprovenNote(c) + verb(class) + " not among the policy's reference values.",
 				Expected: want, Found: c.Digests[a.v.Bank]})
 		}
 		a.pass(code, "All measured "+classPlural[class]+" are among the policy's reference values.")
@@ -270,6 +277,25 @@ func verb(class string) string {
 		return " are"
 	}
 	return " is"
+}
+
+// UnprovenLabel marks a name the event's digest does not prove, wherever a
+// verdict shows it: the host could have written anything there.
+const UnprovenLabel = "label from the host, unproven"
+
+// shownName is a component's name as a verdict shows it: marked when the
+// digest does not prove it.
+func shownName(c policy.Component) string {
+	return c.Name + unprovenNote(c)
+}
+
+// unprovenNote is " (label from the host, unproven)" after a name the
+// digest does not prove, and "" otherwise.
+func unprovenNote(c policy.Component) string {
+	if c.Name == "" || c.NameProven {
+		return ""
+	}
+	return " (" + UnprovenLabel + ")"
 }
 
 func quoteName(n string) string {

@@ -19,35 +19,38 @@ func TestClassify(t *testing.T) {
 		data      []byte
 		wantClass string
 		wantName  string
+		// wantProven: the event's digest is a hash of the data the name
+		// is read from (datadigest.go).
+		wantProven bool
 	}{
-		{"CRTM version", 0, eventlog.EvSCRTMVersion, utf16z("GCE Virtual Firmware v1"), policy.ClassFirmware, "EV_S_CRTM_VERSION GCE Virtual Firmware v1"},
-		{"PCR 0 separator", 0, eventlog.EvSeparator, separator, "", ""},
-		{"shim by file path", 4, eventlog.EvEFIBootServicesApplication, imageLoadEvent(`\EFI\ubuntu\shimx64.efi`), policy.ClassBootloader, `\EFI\ubuntu\shimx64.efi`},
-		{"image from memory", 4, eventlog.EvEFIBootServicesApplication, make([]byte, 40), policy.ClassBootloader, "EFI application without a file path"},
-		{"upstream GRUB kernel file", 9, eventlog.EvIPL, []byte("/boot/vmlinuz-5.11.0-1006-gcp\x00"), policy.ClassKernel, "/boot/vmlinuz-5.11.0-1006-gcp"},
-		{"COS kernel file", 9, eventlog.EvIPL, []byte("/syslinux/vmlinuz.A\x00"), policy.ClassKernel, "/syslinux/vmlinuz.A"},
-		{"upstream GRUB initrd", 9, eventlog.EvIPL, []byte("/boot/initrd.img-5.11.0\x00"), policy.ClassModules, "/boot/initrd.img-5.11.0"},
-		{"GRUB config file", 9, eventlog.EvIPL, []byte("/efi/boot/grub.cfg\x00"), "", ""},
-		{"Red Hat kernel", 9, eventlog.EvIPL, []byte("grub_linuxefi Kernel\x00"), policy.ClassKernel, "grub_linuxefi Kernel"},
-		{"Red Hat initrd", 9, eventlog.EvIPL, []byte("grub_linuxefi Initrd\x00"), policy.ClassModules, "grub_linuxefi Initrd"},
-		{"upstream GRUB command line", 8, eventlog.EvIPL, []byte("kernel_cmdline: /boot/vmlinuz ro\x00"), policy.ClassBootOptions, "kernel_cmdline: /boot/vmlinuz ro"},
-		{"Red Hat command line", 8, eventlog.EvIPL, []byte("grub_kernel_cmdline (hd0,gpt2)/boot/vmlinuz ro\x00"), policy.ClassBootOptions, "grub_kernel_cmdline (hd0,gpt2)/boot/vmlinuz ro"},
-		{"GRUB command", 8, eventlog.EvIPL, []byte("grub_cmd: set timeout=0\x00"), "", ""},
-		{"systemd-stub command line", 12, eventlog.EvIPL, utf16z(" console=ttyS0 "), policy.ClassBootOptions, "console=ttyS0"},
-		{"emulated boot options", 8, eventlog.EvIPL, []byte("boot_options: vmkernel 6.7.0 secureBoot=TRUE"), policy.ClassBootOptions, "vmkernel 6.7.0 secureBoot=TRUE"},
-		{"emulated kernel", 9, eventlog.EvIPL, []byte("kernel: vmkernel 6.7.0-3.73"), policy.ClassKernel, "vmkernel 6.7.0-3.73"},
-		{"emulated module", 9, eventlog.EvIPL, []byte("module: esx-base/s.v00"), policy.ClassModules, "esx-base/s.v00"},
-		{"control characters", 9, eventlog.EvIPL, []byte("/boot/vmlinuz\x1b[2J\x00"), policy.ClassKernel, "/boot/vmlinuz?[2J"},
+		{"CRTM version", 0, eventlog.EvSCRTMVersion, utf16z("GCE Virtual Firmware v1"), policy.ClassFirmware, "EV_S_CRTM_VERSION GCE Virtual Firmware v1", true},
+		{"PCR 0 separator", 0, eventlog.EvSeparator, separator, "", "", true},
+		{"shim by file path", 4, eventlog.EvEFIBootServicesApplication, imageLoadEvent(`\EFI\ubuntu\shimx64.efi`), policy.ClassBootloader, `\EFI\ubuntu\shimx64.efi`, false},
+		{"image from memory", 4, eventlog.EvEFIBootServicesApplication, make([]byte, 40), policy.ClassBootloader, "EFI application without a file path", false},
+		{"upstream GRUB kernel file", 9, eventlog.EvIPL, []byte("/boot/vmlinuz-5.11.0-1006-gcp\x00"), policy.ClassKernel, "/boot/vmlinuz-5.11.0-1006-gcp", false},
+		{"COS kernel file", 9, eventlog.EvIPL, []byte("/syslinux/vmlinuz.A\x00"), policy.ClassKernel, "/syslinux/vmlinuz.A", false},
+		{"upstream GRUB initrd", 9, eventlog.EvIPL, []byte("/boot/initrd.img-5.11.0\x00"), policy.ClassModules, "/boot/initrd.img-5.11.0", false},
+		{"GRUB config file", 9, eventlog.EvIPL, []byte("/efi/boot/grub.cfg\x00"), "", "", false},
+		{"Red Hat kernel", 9, eventlog.EvIPL, []byte("grub_linuxefi Kernel\x00"), policy.ClassKernel, "grub_linuxefi Kernel", false},
+		{"Red Hat initrd", 9, eventlog.EvIPL, []byte("grub_linuxefi Initrd\x00"), policy.ClassModules, "grub_linuxefi Initrd", false},
+		{"upstream GRUB command line", 8, eventlog.EvIPL, []byte("kernel_cmdline: /boot/vmlinuz ro\x00"), policy.ClassBootOptions, "kernel_cmdline: /boot/vmlinuz ro", true},
+		{"Red Hat command line", 8, eventlog.EvIPL, []byte("grub_kernel_cmdline (hd0,gpt2)/boot/vmlinuz ro\x00"), policy.ClassBootOptions, "grub_kernel_cmdline (hd0,gpt2)/boot/vmlinuz ro", true},
+		{"GRUB command", 8, eventlog.EvIPL, []byte("grub_cmd: set timeout=0\x00"), "", "", true},
+		{"systemd-stub command line", 12, eventlog.EvIPL, utf16z(" console=ttyS0 "), policy.ClassBootOptions, "console=ttyS0", false},
+		{"emulated boot options", 8, eventlog.EvIPL, []byte("boot_options: vmkernel 6.7.0 secureBoot=TRUE"), policy.ClassBootOptions, "vmkernel 6.7.0 secureBoot=TRUE", true},
+		{"emulated kernel", 9, eventlog.EvIPL, []byte("kernel: vmkernel 6.7.0-3.73"), policy.ClassKernel, "vmkernel 6.7.0-3.73", false},
+		{"emulated module", 9, eventlog.EvIPL, []byte("module: esx-base/s.v00"), policy.ClassModules, "esx-base/s.v00", false},
+		{"control characters", 9, eventlog.EvIPL, []byte("/boot/vmlinuz\x1b[2J\x00"), policy.ClassKernel, "/boot/vmlinuz?[2J", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := eventlog.Event{Index: 7, PCR: tt.pcr, Type: tt.typ, Data: tt.data,
 				Digests: []eventlog.Digest{{Alg: eventlog.SHA256, Value: sha(tt.data)}, {Alg: eventlog.SHA1, Value: make([]byte, 20)}}}
-			got := extractComponents([]eventlog.Event{e}, func(int) []eventlog.Alg { return []eventlog.Alg{eventlog.SHA256} })
+			got := extractComponents([]eventlog.Event{e}, func(int) []eventlog.Alg { return []eventlog.Alg{eventlog.SHA256} }, nil)
 			var want policy.Components
 			if tt.wantClass != "" {
 				// Only the banks that proved the event give a digest.
-				want = policy.Components{{Class: tt.wantClass, Name: tt.wantName, PCR: tt.pcr, EventIndex: 7,
+				want = policy.Components{{Class: tt.wantClass, Name: tt.wantName, NameProven: tt.wantProven, PCR: tt.pcr, EventIndex: 7,
 					Digests: map[string]string{"sha256": hexs(sha(tt.data))}}}
 			}
 			if diff := cmp.Diff(want, got); diff != "" {

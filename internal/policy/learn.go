@@ -12,6 +12,12 @@ type Component struct {
 	// PCR and EventIndex locate the event in the log.
 	PCR        int `json:"pcr"`
 	EventIndex int `json:"event_index"`
+	// NameProven says the event's digest is a hash of the data Name is
+	// read from, and the data matched it. When false, Name is a label
+	// from the host, unproven (a file path in a device path, a file
+	// name GRUB logs beside the file's digest), or empty when the data
+	// did not match its digest (eventlog.data_mismatch).
+	NameProven bool `json:"name_proven"`
 	// Digests are the event's digests, lowercase hex by bank name
 	// ("sha256"), in every bank whose quote proved the event.
 	Digests map[string]string `json:"digests"`

@@ -162,7 +162,7 @@ func TestEncodedFields(t *testing.T) {
 		{appraisal.ClockInfo{}, "Clock:clock ResetCount:reset_count RestartCount:restart_count Safe:safe"},
 		{appraisal.SecureBoot{}, "Enabled:enabled PK:pk,omitempty KEK:kek,omitempty DB:db,omitempty DBX:dbx Authorities:authorities,omitempty"},
 		{appraisal.Bundle{}, "Name:name Version:version Vendor:vendor Acceptance:acceptance Signature:signature"},
-		{policy.Component{}, "Class:class Name:name,omitempty PCR:pcr EventIndex:event_index Digests:digests"},
+		{policy.Component{}, "Class:class Name:name,omitempty PCR:pcr EventIndex:event_index NameProven:name_proven Digests:digests"},
 		{verdictRef{}, "VerdictSHA256:verdict_sha256 Clock:clock,omitempty"},
 		{wire.Evidence{}, "Nonce:nonce TPMFamily:tpm_family Quotes:quotes,omitempty EventLog:event_log,omitempty EventLogSHA256:event_log_sha256,omitempty Bundles:bundles,omitempty BundlesSHA256:bundles_sha256,omitempty"},
 		{wire.Quote{}, "Attest:attest Signature:signature PCRs:pcrs"},

@@ -150,6 +150,8 @@ func appendComponents(dst []byte, cs policy.Components) []byte {
 		dst = strconv.AppendInt(dst, int64(c.PCR), 10)
 		dst = appendNextKey(dst, "event_index")
 		dst = strconv.AppendInt(dst, int64(c.EventIndex), 10)
+		dst = appendNextKey(dst, "name_proven")
+		dst = strconv.AppendBool(dst, c.NameProven)
 		dst = appendNextKey(dst, "digests")
 		dst = appendStringMap(dst, c.Digests)
 		dst = append(dst, '}')

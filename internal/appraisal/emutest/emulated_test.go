@@ -141,6 +141,13 @@ func TestEmulatedProfiles(t *testing.T) {
 			if diff := cmp.Diff(tt.failed, failedCodes(v)); diff != "" {
 				t.Errorf("failed checks (-want +got):\n%s\nfailures: %+v", diff, v.Failures())
 			}
+			// The emulated chain logs what it measures, as a real chain
+			// does: every event whose digest binds its data matches.
+			if tt.want != appraisal.NA && !slices.ContainsFunc(v.Checks, func(c appraisal.Check) bool {
+				return c.Code == appraisal.CodeEventLogDataMismatch && c.Passed
+			}) {
+				t.Errorf("no passed %s check: %+v", appraisal.CodeEventLogDataMismatch, v.Checks)
+			}
 		})
 	}
 }
