@@ -26,6 +26,7 @@ import (
 	"github.com/bootproof/bootproof/internal/emuhost"
 	"github.com/bootproof/bootproof/internal/policy"
 	"github.com/bootproof/bootproof/internal/store/pgtest"
+	"github.com/bootproof/bootproof/internal/wire"
 )
 
 // Issue #19, hole 4: while the database is sick, the monitoring must tell
@@ -65,19 +66,24 @@ func TestDatabaseOnFullDisk(t *testing.T) {
 
 	filler := fillDisk(t, filepath.Join(f.dir, "data"))
 	full := time.Now()
-	// SQLite reuses the room its WAL file already has, so a few
-	// attestations may still be stored (and rightly acknowledged) before a
-	// write needs a new block; from the first refusal on, none is.
-	acked := 0
-	eventually(t, 30*time.Second, func() string {
-		if e.tryAttest() {
+	// SQLite reuses the room its database and WAL files already have, so
+	// attestations that need no new pages may still be stored (and
+	// rightly acknowledged) on the full disk. Each attempt here carries a
+	// log with a unique event (a Failed verdict whose evidence is new to
+	// the store), so that it needs new pages: the store runs out of room
+	// within a few of them, and from the first refusal on, none is taken.
+	acked, attempt := 0, 0
+	eventually(t, 60*time.Second, func() string {
+		attempt++
+		if e.attestNewEvidence(attempt) {
 			acked++
-			return fmt.Sprintf("%d attestations acknowledged on the full disk", acked)
+			return fmt.Sprintf("%d attestations with new evidence acknowledged on the full disk", acked)
 		}
 		return ""
 	})
 	for i := range 3 {
-		if e.tryAttest() {
+		attempt++
+		if e.attestNewEvidence(attempt) {
 			t.Errorf("attempt %d after the first refusal: evidence acknowledged while the disk is full", i+1)
 		}
 	}
@@ -429,6 +435,40 @@ func waitHost(t *testing.T, f *fleet, name string, limit time.Duration, ok func(
 
 // fillDisk writes a file in dir until its filesystem is full, and returns
 // its path.
+// attestNewEvidence attests with a log that carries one more, unique 256
+// KiB event (the quote does not cover it: the verdict is Failed, and its
+// evidence is new to the store). It returns true when the verifier
+// acknowledged it and false when the store refused it (a 5xx); a refusal
+// for any other reason (429: the host's share) is waited out and tried
+// again, and anything else fails the test, so that only the store's
+// refusal counts as one.
+func (e *evil) attestNewEvidence(i int) (acked bool) {
+	e.t.Helper()
+	for range 20 {
+		var n wire.NonceResponse
+		a := e.call(e.http, "GET", "/agent/v1/nonce", nil, &n)
+		if a.Status == http.StatusOK {
+			ev := e.evidence(n.Nonce)
+			ev.EventLog = uniqueLog(e.t, e.boot.EventLog, i, len(e.boot.EventLog)+256<<10)
+			var res wire.EvidenceResult
+			a = e.call(e.http, "POST", "/agent/v1/evidence", ev, &res)
+			if a.Status == http.StatusOK {
+				return true
+			}
+		}
+		switch {
+		case a.Status >= 500:
+			return false
+		case a.Status == http.StatusTooManyRequests:
+			time.Sleep(time.Second)
+		default:
+			e.t.Fatalf("attestation %d on the full disk: %v, want 200 or a refusal by the store (5xx)", i, a)
+		}
+	}
+	e.t.Fatalf("attestation %d: still refused for the host's share after 20 tries", i)
+	return false
+}
+
 func fillDisk(t *testing.T, dir string) string {
 	t.Helper()
 	path := filepath.Join(dir, "filler")

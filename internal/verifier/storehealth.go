@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bootproof/bootproof/internal/store"
 )
 
 // Why the verifier probes its store.
@@ -30,6 +32,12 @@ const (
 	// storeProbeLease names the row the probe rewrites (a lease no one
 	// holds: see probeWrite).
 	storeProbeLease = "store-probe"
+	// storeFailWindow is how long a failed write of real work keeps this
+	// replica not ready. The probe rewrites one row in place, which a full
+	// disk still allows (SQLite reuses the pages and WAL room it has),
+	// while an attestation, which needs new pages, fails: readiness must
+	// say what real work meets, not only what the probe does.
+	storeFailWindow = 10 * time.Second
 )
 
 // Problems StoreHealth reports, stable for monitoring.
@@ -61,6 +69,10 @@ type storeHealth struct {
 	seq  int64 // makes every probe write change its row
 	// lastWrite is the UnixNano of this replica's last successful write.
 	lastWrite atomic.Int64
+	// lastFail is the UnixNano of this replica's last failed write of
+	// real work, and failErr what failed.
+	lastFail atomic.Int64
+	failErr  atomic.Pointer[error]
 }
 
 // StoreHealth probes the store (a read and a one-row write, within
@@ -83,6 +95,8 @@ func (v *Verifier) StoreHealth(ctx context.Context) StoreHealth {
 		res = StoreHealth{Problem: StoreCannotRead, Err: fmt.Errorf("probe read: %w", err)}
 	} else if err := v.probeWrite(ctx, now); err != nil {
 		res = StoreHealth{Problem: StoreCannotWrite, Err: fmt.Errorf("probe write: %w", err)}
+	} else if err := v.recentWriteFailure(now); err != nil {
+		res = StoreHealth{Problem: StoreCannotWrite, Err: err}
 	}
 	// Stamped when the probe ends, so that callers that waited for it take
 	// its answer rather than each probing a hung store in turn.
@@ -116,17 +130,66 @@ func (v *Verifier) probeWrite(ctx context.Context, now time.Time) error {
 	if err == nil && !held {
 		err = errors.New("the probe row was not written")
 	}
-	v.noteWrite(err)
+	if err == nil {
+		// Only its success counts: a failed probe is this probe's answer,
+		// and the next one that succeeds supersedes it (unlike a failure
+		// of real work, see storeFailWindow).
+		v.noteWrite(nil)
+	}
 	return err
 }
 
+// recentWriteFailure says what failed if a write of real work failed
+// within storeFailWindow before now.
+func (v *Verifier) recentWriteFailure(now time.Time) error {
+	n := v.health.lastFail.Load()
+	if n == 0 {
+		return nil
+	}
+	at := time.Unix(0, n)
+	if now.Sub(at) >= storeFailWindow {
+		return nil
+	}
+	err := errors.New("unknown error")
+	if p := v.health.failErr.Load(); p != nil {
+		err = *p
+	}
+	return fmt.Errorf("a write failed at %s: %w", at.UTC().Format(time.RFC3339), err)
+}
+
+// isStoreFailure tells a store that could not do a write from a write the
+// store refused on its merits (an unknown or used nonce, a replaced
+// credential) or a caller that went away.
+func isStoreFailure(err error) bool {
+	for _, answer := range []error{store.ErrNotFound, store.ErrConflict, store.ErrExpired, store.ErrUsed,
+		store.ErrCredentialChanged, context.Canceled} {
+		if errors.Is(err, answer) {
+			return false
+		}
+	}
+	return true
+}
+
 // noteWrite records the outcome of a store write: a success moves this
-// replica's last-write clock and its metric.
+// replica's last-write clock and its metric unless a write failed within
+// storeFailWindow; a failure of the store keeps the replica not ready for
+// storeFailWindow.
 func (v *Verifier) noteWrite(err error) {
 	if err != nil {
+		if isStoreFailure(err) {
+			v.health.failErr.Store(&err)
+			v.health.lastFail.Store(v.now().UnixNano())
+		}
 		return
 	}
 	now := v.now()
+	if v.recentWriteFailure(now) != nil {
+		// Some writes still succeed on a full disk (a nonce in the room a
+		// used one left, the probe's row) while attestations fail: the
+		// clock says when the store last took every write, so it stands
+		// still until storeFailWindow passed with no failure.
+		return
+	}
 	v.health.lastWrite.Store(now.UnixNano())
 	v.metrics.StoreLastWrite.Set(float64(now.UnixNano()) / 1e9)
 }

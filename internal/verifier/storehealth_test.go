@@ -3,6 +3,7 @@ package verifier
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -170,5 +171,70 @@ func TestStaleSince(t *testing.T) {
 		if stale != tt.wantStale || !since.Equal(tt.wantSince) {
 			t.Errorf("%s: stale %v since %v, want %v since %v", tt.name, stale, since, tt.wantStale, tt.wantSince)
 		}
+	}
+}
+
+// TestStoreHealthAfterRealWriteFails: on a full disk the probe's one-row
+// rewrite may still succeed (the row's page is reused) while an
+// attestation, which needs new pages, fails. Readiness must follow the
+// real work: not ready for storeFailWindow after such a failure, ready
+// again after it; a write refused on its merits (an unknown nonce) or a
+// caller that went away is not the store failing.
+func TestStoreHealthAfterRealWriteFails(t *testing.T) {
+	st := &sickStore{}
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	v := newSickVerifier(st, &now)
+	ctx := context.Background()
+	diskFull := errors.New("database or disk is full")
+	tests := []struct {
+		name      string
+		err       error
+		wantReady bool
+	}{
+		{name: "store failed", err: fmt.Errorf("record attestation of h1: %w", diskFull), wantReady: false},
+		{name: "nonce unknown", err: fmt.Errorf("record: %w", store.ErrNotFound), wantReady: true},
+		{name: "credential replaced", err: store.ErrCredentialChanged, wantReady: true},
+		{name: "caller went away", err: context.Canceled, wantReady: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now = now.Add(storeFailWindow + storeProbeCache)
+			v.noteWrite(tt.err)
+			now = now.Add(storeProbeCache)
+			h := v.StoreHealth(ctx)
+			if h.Ready != tt.wantReady {
+				t.Fatalf("after a write that failed with %v: ready %v (%+v), want %v", tt.err, h.Ready, h, tt.wantReady)
+			}
+			if !tt.wantReady && (h.Problem != StoreCannotWrite || !errors.Is(h.Err, diskFull)) {
+				t.Errorf("not ready for the wrong reason: %+v", h)
+			}
+			now = now.Add(storeFailWindow)
+			if h := v.StoreHealth(ctx); !h.Ready {
+				t.Errorf("%v after the failed write and a good probe: still not ready: %+v", storeFailWindow, h)
+			}
+		})
+	}
+}
+
+// TestLastWriteStandsStillWhileWritesFail: a write that succeeds while
+// others fail (a nonce on a full disk) does not move the last-write clock;
+// once storeFailWindow has passed with no failure, a success does.
+func TestLastWriteStandsStillWhileWritesFail(t *testing.T) {
+	st := &sickStore{}
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	v := newSickVerifier(st, &now)
+	v.noteWrite(nil)
+	good := now
+	now = now.Add(time.Second)
+	v.noteWrite(errors.New("database or disk is full"))
+	now = now.Add(time.Second)
+	v.noteWrite(nil)
+	if got := gaugeValue(t, v.metrics.StoreLastWrite); got != float64(good.Unix()) {
+		t.Errorf("last-write metric %v a second after a failed write, want it standing at %d", got, good.Unix())
+	}
+	now = now.Add(storeFailWindow)
+	v.noteWrite(nil)
+	if got := gaugeValue(t, v.metrics.StoreLastWrite); got != float64(now.Unix()) {
+		t.Errorf("last-write metric %v after %v with no failure, want %d", got, storeFailWindow, now.Unix())
 	}
 }
