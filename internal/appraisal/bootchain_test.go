@@ -184,3 +184,123 @@ func pcrString(p *int) string {
 	}
 	return fmt.Sprint(*p)
 }
+
+// chainImage is what an operator reads of a PCR 4 image: its class and
+// the common name of the certificate that verified it.
+type chainImage struct{ Class, Authority string }
+
+// TestBootChainCorpusCases checks, on real boots of each kind, the class
+// of every PCR 4 image and who verified it.
+func TestBootChainCorpusCases(t *testing.T) {
+	const (
+		msCA      = "Microsoft Corporation UEFI CA 2011"
+		boot      = policy.ClassBootloader
+		kernel    = policy.ClassKernel
+		canonical = "Canonical Ltd. Master Certificate Authority"
+	)
+	tests := []struct {
+		name string
+		want []chainImage
+	}{
+		// shim + GRUB: Debian (shim signed by a private db key), Ubuntu,
+		// Fedora, Red Hat (newer shim: authority before its image).
+		{"python3-uefi-eventlog/intel-svr", []chainImage{{boot, "James Bottomley UEFI Application Key"}, {boot, "Debian Secure Boot CA"}, {kernel, ""}}},
+		{"python3-uefi-eventlog/ubuntu-qemu", []chainImage{{boot, msCA}, {boot, canonical}, {kernel, ""}}},
+		{"keylime-tests/mb-log-secureboot", []chainImage{{boot, msCA}, {boot, "Fedora Secure Boot CA"}, {kernel, ""}, {kernel, ""}}},
+		{"tpm2-tools/event-moklisttrusted", []chainImage{{boot, msCA}, {boot, "Red Hat Secure Boot CA 5"}, {kernel, ""}, {kernel, ""}}},
+		// shim logging no GRUB events; the kernel signed by a MOK.
+		{"HIRS/laptop-default", []chainImage{{boot, msCA}, {boot, "CentOS Secure Boot CA 2"}, {kernel, "lareine"}}},
+		{"fwupd/binary-bios-measurements-v2", []chainImage{{boot, ""}, {boot, msCA}, {boot, canonical}, {kernel, canonical}}},
+		// systemd-boot starting a kernel by its EFI stub, and a UKI.
+		{"tpm2-tools/event-arch-linux", []chainImage{{boot, ""}, {kernel, ""}}},
+		{"sbctl/t480s", []chainImage{{boot, "Database Key"}, {boot, ""}, {kernel, ""}}},
+		// A UKI the firmware starts, and the kernel systemd-stub starts.
+		{"cvm-measure/azure-snp-ncc40ads-h100-v5", []chainImage{{kernel, ""}, {kernel, ""}}},
+	}
+	cases := map[string]corpus.Case{}
+	for _, c := range corpus.Cases(t) {
+		cases[c.Name] = c
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, ok := cases[tt.name]
+			if !ok {
+				t.Skipf("corpus case %s absent", tt.name)
+			}
+			if diff := cmp.Diff(tt.want, corpusChain(t, c.Log)); diff != "" {
+				t.Errorf("PCR 4 images (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// corpusChain reads a real log's PCR 4 images, every event taken as proven.
+func corpusChain(t *testing.T, raw []byte) []chainImage {
+	t.Helper()
+	log, err := eventlog.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := uefi.SecureBootState(log.Events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []chainImage
+	for _, c := range extractComponents(log.Events, func(int) []eventlog.Alg { return nil }, nil, sb.Authorities) {
+		if c.PCR == 4 {
+			got = append(got, chainImage{c.Class, c.Authority})
+		}
+	}
+	return got
+}
+
+// TestBootChainRules checks each rule on a minimal boot: the events
+// around an image decide its class.
+func TestBootChainRules(t *testing.T) {
+	img := func(path string) eventlog.Event {
+		if path == "" {
+			return eventlog.Event{PCR: 4, Type: eventlog.EvEFIBootServicesApplication, Data: memoryImage(1)}
+		}
+		return eventlog.Event{PCR: 4, Type: eventlog.EvEFIBootServicesApplication, Data: imageLoadEvent(path)}
+	}
+	ipl := func(pcr int, s string) eventlog.Event {
+		return eventlog.Event{PCR: pcr, Type: eventlog.EvIPL, Data: []byte(s + "\x00")}
+	}
+	sep := eventlog.Event{PCR: 4, Type: eventlog.EvSeparator, Data: separator}
+	stubTag := eventlog.Event{PCR: 9, Type: eventlog.EvEventTag, Data: []byte{0xec, 0x22, 0x3b, 0x8f, 4, 0, 0, 0, 'i', 'n', 'i', 't'}}
+	const boot, kernel = policy.ClassBootloader, policy.ClassKernel
+	tests := []struct {
+		name   string
+		events []eventlog.Event
+		want   []string // classes of the images and "file NAME" of the kernel files, in order
+	}{
+		{"GRUB alone, then its kernel", []eventlog.Event{sep, img(`\EFI\debian\grubx64.efi`), ipl(8, "grub_cmd: linux /boot/kernel ro"), ipl(9, "/boot/kernel"), img("")}, []string{boot, "file /boot/kernel", kernel}},
+		{"GRUB's module loads are not the kernel file", []eventlog.Event{sep, img(`\EFI\BOOT\BOOTX64.EFI`), ipl(8, "grub_cmd: linux /vmlinuz ro"), ipl(9, "(hd0,gpt1)/boot/grub/x86_64-efi/linux.mod"), ipl(9, "(hd0,gpt2)/vmlinuz")}, []string{boot, "file (hd0,gpt2)/vmlinuz"}},
+		{"direct EFI stub from the boot option", []eventlog.Event{sep, img(`\EFI\BOOT\BOOTX64.EFI`), stubTag}, []string{kernel}},
+		{"EFI stub after GRUB tags no boot loader", []eventlog.Event{sep, img(`\EFI\BOOT\grubx64.efi`), ipl(8, "grub_cmd: linux /vmlinuz-6.1"), ipl(9, "/vmlinuz-6.1"), stubTag}, []string{boot, "file /vmlinuz-6.1"}},
+		{"UKI from the boot option, then its kernel", []eventlog.Event{sep, img(`\EFI\BOOT\BOOTX64.EFI`), ipl(11, ".linux"), img("")}, []string{kernel, kernel}},
+		{"systemd-boot then a UKI", []eventlog.Event{sep, img(`\EFI\systemd\systemd-bootx64.efi`), img(`\EFI\Linux\arch-linux.efi`)}, []string{boot, kernel}},
+		{"shim and GRUB, no GRUB events", []eventlog.Event{sep, img(`\EFI\debian\shimx64.efi`), img(""), ipl(14, "MokList"), img("")}, []string{boot, boot, kernel}},
+		{"two loaders, no shim", []eventlog.Event{sep, img(`\EFI\BOOT\BOOTX64.EFI`), img(`\EFI\BOOT\grubx64.efi`), img(`\EFI\BOOT\other.efi`)}, []string{boot, boot, boot}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			events := slices.Clone(tt.events)
+			for i := range events {
+				events[i].Index = i
+			}
+			var got []string
+			for _, c := range extractComponents(events, func(int) []eventlog.Alg { return nil }, nil, nil) {
+				switch {
+				case c.PCR == 4:
+					got = append(got, c.Class)
+				case c.Class == kernel:
+					got = append(got, "file "+c.Name)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("classes (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
