@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/bootproof/bootproof/internal/eventlog"
+	"github.com/bootproof/bootproof/internal/uefi"
 	"github.com/bootproof/bootproof/internal/wire"
 )
 
@@ -23,6 +24,8 @@ type appraisal struct {
 	v  *Verdict
 	// replayed are the banks whose quote the log replayed to.
 	replayed []eventlog.Alg
+	// sb is the proven Secure Boot state, nil when it could not be read.
+	sb *uefi.SecureBoot
 }
 
 // fail records a failed check.
@@ -122,7 +125,7 @@ func Appraise(in Input) (*Verdict, error) {
 	a.checkSecureBoot(verified)
 	proven := a.provenIn(log, quotes)
 	lying := a.checkDataDigests(log, proven)
-	a.v.Components = extractComponents(verified, proven, lying)
+	a.v.Components = extractComponents(verified, proven, lying, a.authorities())
 	a.checkReferences()
 	a.checkBundles()
 	return a.v, nil

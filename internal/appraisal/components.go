@@ -11,6 +11,7 @@ import (
 
 	"github.com/bootproof/bootproof/internal/eventlog"
 	"github.com/bootproof/bootproof/internal/policy"
+	"github.com/bootproof/bootproof/internal/uefi"
 )
 
 // maxNameLen bounds a component name taken from event data.
@@ -23,10 +24,13 @@ const maxNameLen = 256
 //
 //   - firmware: PCR 0 measurements other than separators (CRTM version and
 //     contents, firmware blobs, POST code);
-//   - boot loader: PCR 4 EV_EFI_BOOT_SERVICES_APPLICATION (shim, GRUB, the
-//     kernel's EFI stub loaded through LoadImage, vmkboot);
-//   - kernel: files GRUB reads into PCR 9 named vmlinuz*, vmlinux*, bzImage*
-//     (Red Hat's GRUB: "grub_linuxefi Kernel");
+//   - boot loader: PCR 4 EV_EFI_BOOT_SERVICES_APPLICATION images that are
+//     not kernels (shim, GRUB, systemd-boot, vmkboot), see bootChain;
+//   - kernel: the PCR 4 images bootChain finds to be kernels (shim's
+//     verification of the kernel GRUB loads, a UKI, a kernel booted by its
+//     EFI stub), and the file GRUB's `linux` command reads into PCR 9, or
+//     a PCR 9 file named vmlinuz*, vmlinux*, bzImage* (Red Hat's GRUB:
+//     "grub_linuxefi Kernel");
 //   - boot options: GRUB's kernel command line strings in PCR 8, the command
 //     line systemd-stub measures into PCR 12;
 //   - modules: initrd*/initramfs* files in PCR 9 ("grub_linuxefi Initrd").
@@ -34,18 +38,27 @@ const maxNameLen = 256
 // A name is proven only where the event's digest binds the data it is read
 // from (datadigest.go); an event whose data does not match its digest
 // (lying) keeps its proven digests but loses its name.
-func extractComponents(events []eventlog.Event, proven func(idx int) []eventlog.Alg, lying map[int]bool) policy.Components {
+func extractComponents(events []eventlog.Event, proven func(idx int) []eventlog.Alg, lying map[int]bool, auths []uefi.Authority) policy.Components {
 	var out policy.Components
+	chain := readBootChain(events, auths)
 	for i := range events {
 		e := &events[i]
 		class, name := classifyEmulated(e)
 		if class == "" {
 			class, name = classify(e)
 		}
+		switch {
+		case isImage(e):
+			class, name = chain.class(e, name)
+		case chain.kernelFiles[e.Index]:
+			class = policy.ClassKernel
+			name = text(e.Data)
+		}
 		if class == "" {
 			continue
 		}
 		c := policy.Component{Class: class, Name: name, NameProven: nameBound(e), PCR: e.PCR, EventIndex: e.Index, Digests: map[string]string{}}
+		c.Authority, c.AuthoritySHA256 = authorityNames(chain.authority[e.Index])
 		if lying[e.Index] {
 			c.Name, c.NameProven = "", false
 		}

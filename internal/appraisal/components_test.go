@@ -46,7 +46,7 @@ func TestClassify(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := eventlog.Event{Index: 7, PCR: tt.pcr, Type: tt.typ, Data: tt.data,
 				Digests: []eventlog.Digest{{Alg: eventlog.SHA256, Value: sha(tt.data)}, {Alg: eventlog.SHA1, Value: make([]byte, 20)}}}
-			got := extractComponents([]eventlog.Event{e}, func(int) []eventlog.Alg { return []eventlog.Alg{eventlog.SHA256} }, nil)
+			got := extractComponents([]eventlog.Event{e}, func(int) []eventlog.Alg { return []eventlog.Alg{eventlog.SHA256} }, nil, nil)
 			var want policy.Components
 			if tt.wantClass != "" {
 				// Only the banks that proved the event give a digest.

@@ -56,7 +56,7 @@ func FuzzComponents(f *testing.F) {
 	f.Fuzz(func(t *testing.T, pcr uint8, typ uint32, data []byte) {
 		e := eventlog.Event{PCR: int(pcr % 24), Type: eventlog.EventType(typ), Data: data,
 			Digests: []eventlog.Digest{{Alg: eventlog.SHA256, Value: make([]byte, 32)}}}
-		cs := extractComponents([]eventlog.Event{e}, func(int) []eventlog.Alg { return []eventlog.Alg{eventlog.SHA256} }, nil)
+		cs := extractComponents([]eventlog.Event{e}, func(int) []eventlog.Alg { return []eventlog.Alg{eventlog.SHA256} }, nil, nil)
 		for _, c := range cs {
 			if len(c.Name) > maxNameLen+len("…") || !utf8.ValidString(c.Name) {
 				t.Fatalf("name %q: %d bytes or not UTF-8", c.Name, len(c.Name))

@@ -1,10 +1,8 @@
 package appraisal
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -55,23 +53,7 @@ func TestVerdictGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got = append(got, '\n')
-			file := filepath.Join("testdata", "verdicts", tt.name+".json")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(file, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(want, got) {
-				t.Errorf("verdict differs from %s (run with -update after checking):\n%s", file, got)
-			}
+			compareGolden(t, filepath.Join("testdata", "verdicts", tt.name+".json"), got)
 		})
 	}
 }

@@ -9,6 +9,15 @@ import (
 	"github.com/bootproof/bootproof/internal/uefi"
 )
 
+// authorities are the proven PCR 7 authority events, nil when the Secure
+// Boot state could not be read.
+func (a *appraisal) authorities() []uefi.Authority {
+	if a.sb == nil {
+		return nil
+	}
+	return a.sb.Authorities
+}
+
 // checkSecureBoot reads the Secure Boot state from the proven PCR 7 events
 // and holds it against the policy.
 func (a *appraisal) checkSecureBoot(verified []eventlog.Event) {
@@ -20,6 +29,7 @@ func (a *appraisal) checkSecureBoot(verified []eventlog.Event) {
 			Message: fmt.Sprintf("The Secure Boot events in PCR 7 are not what honest firmware logs: %v.", err)})
 		return
 	}
+	a.sb = sb
 	a.v.SecureBoot = summarise(sb)
 	switch state := SecureBootStateOf(sb); {
 	case sb.DebugMode:

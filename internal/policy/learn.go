@@ -21,6 +21,14 @@ type Component struct {
 	// Digests are the event's digests, lowercase hex by bank name
 	// ("sha256"), in every bank whose quote proved the event.
 	Digests map[string]string `json:"digests"`
+	// Authority is the common name of the certificate that verified the
+	// image (a db entry, shim's built-in vendor certificate or a MokList
+	// entry), read from the PCR 7 authority event logged beside it, and
+	// AuthoritySHA256 that certificate's SHA-256 fingerprint. Empty when
+	// no authority was logged for it (Secure Boot off, a verifier that
+	// logs each certificate once per boot, or not an image).
+	Authority       string `json:"authority,omitempty"`
+	AuthoritySHA256 string `json:"authority_sha256,omitempty"`
 }
 
 // Components are what a verified boot measured, in log order.

@@ -154,6 +154,14 @@ func appendComponents(dst []byte, cs policy.Components) []byte {
 		dst = strconv.AppendBool(dst, c.NameProven)
 		dst = appendNextKey(dst, "digests")
 		dst = appendStringMap(dst, c.Digests)
+		if c.Authority != "" {
+			dst = appendNextKey(dst, "authority")
+			dst = appendString(dst, c.Authority)
+		}
+		if c.AuthoritySHA256 != "" {
+			dst = appendNextKey(dst, "authority_sha256")
+			dst = appendString(dst, c.AuthoritySHA256)
+		}
 		dst = append(dst, '}')
 	}
 	return append(dst, ']')

@@ -1,0 +1,194 @@
+package appraisal
+
+import (
+	"bytes"
+	"path"
+	"strings"
+
+	"github.com/bootproof/bootproof/internal/eventlog"
+	"github.com/bootproof/bootproof/internal/policy"
+	"github.com/bootproof/bootproof/internal/uefi"
+)
+
+// bootChain is what the position of each PCR 4 image in the boot says it
+// is. Every image of EV_EFI_BOOT_SERVICES_APPLICATION type is measured the
+// same way (its Authenticode hash), whoever loaded it: the firmware's boot
+// option (shim, systemd-boot, a UKI, GRUB or a kernel's EFI stub), shim for
+// GRUB, and shim again when GRUB asks it to verify the kernel. Only what
+// the boot did around each image tells them apart:
+//
+//   - after GRUB started loading a kernel (its `linux` command in PCR 8,
+//     or a kernel file in PCR 9), an image is the kernel, verified through
+//     shim's protocol;
+//   - the image that systemd-stub runs in (the stub measures the UKI's
+//     sections into PCR 11) is a kernel, and so is the image it starts;
+//   - the image the Linux EFI stub runs in (it tags its command line and
+//     initrd in PCR 9) is the kernel, when GRUB loaded no kernel file after
+//     it;
+//   - after shim and the loader it verified, an image is the kernel that
+//     loader had shim verify (shim logs its own authorities or its MOK
+//     state in PCR 14, so a shim boot is known even when GRUB logs
+//     nothing);
+//   - an image whose file path names a kernel (vmlinuz*, bzImage*, a UKI
+//     under \EFI\Linux\) is a kernel: direct EFI-stub boot from a boot
+//     option or from systemd-boot.
+//
+// Every other image is a boot loader (the first- and second-stage loaders).
+// The order of events across PCRs is not proven (each PCR's replay proves
+// only its own events' order), so a host could move an image into the other
+// class; its digest must then match the other class's reference values,
+// which it does not where they were learned from a real boot.
+type bootChain struct {
+	// kernels are the log indices of the PCR 4 images that are kernels.
+	kernels map[int]bool
+	// kernelFiles are the log indices of the PCR 9 files GRUB's `linux`
+	// command read, whatever their name ("/boot/kernel").
+	kernelFiles map[int]bool
+	// kernelFile is, per kernel image, the name of the kernel file GRUB
+	// read before it ("" when there was none).
+	kernelFile map[int]string
+	// authority is, per image, the certificate that verified it.
+	authority map[int]*uefi.Cert
+}
+
+// Linux EFI stub event tags in PCR 9 (linux/include/linux/efi.h:
+// LINUX_EFI_INITRD_MEASUREMENT_TAG_ID, LINUX_EFI_LOADED_IMAGE_TAG_ID).
+var linuxStubTags = [][]byte{{0xec, 0x22, 0x3b, 0x8f}, {0xed, 0x22, 0x3b, 0x8f}}
+
+// grubLinuxPrefixes start the PCR 8 text of GRUB's kernel-loading commands
+// (upstream "grub_cmd: ", Red Hat's "grub_cmd ").
+var grubLinuxPrefixes = []string{"grub_cmd: linux ", "grub_cmd linux ", "grub_cmd: linuxefi ", "grub_cmd linuxefi "}
+
+// readBootChain walks the proven events in log order. auths are the PCR 7
+// authority events (nil when Secure Boot state could not be read).
+func readBootChain(events []eventlog.Event, auths []uefi.Authority) *bootChain {
+	bc := &bootChain{kernels: map[int]bool{}, kernelFiles: map[int]bool{}, kernelFile: map[int]string{}}
+	var (
+		last       = -1 // the latest PCR 4 image
+		loading    bool // GRUB has started loading a kernel
+		kernelFile string
+		wantFile   string // the file GRUB's `linux` command reads
+	)
+	for i := range events {
+		e := &events[i]
+		switch {
+		case isImage(e):
+			last = e.Index
+			if loading || kernelPath(imagePath(e.Data)) {
+				bc.kernels[e.Index] = true
+				bc.kernelFile[e.Index] = kernelFile
+			}
+		case e.PCR == 8 && e.Type == eventlog.EvIPL && hasAnyPrefix(string(e.Data), grubLinuxPrefixes...):
+			loading, wantFile = true, linuxArg(e.Data)
+		case e.PCR == 9 && e.Type == eventlog.EvIPL && (isFile(e.Data, wantFile) || isKernelFile(e)):
+			bc.kernelFiles[e.Index] = true
+			loading, wantFile, kernelFile = true, "", text(e.Data)
+		case e.PCR == 11 && e.Type == eventlog.EvIPL && !loading && last >= 0:
+			// systemd-stub measures the UKI it runs in: that image is
+			// a kernel, and so is the one it starts.
+			bc.kernels[last], loading = true, true
+		case e.PCR == 9 && e.Type == eventlog.EvEventTag && isLinuxStubTag(e.Data) && !loading && last >= 0:
+			bc.kernels[last] = true
+		}
+	}
+	if shimBoot(events, auths) {
+		// shim, then the loader it verified, then what that loader
+		// had shim verify: the kernel.
+		images := imagesAfterSeparator(events)
+		for _, im := range images[min(2, len(images)):] {
+			bc.kernels[im] = true
+		}
+	}
+	bc.authority = imageAuthorities(events, auths)
+	return bc
+}
+
+// shimVariables are the authority variables only shim logs.
+var shimVariables = map[string]bool{"Shim": true, "MokList": true, "MokListRT": true, "vendor_db": true, "SbatLevel": true, "MokListTrusted": true}
+
+// shimBoot reports whether shim was the first-stage loader: it logged an
+// authority of its own or its MOK state in PCR 14.
+func shimBoot(events []eventlog.Event, auths []uefi.Authority) bool {
+	for _, a := range auths {
+		if shimVariables[a.Variable] {
+			return true
+		}
+	}
+	for i := range events {
+		if events[i].PCR == 14 {
+			return true
+		}
+	}
+	return false
+}
+
+// linuxArg is the kernel path of GRUB's `linux` command text, without its
+// device ("(hd0,gpt2)").
+func linuxArg(d []byte) string {
+	f := strings.Fields(text(d))
+	if len(f) < 3 {
+		return ""
+	}
+	return withoutDevice(f[2])
+}
+
+// isFile reports whether a PCR 9 file is the one GRUB's `linux` command
+// named (Red Hat's GRUB logs "grub_linuxefi Kernel" for it).
+func isFile(d []byte, want string) bool {
+	if want == "" {
+		return false
+	}
+	got := text(d)
+	return got == "grub_linuxefi Kernel" || withoutDevice(got) == want
+}
+
+func withoutDevice(p string) string {
+	if strings.HasPrefix(p, "(") {
+		if i := strings.IndexByte(p, ')'); i >= 0 {
+			return p[i+1:]
+		}
+	}
+	return p
+}
+
+func isImage(e *eventlog.Event) bool {
+	return e.PCR == 4 && e.Type == eventlog.EvEFIBootServicesApplication
+}
+
+// isKernelFile is a PCR 9 file whose name says it is a kernel.
+func isKernelFile(e *eventlog.Event) bool {
+	class, _ := classify(e)
+	return class == policy.ClassKernel
+}
+
+// kernelPath reports whether an image's file path names a kernel.
+func kernelPath(p string) bool {
+	if p == "" {
+		return false
+	}
+	p = strings.ReplaceAll(p, `\`, "/")
+	base := path.Base(p)
+	return hasAnyPrefix(strings.ToLower(base), "vmlinuz", "vmlinux", "bzimage") ||
+		strings.HasPrefix(strings.ToLower(p), "/efi/linux/") && strings.HasSuffix(strings.ToLower(base), ".efi")
+}
+
+func isLinuxStubTag(d []byte) bool {
+	for _, t := range linuxStubTags {
+		if bytes.HasPrefix(d, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// class is an image's class and name: a kernel loaded from memory takes
+// the name of the kernel file GRUB read for it.
+func (bc *bootChain) class(e *eventlog.Event, name string) (string, string) {
+	if !bc.kernels[e.Index] {
+		return policy.ClassBootloader, name
+	}
+	if f := bc.kernelFile[e.Index]; f != "" && imagePath(e.Data) == "" {
+		name = clip(f + " (EFI image)")
+	}
+	return policy.ClassKernel, name
+}
