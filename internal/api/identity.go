@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -19,25 +20,52 @@ type ctxHost struct{}
 
 // authenticate checks the bearer token and the role the route needs.
 func (s *server) authenticate(r *http.Request, need auth.Role) (*http.Request, error) {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return r, errorf(http.StatusUnauthorized, "unauthenticated", "an API token is required (Authorization: Bearer ...)")
-	}
-	p, err := s.cfg.Auth.Authenticate(r.Context(), tok)
+	p, err := checkToken(r, s.cfg.Auth, s.log, need)
 	if err != nil {
-		if auth.IsUnavailable(err) {
-			s.log.Warn("cannot check an API token", "path", r.URL.Path, "request_id", requestID(r), "err", err)
-			return r, storeUnavailable("the verifier cannot check the API token now: its store is unavailable; retry later")
-		}
-		if errors.Is(err, auth.ErrRevoked) {
-			return r, errorf(http.StatusUnauthorized, "token_revoked", "this API token was revoked")
-		}
-		return r, errorf(http.StatusUnauthorized, "unauthenticated", "the API token is not valid for this verifier")
-	}
-	if p.Role < need {
-		return r, errorf(http.StatusForbidden, "forbidden", "this needs the %s role; the token has %s", need, p.Role)
+		return r, err
 	}
 	return r.WithContext(context.WithValue(r.Context(), ctxPrincipal{}, p)), nil
+}
+
+// checkToken checks r's bearer token with a and the role need; its errors
+// are the API's answers (401, 403, or 503 store.unavailable when the token
+// cannot be checked at all).
+func checkToken(r *http.Request, a *auth.Authenticator, log *slog.Logger, need auth.Role) (auth.Principal, error) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return auth.Principal{}, errorf(http.StatusUnauthorized, "unauthenticated", "an API token is required (Authorization: Bearer ...)")
+	}
+	p, err := a.Authenticate(r.Context(), tok)
+	if err != nil {
+		if auth.IsUnavailable(err) {
+			log.Warn("cannot check an API token", "path", r.URL.Path, "request_id", requestID(r), "err", err)
+			return p, storeUnavailable("the verifier cannot check the API token now: its store is unavailable; retry later")
+		}
+		if errors.Is(err, auth.ErrRevoked) {
+			return p, errorf(http.StatusUnauthorized, "token_revoked", "this API token was revoked")
+		}
+		return p, errorf(http.StatusUnauthorized, "unauthenticated", "the API token is not valid for this verifier")
+	}
+	if p.Role < need {
+		return p, errorf(http.StatusForbidden, "forbidden", "this needs the %s role; the token has %s", need, p.Role)
+	}
+	return p, nil
+}
+
+// RequireToken serves next only to requests whose bearer token a accepts
+// with at least the role need, and answers the others as every /api/v1
+// route does (for routes outside the API, such as /metrics).
+func RequireToken(a *auth.Authenticator, log *slog.Logger, need auth.Role, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := checkToken(r, a, log, need); err != nil {
+			if he, ok := err.(*httpError); ok && he.Status == http.StatusUnauthorized {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="bootproof"`)
+			}
+			writeError(w, r, log, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func principal(r *http.Request) auth.Principal {

@@ -232,7 +232,8 @@ func (s *Server) handler(parker *api.Parker) http.Handler {
 	registerReport(mux, s, a)
 	var metricsHandler http.Handler = s.Metrics.Handler()
 	if s.cfg.MetricsAuth {
-		metricsHandler = requireViewer(a, metricsHandler)
+		// Viewer is enough to read the metrics, as it is to read the report.
+		metricsHandler = api.RequireToken(a, s.log.With("subsystem", "metrics"), auth.Viewer, metricsHandler)
 	}
 	mux.Handle("GET /metrics", metricsHandler)
 	adm := defaultAdmission(s.refused)
