@@ -37,14 +37,14 @@ func readEvidenceDir(dir string) (*evidenceDir, error) {
 		return nil, err
 	}
 	var err error
-	if d.Evidence.EventLog, err = optionalFile(dir, "eventlog.bin"); err != nil {
+	if d.Evidence.EventLog, err = optionalFile(dir, fileEventLog); err != nil {
 		return nil, err
 	}
-	if raw, err := optionalFile(dir, "pcrs.json"); err != nil {
+	if raw, err := optionalFile(dir, filePCRs); err != nil {
 		return nil, err
 	} else if raw != nil {
 		if d.PCRs, err = eventlog.ParsePCRValues(raw); err != nil {
-			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "pcrs.json"), err)
+			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, filePCRs), err)
 		}
 	}
 	if err := d.readQuotes(dir); err != nil {
@@ -66,7 +66,7 @@ func (d *evidenceDir) readIdentity(dir string) error {
 			TPMFamily string `json:"tpm_family"`
 		} `json:"evidence"`
 	}
-	for _, name := range []string{"evidence.json", "host.json"} {
+	for _, name := range []string{fileEvidence, fileHost} {
 		raw, err := optionalFile(dir, name)
 		if err != nil || raw == nil {
 			if err != nil {
@@ -97,14 +97,15 @@ func (d *evidenceDir) readIdentity(dir string) error {
 // the appraisal takes the ones the quote selects.
 func (d *evidenceDir) readQuotes(dir string) error {
 	for i := 0; ; i++ {
-		attest, err := optionalFile(dir, fmt.Sprintf("quote-%d.attest", i))
+		attestFile, sigFile := quoteFiles(i)
+		attest, err := optionalFile(dir, attestFile)
 		if err != nil || attest == nil {
 			if err != nil {
 				return err
 			}
 			break
 		}
-		sig, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("quote-%d.sig", i)))
+		sig, err := os.ReadFile(filepath.Join(dir, sigFile))
 		if err != nil {
 			return fmt.Errorf("quote %d has no signature: %w", i, err)
 		}
@@ -114,10 +115,10 @@ func (d *evidenceDir) readQuotes(dir string) error {
 		return nil
 	}
 	var err error
-	if d.Evidence.Nonce, err = os.ReadFile(filepath.Join(dir, "nonce.bin")); err != nil {
+	if d.Evidence.Nonce, err = os.ReadFile(filepath.Join(dir, fileNonce)); err != nil {
 		return fmt.Errorf("the quotes cannot be checked without the nonce: %w", err)
 	}
-	if d.AKPublic, err = os.ReadFile(filepath.Join(dir, "ak.pub")); err != nil {
+	if d.AKPublic, err = os.ReadFile(filepath.Join(dir, fileAK)); err != nil {
 		return fmt.Errorf("the quotes cannot be checked without the AK: %w", err)
 	}
 	return nil

@@ -139,14 +139,14 @@ func writeEvidence(dir, hostName string, res *emuhost.BootResult, pcrs eventlog.
 		info.Bundles = append(info.Bundles, name)
 	}
 	if res.EventLog != nil {
-		if err := os.WriteFile(filepath.Join(dir, "eventlog.bin"), res.EventLog, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, fileEventLog), res.EventLog, 0o644); err != nil {
 			return err
 		}
 		pj, err := json.MarshalIndent(pcrs, "", "  ")
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(dir, "pcrs.json"), append(pj, '\n'), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, filePCRs), append(pj, '\n'), 0o644); err != nil {
 			return err
 		}
 	}
@@ -154,5 +154,5 @@ func writeEvidence(dir, hostName string, res *emuhost.BootResult, pcrs eventlog.
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "host.json"), append(hj, '\n'), 0o644)
+	return os.WriteFile(filepath.Join(dir, fileHost), append(hj, '\n'), 0o644)
 }

@@ -87,23 +87,23 @@ func emptyDir(dir string) error {
 // and TCG tools read.
 func writeHostEvidence(dir string, raw []byte, he api.HostEvidence) error {
 	ev := he.Evidence
-	files := map[string][]byte{"evidence.json": raw, "nonce.bin": ev.Nonce}
+	files := map[string][]byte{fileEvidence: raw, fileNonce: ev.Nonce}
 	if len(he.AKPublic) > 0 {
-		files["ak.pub"] = he.AKPublic
+		files[fileAK] = he.AKPublic
 	}
 	if len(ev.EventLog) > 0 {
-		files["eventlog.bin"] = ev.EventLog
+		files[fileEventLog] = ev.EventLog
 	}
 	for i, q := range ev.Quotes {
-		files[fmt.Sprintf("quote-%d.attest", i)] = q.Attest
-		files[fmt.Sprintf("quote-%d.sig", i)] = q.Signature
+		attestFile, sigFile := quoteFiles(i)
+		files[attestFile], files[sigFile] = q.Attest, q.Signature
 	}
 	if len(ev.Quotes) > 0 {
 		pj, err := quotedPCRsJSON(ev.Quotes)
 		if err != nil {
 			return err
 		}
-		files["pcrs.json"] = pj
+		files[filePCRs] = pj
 	}
 	for i, b := range ev.Bundles {
 		files[filepath.Join("bundles", strconv.Itoa(i)+".bundle")] = b
