@@ -216,3 +216,23 @@ func BenchmarkSubmitContended(b *testing.B) {
 // benchAK is the AK kind of the bench hosts: RSA 2048, as tpm.AKTemplate
 // makes on a real host.
 const benchAK = loadgen.AKRSA
+
+// freshEvidence reads bh's host record, takes a nonce for it and quotes it
+// into evidence, as the agent does at the start of each attestation.
+func (f *benchFleet) freshEvidence(t testing.TB, bh *benchHost) (store.Host, *wire.Evidence) {
+	t.Helper()
+	ctx := context.Background()
+	h, err := f.v.Store().GetHost(ctx, bh.rec.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := f.v.Nonce(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := bh.tpm.Evidence(bh.im, n.Nonce, bh.clock.Add(60_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, ev
+}

@@ -33,22 +33,7 @@ func TestSubmitBundlesByHash(t *testing.T) {
 	tampered := append([][]byte{tamperSignature(t, goodFiles[0])}, goodFiles[1:]...)
 	tamperedHashes := hashesOf(tampered)
 
-	evidence := func() (store.Host, *wire.Evidence) {
-		t.Helper()
-		h, err := f.v.Store().GetHost(ctx, good.rec.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := f.v.Nonce(ctx, h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ev, err := good.tpm.Evidence(good.im, n.Nonce, good.clock.Add(60_000))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h, ev
-	}
+	evidence := func() (store.Host, *wire.Evidence) { return f.freshEvidence(t, good) }
 	// verdictOf submits ev and returns the verdict recorded, without the
 	// TPM clock, which grows with every quote.
 	verdictOf := func(h store.Host, ev *wire.Evidence) (wire.EvidenceResult, *appraisal.Verdict) {

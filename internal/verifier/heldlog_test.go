@@ -23,22 +23,7 @@ func TestSubmitEventLogByHash(t *testing.T) {
 	hashOf := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 	goodLog, otherLog := hashOf(good.im.EventLog), hashOf(other.im.EventLog)
 
-	evidence := func(bh *benchHost) (store.Host, *wire.Evidence) {
-		t.Helper()
-		h, err := f.v.Store().GetHost(ctx, bh.rec.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := f.v.Nonce(ctx, h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ev, err := bh.tpm.Evidence(bh.im, n.Nonce, bh.clock.Add(60_000))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h, ev
-	}
+	evidence := func(bh *benchHost) (store.Host, *wire.Evidence) { return f.freshEvidence(t, bh) }
 	byHash := func(ev *wire.Evidence, hash string) *wire.Evidence {
 		slim := *ev
 		slim.EventLog, slim.EventLogSHA256 = nil, hash

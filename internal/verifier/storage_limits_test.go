@@ -18,27 +18,18 @@ func TestSubmitEventLogTooLarge(t *testing.T) {
 	ctx := context.Background()
 	f := newBenchFleet(t, 1)
 	bh := f.hosts[0]
-	h, err := f.v.Store().GetHost(ctx, bh.rec.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var h store.Host
 	attest := func(pad func(log []byte) []byte) (wire.EvidenceResult, error) {
 		t.Helper()
-		n, err := f.v.Nonce(ctx, h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ev, err := bh.tpm.Evidence(bh.im, n.Nonce, bh.clock.Add(60_000))
-		if err != nil {
-			t.Fatal(err)
-		}
+		var ev *wire.Evidence
+		h, ev = f.freshEvidence(t, bh)
 		ev.EventLog = pad(ev.EventLog)
 		return f.v.Submit(ctx, h, ev)
 	}
 	to := func(size int) func([]byte) []byte {
 		return func(log []byte) []byte { return append(bytes.Clone(log), make([]byte, size-len(log))...) }
 	}
-	_, err = attest(to(wire.MaxEventLogBytes + 1))
+	_, err := attest(to(wire.MaxEventLogBytes + 1))
 	if e, ok := verifier.AsError(err); !ok || e.Kind != verifier.KindTooLarge || e.Code != wire.CodeEventLogTooLarge {
 		t.Fatalf("a log of %d bytes: %v; want %s (too large)", wire.MaxEventLogBytes+1, err, wire.CodeEventLogTooLarge)
 	}
