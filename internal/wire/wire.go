@@ -12,9 +12,9 @@ const (
 	FamilyNone  = "none"
 )
 
-// MaxEventLogBytes bounds the firmware event log of one attestation. Real
-// machines' logs are 20-100 KB (the largest of the corpus of real logs the
-// tests read is 73 KB); 1 MiB leaves room for firmware with many option
+// MaxEventLogBytes bounds the firmware event log of one attestation. Of the 69
+// real machines' logs in the corpus the tests read, the median is 24 KB
+// and the largest 73 KB; 1 MiB leaves room for firmware with many option
 // ROMs and boot entries. A larger log is refused
 // (evidence.event_log_too_large), not stored: a host's status changes keep
 // their evidence, and a log is most of it. Runtime (IMA) logs are not part
