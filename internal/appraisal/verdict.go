@@ -141,6 +141,33 @@ type Verdict struct {
 	// quote checks of an appraisal on unquoted PCR values (Input.
 	// UnquotedPCRs). The verifier's own verdicts never have any.
 	NotChecked []Check `json:"not_checked,omitempty"`
+	// NotJudged are the proven measurements no rule judged: events that
+	// are neither a component nor read by the Secure Boot checks (shim's
+	// MokList, MokListX and MokListTrusted in PCR 14, its SbatLevel in
+	// PCR 7, the platform configuration in PCR 1, ...), in log order.
+	// The verdict does not vouch for them; a page lists them so that an
+	// operator knows.
+	NotJudged []Measurement `json:"not_judged,omitempty"`
+}
+
+// Measurement is one proven event, named for people.
+type Measurement struct {
+	PCR        int    `json:"pcr"`
+	EventIndex int    `json:"event_index"`
+	Type       string `json:"type"`
+	// Name is what the event's data calls it (a variable name, a
+	// description); NameProven as for policy.Component.
+	Name       string `json:"name,omitempty"`
+	NameProven bool   `json:"name_proven"`
+	// SHA256 is the event's SHA-256 digest when that bank was proven.
+	SHA256 string `json:"sha256,omitempty"`
+}
+
+// CertName is a certificate as reports name it: its subject's common name
+// (or the whole subject when it has none) and its SHA-256 fingerprint.
+type CertName struct {
+	Subject string `json:"subject"`
+	SHA256  string `json:"sha256"`
 }
 
 // Failures returns the failed checks.
@@ -166,6 +193,30 @@ type SecureBoot struct {
 	// Authorities are fingerprints (or hashes) of the db entries that
 	// authorised loaded images.
 	Authorities []string `json:"authorities,omitempty"`
+	// PKCerts, KEKCerts and DBCerts are the same certificates as PK, KEK
+	// and DB, named by subject; AuthorityCerts those that verified
+	// images, in log order, once each.
+	PKCerts        []CertName `json:"pk_certs,omitempty"`
+	KEKCerts       []CertName `json:"kek_certs,omitempty"`
+	DBCerts        []CertName `json:"db_certs,omitempty"`
+	AuthorityCerts []CertName `json:"authority_certs,omitempty"`
+	// Shim is what shim measured of its own state; nil when shim did
+	// not run (or logged none of it).
+	Shim *ShimState `json:"shim,omitempty"`
+}
+
+// ShimState is shim's state as its proven measurements show it.
+type ShimState struct {
+	// SbatLevel is the SBAT revocation level shim applied (the text of
+	// its SbatLevel variable, as measured into PCR 7).
+	SbatLevel string `json:"sbat_level,omitempty"`
+	// Validation is "on", "off" (MokSBState asked shim not to verify
+	// what it loads) or "" when not measured.
+	Validation string `json:"validation,omitempty"`
+	// MokList are the Machine Owner Keys shim trusted (MokList in
+	// PCR 14), MokListX counts the hashes and certificates it revoked.
+	MokList  []CertName `json:"mok_list,omitempty"`
+	MokListX int        `json:"mok_list_x"`
 }
 
 // Bundle is one bundle of the host's inventory as judged.

@@ -29,6 +29,14 @@ type Component struct {
 	// logs each certificate once per boot, or not an image).
 	Authority       string `json:"authority,omitempty"`
 	AuthoritySHA256 string `json:"authority_sha256,omitempty"`
+	// Judged says the policy constrained the component's class when it
+	// was appraised (the class had reference values). A component that
+	// is not judged was accepted whatever its digest.
+	Judged bool `json:"judged"`
+	// Reference is the reference entry the component matched, as
+	// Reference.String names it (label and digest); "" when it was not
+	// judged or matched none. Set by the appraisal, never learnt.
+	Reference string `json:"reference,omitempty"`
 }
 
 // Components are what a verified boot measured, in log order.
