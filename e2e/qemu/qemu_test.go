@@ -120,7 +120,29 @@ func (v *verifier) bootAndJudge(t *testing.T, dir string, g guest, what string) 
 		line += " (" + h.ReasonCode + ": " + h.Reason + ")"
 	}
 	t.Logf("%s: %s booted in %s: %s\n%s", what, g, r.took.Round(100*time.Millisecond), line, guestLines(r.serial))
+	v.keepEvidence(t, g.name, what)
 	return r
+}
+
+// keepEvidence writes the evidence behind a boot's verdict, as 'bootproof
+// hosts evidence' fetches it, to $BOOTPROOF_ARTIFACTS/qemu/WHAT: real
+// firmware evidence that 'bootproof appraise' reads, for looking into a
+// failed run and for making test data.
+func (v *verifier) keepEvidence(t *testing.T, host, what string) {
+	t.Helper()
+	root := os.Getenv("BOOTPROOF_ARTIFACTS")
+	if root == "" {
+		return
+	}
+	slug := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, strings.ToLower(what))
+	out := filepath.Join(root, "qemu", slug)
+	_ = os.RemoveAll(out)
+	v.cli(t, "hosts", "evidence", host, "--out", out)
 }
 
 // writeTemp writes b to a new file in dir and returns its path.
