@@ -69,9 +69,19 @@ func TestClientCommands(t *testing.T) {
 	})
 	t.Run("hosts show", func(t *testing.T) {
 		var h api.HostDetail
-		if err := strictJSON([]byte(mustRun(env, "hosts", "show", "cli-02")), &h); err != nil || h.Name != "cli-02" || h.Status != "Failed" ||
+		if err := strictJSON([]byte(mustRun(env, "hosts", "show", "cli-02", "--format", "json")), &h); err != nil || h.Name != "cli-02" || h.Status != "Failed" ||
 			h.Verdict == nil || h.Verdict.Status != "Failed" {
 			t.Errorf("hosts show cli-02 = %+v, %v", h, err)
+		}
+		// for people: the host line, then what differs before what booted
+		text := mustRun(env, "hosts", "show", "cli-02")
+		differs, booted := strings.Index(text, "\nWhat differs\n"), strings.Index(text, "\nWhat booted\n")
+		if !strings.HasPrefix(text, "cli-02  group lab  Failed since ") || differs < 0 || booted < differs ||
+			!strings.Contains(text, "  reason: "+h.Reason+" ("+h.ReasonCode+")") {
+			t.Errorf("hosts show cli-02 (text):\n%s", text)
+		}
+		if _, errOut, code := runCLI(t, env, "hosts", "show", "no-such-host"); code == 0 || errOut == "" || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+			t.Errorf("hosts show no-such-host: exit %d, stderr %q; want a one-line error and a non-zero exit", code, errOut)
 		}
 	})
 	t.Run("hosts attest", func(t *testing.T) {

@@ -76,19 +76,7 @@ func newHostsCmd(stdio IO) *cobra.Command {
 	list.Flags().StringVar(&group, "group", "", "only hosts of this group")
 	list.Flags().StringVar(&search, "search", "", "only hosts whose name contains this")
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	show := &cobra.Command{Use: "show NAME", Short: "Show a host and its latest verdict", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := cf.client()
-			if err != nil {
-				return err
-			}
-			var out json.RawMessage
-			if err := c.Do(cmd.Context(), "GET", "/api/v1/hosts/"+url.PathEscape(args[0]), nil, &out); err != nil {
-				return err
-			}
-			_, err = stdio.Out.Write(append(out, '\n'))
-			return err
-		}}
+	show := newHostsShowCmd(&cf, stdio)
 	attest := &cobra.Command{Use: "attest NAME", Short: "Ask a host to attest now", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return simpleCall(cmd.Context(), cf, stdio, "POST", "/api/v1/hosts/"+url.PathEscape(args[0])+"/attest", nil,

@@ -218,10 +218,7 @@ func fillVerdict(d *web.HostDetail, vd *appraisal.Verdict) {
 		}
 		d.Checks = append(d.Checks, wc)
 	}
-	if sb := vd.SecureBoot; sb != nil {
-		d.SecureBoot = &web.SecureBootView{Enabled: sb.Enabled, PK: sb.PK, KEK: sb.KEK, DB: sb.DB,
-			DBX: []string{fmt.Sprintf("%d revoked hashes or certificates", sb.DBX)}}
-	}
+	d.SecureBoot, d.Components, d.NotJudged = vd.SecureBoot, vd.Components, vd.NotJudged
 	d.PCRs = vd.PCRs
 	for _, b := range vd.Bundles {
 		d.Bundles = append(d.Bundles, web.BundleView{Name: b.Name, Version: b.Version, Vendor: b.Vendor,

@@ -13,5 +13,9 @@
 //
 // It declares, on the consumer side, the small interfaces it needs from the
 // verifier (Source, Actions, Authenticator) with plain view-model types, so
-// that the verifier adapts to it and not the other way round.
+// that the verifier adapts to it and not the other way round. What booted
+// is the exception: the host page takes the verdict's components, Secure
+// Boot state and unjudged measurements as the appraisal records them and
+// words them with package bootview, which `bootproof hosts show` uses too,
+// so that both say the same thing in the same words.
 package web

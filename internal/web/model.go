@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/bootproof/bootproof/internal/appraisal"
+	"github.com/bootproof/bootproof/internal/policy"
 )
 
 // Host statuses, as the brief defines them. The report shows them in this
@@ -155,8 +158,14 @@ type StoreState struct {
 // HostDetail is everything the host page shows.
 type HostDetail struct {
 	HostRow
-	Checks     []Check         // the latest verdict's checks, in the verifier's order
-	SecureBoot *SecureBootView // nil when the host never sent a readable PCR 7 log
+	Checks []Check // the latest verdict's checks, in the verifier's order
+	// SecureBoot, Components and NotJudged are the latest verdict's own
+	// (appraisal.Verdict), worded on the page by package bootview as
+	// `bootproof hosts show` words them. SecureBoot is nil when the host
+	// never sent a readable PCR 7 log.
+	SecureBoot *appraisal.SecureBoot
+	Components policy.Components
+	NotJudged  []appraisal.Measurement
 	// PCRs are the quoted values: bank ("sha256") -> PCR index -> hex digest.
 	PCRs    map[string]map[int]string
 	Bundles []BundleView
@@ -175,14 +184,6 @@ type Check struct {
 	EventIndex int    // index in the event log; -1 when n/a
 	Expected   string // reference digest or value, several separated by "\n"; "" when n/a
 	Found      string // what this host measured; "" when n/a
-}
-
-// SecureBootView summarises the UEFI Secure Boot state from PCR 7 events.
-// Each list holds one line per entry: a certificate's subject and short
-// fingerprint, or a count of hashes.
-type SecureBootView struct {
-	Enabled          bool
-	PK, KEK, DB, DBX []string
 }
 
 // BundleView is one installed bundle (the role of an ESXi VIB).

@@ -246,6 +246,7 @@ type hostView struct {
 	SinceT     timeView
 	AttestedT  timeView
 	Failures   []checkView // failed checks, with their evidence, shown first
+	Booted     bootedView
 	Checks     []checkView
 	Banks      []bankView
 	History    []historyView
@@ -258,6 +259,7 @@ type hostView struct {
 
 type checkView struct {
 	Check
+	ID          string // the failure's anchor in "What differs"; "" for a passed check
 	Outcome     string // "Passed" or "Failed"
 	Class       string
 	HasEvidence bool // there is something to put side by side
@@ -308,6 +310,10 @@ func newHostView(pv pageView, h HostDetail, now time.Time) hostView {
 		}
 	}
 	headlineFirst(v.Failures, h.ReasonCode, h.Reason)
+	for i := range v.Failures {
+		v.Failures[i].ID = "failure-" + strconv.Itoa(i+1)
+	}
+	v.Booted = newBootedView(h, v.Failures)
 	banks := make([]string, 0, len(h.PCRs))
 	for b := range h.PCRs {
 		banks = append(banks, b)
