@@ -18,19 +18,34 @@ import (
 	"github.com/bootproof/bootproof/internal/uefi"
 )
 
-// TestBootChainCorpus pins, for every real log of the shared corpus, the
-// class of each PCR 4 image and of the kernel files, and the verifying
-// authority of each image, in testdata/bootchain.golden (reviewed by hand:
-// the shim + GRUB boots of Debian, Ubuntu, Fedora, Red Hat and COS have
-// shim as a boot loader verified by the db entry, GRUB as a boot loader
-// verified by the distribution's CA, the kernel as a kernel; systemd-boot
-// boots and UKIs have the kernel as a kernel). Every event counts as
+// TestBootChainCorpus pins, for every real log of the shared corpus and
+// for the Debian shim + GRUB boot of e2e/qemu (testdata/debian-qemu), the
+// class of each PCR 4 image, the kernel and initramfs files, the boot
+// options and the files the boot loader read, the verifying authority of
+// each image, and how many boot loader commands there were, in
+// testdata/bootchain.golden (reviewed by hand: the shim + GRUB boots of
+// Debian, Ubuntu, Fedora, Red Hat and COS have shim as a boot loader
+// verified by the db entry, GRUB as a boot loader verified by the
+// distribution's CA, the kernel as a kernel, the initramfs GRUB's `initrd`
+// command read as initrd and grub.cfg and grubenv as boot_config;
+// systemd-boot boots and UKIs have the kernel as a kernel, the Linux EFI
+// stub's tagged events are initrd and boot_options). Every event counts as
 // proven here: replay is tested elsewhere, this is what the chain says.
 // Rewrite with: go test ./internal/appraisal -run BootChainCorpus -update
 func TestBootChainCorpus(t *testing.T) {
 	var out bytes.Buffer
+	logs := []struct {
+		name string
+		raw  []byte
+	}{{"bootproof/debian-qemu", debianQemuLog(t)}}
 	for _, c := range corpus.Cases(t) {
-		log, err := eventlog.Parse(c.Log)
+		logs = append(logs, struct {
+			name string
+			raw  []byte
+		}{c.Name, c.Log})
+	}
+	for _, c := range logs {
+		log, err := eventlog.Parse(c.raw)
 		if err != nil {
 			continue
 		}
@@ -43,16 +58,34 @@ func TestBootChainCorpus(t *testing.T) {
 		if len(lines) == 0 {
 			continue
 		}
-		fmt.Fprintf(&out, "%s\n%s", c.Name, strings.Join(lines, ""))
+		fmt.Fprintf(&out, "%s\n%s", c.name, strings.Join(lines, ""))
 	}
 	compareGolden(t, filepath.Join("testdata", "bootchain.golden"), out.Bytes())
 }
 
-// chainLines shows the images and kernels of a boot, one a line.
+// debianQemuLog is the event log of e2e/qemu's Debian boot (OVMF, Debian's
+// signed shim, GRUB and kernel, Secure Boot on).
+func debianQemuLog(t testing.TB) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "debian-qemu", "eventlog.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// chainLines shows what booted, one component a line (the firmware and
+// the boot loader commands, many and mostly alike, are only counted).
 func chainLines(cs policy.Components) []string {
 	var lines []string
+	commands := 0
 	for _, c := range cs {
-		if c.PCR != 4 && c.Class != policy.ClassKernel {
+		switch {
+		case c.Class == policy.ClassBootCmds:
+			commands++
+			continue
+		case c.PCR != 4 && c.Class != policy.ClassKernel && c.Class != policy.ClassInitrd &&
+			c.Class != policy.ClassBootOptions && c.Class != policy.ClassBootConfig:
 			continue
 		}
 		l := fmt.Sprintf("  %3d pcr%d %-10s %s", c.EventIndex, c.PCR, c.Class, c.Name)
@@ -60,6 +93,9 @@ func chainLines(cs policy.Components) []string {
 			l += " <- " + c.Authority + " " + c.AuthoritySHA256[:16]
 		}
 		lines = append(lines, l+"\n")
+	}
+	if commands > 0 {
+		lines = append(lines, fmt.Sprintf("  %d boot_commands\n", commands))
 	}
 	return lines
 }
