@@ -207,7 +207,7 @@ func TestAppraiseQuotes(t *testing.T) {
 			}},
 		// The unquoted events are not used, so what the policy pins is missing.
 		{name: "quote over only some PCRs (CVE-2022-0317)", boot: sb, want: Failed,
-			wantFailed: []string{CodeQuotePCRSelection, CodeRefBootOptions, CodeRefBootloader, CodeRefKernel, CodeRefModule, CodeSecureBootDisabled},
+			wantFailed: []string{CodeQuotePCRSelection, CodeRefBootOptions, CodeRefBootloader, CodeRefInitrd, CodeRefKernel, CodeSecureBootDisabled},
 			evidence:   func(h *simHost) *wire.Evidence { return h.evidence(pcrRange(0, 3)) },
 			check: func(t *testing.T, v *Verdict) {
 				for _, c := range v.Components {
@@ -344,7 +344,7 @@ func TestAppraiseEventLog(t *testing.T) {
 			evidence: func(h *simHost) *wire.Evidence { return h.evidence(append(pcrRange(0, 9), 14)) },
 			policy:   func(p *policy.Policy) { p.PCRsIgnore = []int{14} }},
 		{name: "empty log and untouched PCRs: nothing shows Secure Boot", want: Failed,
-			wantFailed: []string{CodeRefBootOptions, CodeRefBootloader, CodeRefFirmware, CodeRefKernel, CodeRefModule, CodeSecureBootDisabled},
+			wantFailed: []string{CodeRefBootOptions, CodeRefBootloader, CodeRefFirmware, CodeRefInitrd, CodeRefKernel, CodeSecureBootDisabled},
 			evidence: func(h *simHost) *wire.Evidence {
 				empty := boot(t, testBanks, nil)
 				return empty.evidence(nil)

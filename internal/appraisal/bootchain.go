@@ -1,7 +1,6 @@
 package appraisal
 
 import (
-	"bytes"
 	"path"
 	"strings"
 
@@ -47,27 +46,32 @@ type bootChain struct {
 	// kernelFile is, per kernel image, the name of the kernel file GRUB
 	// read before it ("" when there was none).
 	kernelFile map[int]string
+	// initrdFiles are the log indices of the PCR 9 files GRUB's `initrd`
+	// command read, whatever their name ("/boot/initrd-stateless.gz").
+	initrdFiles map[int]bool
 	// authority is, per image, the certificate that verified it.
 	authority map[int]*uefi.Cert
 }
-
-// Linux EFI stub event tags in PCR 9 (linux/include/linux/efi.h:
-// LINUX_EFI_INITRD_MEASUREMENT_TAG_ID, LINUX_EFI_LOADED_IMAGE_TAG_ID).
-var linuxStubTags = [][]byte{{0xec, 0x22, 0x3b, 0x8f}, {0xed, 0x22, 0x3b, 0x8f}}
 
 // grubLinuxPrefixes start the PCR 8 text of GRUB's kernel-loading commands
 // (upstream "grub_cmd: ", Red Hat's "grub_cmd ").
 var grubLinuxPrefixes = []string{"grub_cmd: linux ", "grub_cmd linux ", "grub_cmd: linuxefi ", "grub_cmd linuxefi "}
 
+// grubInitrdPrefixes start the PCR 8 text of GRUB's initrd-loading
+// commands (Debian's GRUB runs `initrdefi`); "initrdfail" is another
+// command and does not match.
+var grubInitrdPrefixes = []string{"grub_cmd: initrd ", "grub_cmd initrd ", "grub_cmd: initrdefi ", "grub_cmd initrdefi "}
+
 // readBootChain walks the proven events in log order. auths are the PCR 7
 // authority events (nil when Secure Boot state could not be read).
 func readBootChain(events []eventlog.Event, auths []uefi.Authority) *bootChain {
-	bc := &bootChain{kernels: map[int]bool{}, kernelFiles: map[int]bool{}, kernelFile: map[int]string{}}
+	bc := &bootChain{kernels: map[int]bool{}, kernelFiles: map[int]bool{}, kernelFile: map[int]string{}, initrdFiles: map[int]bool{}}
 	var (
 		last       = -1 // the latest PCR 4 image
 		loading    bool // GRUB has started loading a kernel
 		kernelFile string
-		wantFile   string // the file GRUB's `linux` command reads
+		wantFile   string          // the file GRUB's `linux` command reads
+		wantInitrd map[string]bool // the files GRUB's `initrd` command reads
 	)
 	for i := range events {
 		e := &events[i]
@@ -80,14 +84,19 @@ func readBootChain(events []eventlog.Event, auths []uefi.Authority) *bootChain {
 			}
 		case e.PCR == 8 && e.Type == eventlog.EvIPL && hasAnyPrefix(string(e.Data), grubLinuxPrefixes...):
 			loading, wantFile = true, linuxArg(e.Data)
+		case e.PCR == 8 && e.Type == eventlog.EvIPL && hasAnyPrefix(string(e.Data), grubInitrdPrefixes...):
+			wantInitrd = initrdArgs(e.Data)
 		case e.PCR == 9 && e.Type == eventlog.EvIPL && (isFile(e.Data, wantFile) || isKernelFile(e)):
 			bc.kernelFiles[e.Index] = true
 			loading, wantFile, kernelFile = true, "", text(e.Data)
+		case e.PCR == 9 && e.Type == eventlog.EvIPL && wantInitrd[withoutDevice(text(e.Data))]:
+			bc.initrdFiles[e.Index] = true
+			delete(wantInitrd, withoutDevice(text(e.Data)))
 		case e.PCR == 11 && e.Type == eventlog.EvIPL && !loading && last >= 0:
 			// systemd-stub measures the UKI it runs in: that image is
 			// a kernel, and so is the one it starts.
 			bc.kernels[last], loading = true, true
-		case e.PCR == 9 && e.Type == eventlog.EvEventTag && isLinuxStubTag(e.Data) && !loading && last >= 0:
+		case e.PCR == 9 && e.Type == eventlog.EvEventTag && isStubTag(e.Data) && !loading && last >= 0:
 			bc.kernels[last] = true
 		}
 	}
@@ -132,6 +141,19 @@ func linuxArg(d []byte) string {
 	return withoutDevice(f[2])
 }
 
+// initrdArgs are the files of GRUB's `initrd` command text (several are
+// allowed: microcode, then the initramfs), without their device.
+func initrdArgs(d []byte) map[string]bool {
+	f := strings.Fields(text(d))
+	out := map[string]bool{}
+	for _, a := range f[min(2, len(f)):] {
+		if !strings.HasPrefix(a, "--") {
+			out[withoutDevice(a)] = true
+		}
+	}
+	return out
+}
+
 // isFile reports whether a PCR 9 file is the one GRUB's `linux` command
 // named (Red Hat's GRUB logs "grub_linuxefi Kernel" for it).
 func isFile(d []byte, want string) bool {
@@ -172,13 +194,30 @@ func kernelPath(p string) bool {
 		strings.HasPrefix(strings.ToLower(p), "/efi/linux/") && strings.HasSuffix(strings.ToLower(base), ".efi")
 }
 
-func isLinuxStubTag(d []byte) bool {
-	for _, t := range linuxStubTags {
-		if bytes.HasPrefix(d, t) {
-			return true
-		}
+// isStubTag reports whether a tagged event is the Linux EFI stub's.
+func isStubTag(d []byte) bool {
+	class, _ := stubTagClass(d)
+	return class != ""
+}
+
+// classify is an event's class and name as its place in the boot says:
+// the emulated chain's conventions, then the rules of real boots
+// (classify), with each PCR 4 image classed by its place in the chain and
+// the files GRUB's `linux` and `initrd` commands named classed by them.
+func (bc *bootChain) classify(e *eventlog.Event) (class, name string) {
+	class, name = classifyEmulated(e)
+	if class == "" {
+		class, name = classify(e)
 	}
-	return false
+	switch {
+	case isImage(e):
+		return bc.class(e, name)
+	case bc.kernelFiles[e.Index]:
+		return policy.ClassKernel, text(e.Data)
+	case bc.initrdFiles[e.Index]:
+		return policy.ClassInitrd, text(e.Data)
+	}
+	return class, name
 }
 
 // class is an image's class and name: a kernel loaded from memory takes

@@ -18,19 +18,34 @@ import (
 	"github.com/bootproof/bootproof/internal/uefi"
 )
 
-// TestBootChainCorpus pins, for every real log of the shared corpus, the
-// class of each PCR 4 image and of the kernel files, and the verifying
-// authority of each image, in testdata/bootchain.golden (reviewed by hand:
-// the shim + GRUB boots of Debian, Ubuntu, Fedora, Red Hat and COS have
-// shim as a boot loader verified by the db entry, GRUB as a boot loader
-// verified by the distribution's CA, the kernel as a kernel; systemd-boot
-// boots and UKIs have the kernel as a kernel). Every event counts as
+// TestBootChainCorpus pins, for every real log of the shared corpus and
+// for the Debian shim + GRUB boot of e2e/qemu (testdata/debian-qemu), the
+// class of each PCR 4 image, the kernel and initramfs files, the boot
+// options and the files the boot loader read, the verifying authority of
+// each image, and how many boot loader commands there were, in
+// testdata/bootchain.golden (reviewed by hand: the shim + GRUB boots of
+// Debian, Ubuntu, Fedora, Red Hat and COS have shim as a boot loader
+// verified by the db entry, GRUB as a boot loader verified by the
+// distribution's CA, the kernel as a kernel, the initramfs GRUB's `initrd`
+// command read as initrd and grub.cfg and grubenv as boot_config;
+// systemd-boot boots and UKIs have the kernel as a kernel, the Linux EFI
+// stub's tagged events are initrd and boot_options). Every event counts as
 // proven here: replay is tested elsewhere, this is what the chain says.
 // Rewrite with: go test ./internal/appraisal -run BootChainCorpus -update
 func TestBootChainCorpus(t *testing.T) {
 	var out bytes.Buffer
+	logs := []struct {
+		name string
+		raw  []byte
+	}{{"bootproof/debian-qemu", debianQemuLog(t)}}
 	for _, c := range corpus.Cases(t) {
-		log, err := eventlog.Parse(c.Log)
+		logs = append(logs, struct {
+			name string
+			raw  []byte
+		}{c.Name, c.Log})
+	}
+	for _, c := range logs {
+		log, err := eventlog.Parse(c.raw)
 		if err != nil {
 			continue
 		}
@@ -43,16 +58,34 @@ func TestBootChainCorpus(t *testing.T) {
 		if len(lines) == 0 {
 			continue
 		}
-		fmt.Fprintf(&out, "%s\n%s", c.Name, strings.Join(lines, ""))
+		fmt.Fprintf(&out, "%s\n%s", c.name, strings.Join(lines, ""))
 	}
 	compareGolden(t, filepath.Join("testdata", "bootchain.golden"), out.Bytes())
 }
 
-// chainLines shows the images and kernels of a boot, one a line.
+// debianQemuLog is the event log of e2e/qemu's Debian boot (OVMF, Debian's
+// signed shim, GRUB and kernel, Secure Boot on).
+func debianQemuLog(t testing.TB) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "debian-qemu", "eventlog.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// chainLines shows what booted, one component a line (the firmware and
+// the boot loader commands, many and mostly alike, are only counted).
 func chainLines(cs policy.Components) []string {
 	var lines []string
+	commands := 0
 	for _, c := range cs {
-		if c.PCR != 4 && c.Class != policy.ClassKernel {
+		switch {
+		case c.Class == policy.ClassBootCmds:
+			commands++
+			continue
+		case c.PCR != 4 && c.Class != policy.ClassKernel && c.Class != policy.ClassInitrd &&
+			c.Class != policy.ClassBootOptions && c.Class != policy.ClassBootConfig:
 			continue
 		}
 		l := fmt.Sprintf("  %3d pcr%d %-10s %s", c.EventIndex, c.PCR, c.Class, c.Name)
@@ -60,6 +93,9 @@ func chainLines(cs policy.Components) []string {
 			l += " <- " + c.Authority + " " + c.AuthoritySHA256[:16]
 		}
 		lines = append(lines, l+"\n")
+	}
+	if commands > 0 {
+		lines = append(lines, fmt.Sprintf("  %d boot_commands\n", commands))
 	}
 	return lines
 }
@@ -285,12 +321,8 @@ func TestBootChainRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			events := slices.Clone(tt.events)
-			for i := range events {
-				events[i].Index = i
-			}
 			var got []string
-			for _, c := range extractComponents(events, func(int) []eventlog.Alg { return nil }, nil, nil) {
+			for _, c := range craftedComponents(tt.events) {
 				switch {
 				case c.PCR == 4:
 					got = append(got, c.Class)
@@ -303,4 +335,140 @@ func TestBootChainRules(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestInitrdRules checks that the files GRUB's `initrd` command named are
+// the initramfs whatever their name, and that other files stay the boot
+// loader's configuration.
+func TestInitrdRules(t *testing.T) {
+	ipl := func(pcr int, s string) eventlog.Event {
+		return eventlog.Event{PCR: pcr, Type: eventlog.EvIPL, Data: []byte(s + "\x00")}
+	}
+	tests := []struct {
+		name   string
+		events []eventlog.Event
+		want   []string // "class name" of each PCR 9 component, in order
+	}{
+		{"initrd named by the command", []eventlog.Event{ipl(8, "grub_cmd: initrd /boot/stateless.gz"), ipl(9, "/boot/stateless.gz")},
+			[]string{"initrd /boot/stateless.gz"}},
+		{"several files, with devices", []eventlog.Event{ipl(8, "grub_cmd: initrd (hd0,gpt2)/ucode.img (hd0,gpt2)/root.cpio"), ipl(9, "(hd0,gpt2)/ucode.img"), ipl(9, "(hd0,gpt2)/root.cpio")},
+			[]string{"initrd (hd0,gpt2)/ucode.img", "initrd (hd0,gpt2)/root.cpio"}},
+		{"Debian's initrdefi", []eventlog.Event{ipl(8, "grub_cmd: initrdefi /boot/img"), ipl(9, "/boot/img")}, []string{"initrd /boot/img"}},
+		{"Red Hat's command", []eventlog.Event{ipl(8, "grub_cmd initrd (hd0,gpt2)/boot/img"), ipl(9, "grub_linuxefi Initrd")}, []string{"initrd grub_linuxefi Initrd"}},
+		{"initrdfail is not initrd", []eventlog.Event{ipl(8, "grub_cmd: initrdfail"), ipl(9, "/boot/grub/grubenv")}, []string{"boot_config /boot/grub/grubenv"}},
+		{"a file read before the command", []eventlog.Event{ipl(9, "/boot/img"), ipl(8, "grub_cmd: initrd /boot/img")}, []string{"boot_config /boot/img"}},
+		{"each named file once", []eventlog.Event{ipl(8, "grub_cmd: initrd /img"), ipl(9, "/img"), ipl(9, "/img")}, []string{"initrd /img", "boot_config /img"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, c := range craftedComponents(tt.events) {
+				if c.PCR == 9 {
+					got = append(got, c.Class+" "+c.Name)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("PCR 9 components (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestClassesCorpus names, in real logs, one event of each class that was
+// unclassified or a "module" before the classes of issue 20.
+func TestClassesCorpus(t *testing.T) {
+	tests := []struct {
+		log   string
+		index int
+		want  string // "class name"
+	}{
+		{"keylime-tests/mb-log", 104, "initrd (hd0,gpt2)/initramfs-6.11.4-301.fc41.x86_64.img"},
+		{"go-tpm-tools/rhel8-uefi", 80, "initrd grub_linuxefi Initrd"},
+		{"python3-uefi-eventlog/sr645", 46, "initrd /xcat/osimage/ubuntu18.04-x86_64-netboot-hostos-boot_bionic-4.15.0.1080-20210112-d8fafba/initrd-stateless.gz"},
+		{"cvm-measure/azure-snp-ncc40ads-h100-v5", 36, "initrd Linux initrd"},
+		{"cvm-measure/azure-snp-ncc40ads-h100-v5", 35, "boot_options LOADED_IMAGE::LoadOptions"},
+		{"tpm2-tools/event-arch-linux", 24, "boot_options initrd=\\intel-ucode.img initrd=\\initramfs-linux-lts.img cryptdevice=UUID=5465369a-996d-42ca-9ad4-91d0082e0b34:cryptroot root=/dev/mapper/cryptroot rw intel_iommu=on iommu=pt l1tf=off"},
+		{"python3-uefi-eventlog/ubuntu-qemu", 34, "boot_config (hd0,gpt15)/EFI/ubuntu/grub.cfg"},
+		{"keylime-tests/mb-log", 103, "boot_commands grub_cmd: initrd (hd0,gpt2)/initramfs-6.11.4-301.fc41.x86_64.img"},
+		{"go-tpm-tools/rhel8-uefi", 79, "boot_commands grub_cmd initrd (hd0,gpt2)/boot/initramfs-4.18.0-240.22.1.el8_3.x86_64.img"},
+		{"go-tpm-tools/rhel8-uefi", 78, "boot_options grub_kernel_cmdline (hd0,gpt2)/boot/vmlinuz-4.18.0-240.22.1.el8_3.x86_64 root=UUID=f3948fb4-cce7-4193-940a-c50052e93bf3 ro net.ifnames=0 biosdevname=0 scsi_mod.use_blk_mq=Y crashkernel=auto console=ttyS0,38400n8"},
+	}
+	cases := map[string]corpus.Case{}
+	for _, c := range corpus.Cases(t) {
+		cases[c.Name] = c
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/%d", tt.log, tt.index), func(t *testing.T) {
+			c, ok := cases[tt.log]
+			if !ok {
+				t.Skipf("corpus case %s absent", tt.log)
+			}
+			got := "not a component"
+			for _, comp := range corpusComponents(t, c.Log) {
+				if comp.EventIndex == tt.index {
+					got = comp.Class + " " + comp.Name
+				}
+			}
+			if got != tt.want {
+				t.Errorf("event %d = %q, want %q", tt.index, got, tt.want)
+			}
+		})
+	}
+}
+
+// corpusComponents classifies a real log, every event taken as proven.
+func corpusComponents(t *testing.T, raw []byte) policy.Components {
+	t.Helper()
+	log, err := eventlog.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var auths []uefi.Authority
+	if sb, err := uefi.SecureBootState(log.Events); err == nil {
+		auths = sb.Authorities
+	}
+	return extractComponents(log.Events, func(int) []eventlog.Alg { return nil }, nil, auths)
+}
+
+// TestJudgedReference checks what the page shows of each component: with
+// no reference values "not judged", with learnt ones the entry matched.
+func TestJudgedReference(t *testing.T) {
+	h := boot(t, testBanks, shimGrubBoot(t, kernelPE))
+	appraise := func(p *policy.Policy) *Verdict {
+		v, err := Appraise(Input{Evidence: h.evidence(nil), AKPublic: h.akPublic(akECC), Nonce: testNonce, Policy: p, Now: testNow})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	first := appraise(policy.Default())
+	for _, c := range first.Components {
+		if c.Judged || c.Reference != "" {
+			t.Errorf("%s %q: judged %v, reference %q with no reference values", c.Class, c.Name, c.Judged, c.Reference)
+		}
+	}
+	learnt := policy.Learn(first.Components, nil)
+	v := appraise(learnt)
+	if v.Status != Passed {
+		t.Fatalf("the learnt boot again: %s: %+v", v.Status, v.Failures())
+	}
+	for _, c := range v.Components {
+		ref, ok, _ := learnt.Match(c)
+		if !c.Judged || !ok || c.Reference != ref.String() {
+			t.Errorf("%s %q: judged %v, reference %q, want judged and %q", c.Class, c.Name, c.Judged, c.Reference, ref.String())
+		}
+	}
+	if len(learnt.References.Initrd) != 1 || learnt.References.Initrd[0].Label != "/boot/initrd.img-6.1.0-18-amd64" {
+		t.Errorf("learnt initrd references = %+v, want the initramfs", learnt.References.Initrd)
+	}
+}
+
+// craftedComponents classifies crafted events, numbered in order, with no
+// bank proven.
+func craftedComponents(events []eventlog.Event) policy.Components {
+	events = slices.Clone(events)
+	for i := range events {
+		events[i].Index = i
+	}
+	return extractComponents(events, func(int) []eventlog.Alg { return nil }, nil, nil)
 }

@@ -27,7 +27,7 @@ func (a *appraisal) checkBundles() {
 		roots = nil
 	}
 	minAcc, _ := bundle.ParseAcceptance(p.Bundles.MinAcceptance)
-	modules := a.v.Components.Class(policy.ClassModules)
+	modules := bundlePayloads(a.v.Components)
 	measured := make([]bool, len(modules))
 	sigOK, accOK, covered := true, true, true
 
@@ -84,7 +84,7 @@ func (a *appraisal) checkBundles() {
 		if !measured[j] {
 			unmeasuredOK = false
 			a.fail(Check{Code: CodeBundleUnmeasured, Bank: a.v.Bank, PCR: intp(m.PCR), EventIndex: intp(m.EventIndex), Component: shownName(m),
-				Message: fmt.Sprintf("The module %s%s was measured at boot but belongs to no bundle of the inventory.", quoteName(m.Name), unprovenNote(m)),
+				Message: fmt.Sprintf("The %s %s%s was measured at boot but belongs to no bundle of the inventory.", classNoun[m.Class], quoteName(m.Name), unprovenNote(m)),
 				Found:   m.Digests[a.v.Bank]})
 		}
 	}
@@ -101,6 +101,19 @@ func (a *appraisal) checkBundles() {
 	if unmeasuredOK {
 		a.pass(CodeBundleUnmeasured, "Every measured module belongs to a bundle.")
 	}
+}
+
+// bundlePayloads are the measured components a bundle's payload can be,
+// in log order: the boot modules, and the initramfs a bundle may ship
+// (the initramfs was a module before it had a class of its own).
+func bundlePayloads(cs policy.Components) policy.Components {
+	var out policy.Components
+	for _, c := range cs {
+		if c.Class == policy.ClassModules || c.Class == policy.ClassInitrd {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 type match int

@@ -1,7 +1,6 @@
 package appraisal
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"path"
@@ -19,21 +18,30 @@ const maxNameLen = 256
 
 // extractComponents classifies the proven events into components. Only the
 // digests are proven; names come from event data and are labels only. The
-// rules are those of real firmware, shim and GRUB and of the emulated boot
-// chain (classifyEmulated):
+// rules are those of real firmware, shim, GRUB, systemd-boot and the Linux
+// EFI stub, and of the emulated boot chain (classifyEmulated):
 //
 //   - firmware: PCR 0 measurements other than separators (CRTM version and
 //     contents, firmware blobs, POST code);
-//   - boot loader: PCR 4 EV_EFI_BOOT_SERVICES_APPLICATION images that are
+//   - bootloader: PCR 4 EV_EFI_BOOT_SERVICES_APPLICATION images that are
 //     not kernels (shim, GRUB, systemd-boot, vmkboot), see bootChain;
 //   - kernel: the PCR 4 images bootChain finds to be kernels (shim's
 //     verification of the kernel GRUB loads, a UKI, a kernel booted by its
 //     EFI stub), and the file GRUB's `linux` command reads into PCR 9, or
 //     a PCR 9 file named vmlinuz*, vmlinux*, bzImage* (Red Hat's GRUB:
 //     "grub_linuxefi Kernel");
-//   - boot options: GRUB's kernel command line strings in PCR 8, the command
-//     line systemd-stub measures into PCR 12;
-//   - modules: initrd*/initramfs* files in PCR 9 ("grub_linuxefi Initrd").
+//   - initrd: the files GRUB's `initrd` command reads into PCR 9, or a
+//     PCR 9 file named initrd*, initramfs* (Red Hat's "grub_linuxefi
+//     Initrd"), and the initrd the Linux EFI stub measures itself (its
+//     "Linux initrd" tagged event in PCR 9, whose digest is the initrd's);
+//   - boot_options: GRUB's kernel command line strings in PCR 8, the
+//     command line systemd-boot measures into PCR 8 (older releases) and
+//     systemd-stub into PCR 12, and the Linux EFI stub's load options
+//     tagged event in PCR 9;
+//   - boot_config: every other file the boot loader read into PCR 9
+//     (grub.cfg, grubenv, fonts, GRUB modules), named by its path;
+//   - boot_commands: GRUB's other PCR 8 strings, the commands it ran;
+//   - modules: the emulated chain's bundle payloads (classifyEmulated).
 //
 // A name is proven only where the event's digest binds the data it is read
 // from (datadigest.go); an event whose data does not match its digest
@@ -43,17 +51,7 @@ func extractComponents(events []eventlog.Event, proven func(idx int) []eventlog.
 	chain := readBootChain(events, auths)
 	for i := range events {
 		e := &events[i]
-		class, name := classifyEmulated(e)
-		if class == "" {
-			class, name = classify(e)
-		}
-		switch {
-		case isImage(e):
-			class, name = chain.class(e, name)
-		case chain.kernelFiles[e.Index]:
-			class = policy.ClassKernel
-			name = text(e.Data)
-		}
+		class, name := chain.classify(e)
 		if class == "" {
 			continue
 		}
@@ -72,10 +70,12 @@ func extractComponents(events []eventlog.Event, proven func(idx int) []eventlog.
 	return out
 }
 
-// classify applies the rules of real firmware, shim and GRUB. GRUB's
-// strings differ by distribution: upstream 2.06 logs "kernel_cmdline: " and
-// the file path of each file in PCR 9; Red Hat's linuxefi logs
-// "grub_kernel_cmdline " and "grub_linuxefi Kernel" / "grub_linuxefi Initrd".
+// classify applies the rules of real firmware, shim and GRUB to one event
+// alone. GRUB's strings differ by distribution: upstream logs
+// "kernel_cmdline: ", "grub_cmd: " and the file path of each file in
+// PCR 9; Red Hat's logs "grub_kernel_cmdline ", "grub_cmd " and
+// "grub_linuxefi Kernel" / "grub_linuxefi Initrd" for the files of its
+// linuxefi commands.
 func classify(e *eventlog.Event) (class, name string) {
 	switch {
 	case e.PCR == 0 && e.Type != eventlog.EvSeparator:
@@ -86,21 +86,101 @@ func classify(e *eventlog.Event) (class, name string) {
 		}
 		// Loaded from memory (a kernel's EFI stub through LoadImage).
 		return policy.ClassBootloader, "EFI application without a file path"
+	case e.PCR == 9 && e.Type == eventlog.EvEventTag:
+		return stubTagClass(e.Data)
 	case e.Type != eventlog.EvIPL:
 		return "", ""
-	case e.PCR == 8 && (bytes.HasPrefix(e.Data, []byte("kernel_cmdline: ")) || bytes.HasPrefix(e.Data, []byte("grub_kernel_cmdline "))):
-		return policy.ClassBootOptions, text(e.Data)
+	case e.PCR == 8:
+		return loaderString(e.Data)
 	case e.PCR == 12:
 		return policy.ClassBootOptions, strings.TrimSpace(utf16Text(e.Data))
 	case e.PCR == 9:
-		p := text(e.Data)
-		base := path.Base(p)
-		switch {
-		case p == "grub_linuxefi Kernel" || hasAnyPrefix(base, "vmlinuz", "vmlinux", "bzImage"):
-			return policy.ClassKernel, p
-		case p == "grub_linuxefi Initrd" || hasAnyPrefix(base, "initrd", "initramfs"):
-			return policy.ClassModules, p
+		return loaderFile(e.Data)
+	}
+	return "", ""
+}
+
+// kernelCmdlinePrefixes start GRUB's kernel command line strings in PCR 8
+// (upstream, Red Hat's linuxefi, and the command line of a multiboot
+// module such as a Xen dom0 kernel).
+var kernelCmdlinePrefixes = []string{"kernel_cmdline: ", "grub_kernel_cmdline ", "module_cmdline: "}
+
+// grubCmdPrefixes start GRUB's PCR 8 command strings (upstream, Red Hat).
+var grubCmdPrefixes = []string{"grub_cmd: ", "grub_cmd "}
+
+// loaderString classifies a PCR 8 EV_IPL string: GRUB's kernel command
+// line, GRUB's other commands, or the command line older systemd-boot
+// measures there in UTF-16.
+func loaderString(d []byte) (class, name string) {
+	s := string(d)
+	switch {
+	case hasAnyPrefix(s, kernelCmdlinePrefixes...):
+		return policy.ClassBootOptions, text(d)
+	case hasAnyPrefix(s, grubCmdPrefixes...):
+		return policy.ClassBootCmds, text(d)
+	case isUTF16(d):
+		return policy.ClassBootOptions, strings.TrimSpace(utf16Text(d))
+	}
+	return "", ""
+}
+
+// isUTF16 reports whether d looks like UTF-16LE ASCII text (each second
+// byte zero), as systemd-boot logs its kernel command line (older releases
+// log one NUL byte more: an odd length).
+func isUTF16(d []byte) bool {
+	if len(d)%2 != 0 && len(d) > 0 && d[len(d)-1] == 0 {
+		d = d[:len(d)-1]
+	}
+	if len(d) < 4 || len(d)%2 != 0 || d[0] == 0 {
+		return false
+	}
+	for i := 1; i < len(d); i += 2 {
+		if d[i] != 0 {
+			return false
 		}
+	}
+	return true
+}
+
+// loaderFile classifies a file the boot loader read into PCR 9 by its
+// name: a kernel, an initramfs, or else the boot loader's configuration
+// (grub.cfg, grubenv, fonts, modules), named by its path.
+func loaderFile(d []byte) (class, name string) {
+	p := text(d)
+	base := path.Base(p)
+	switch {
+	case p == "grub_linuxefi Kernel" || hasAnyPrefix(base, "vmlinuz", "vmlinux", "bzImage"):
+		return policy.ClassKernel, p
+	case p == "grub_linuxefi Initrd" || hasAnyPrefix(base, "initrd", "initramfs"):
+		return policy.ClassInitrd, p
+	}
+	return policy.ClassBootConfig, p
+}
+
+// Linux EFI stub tagged events in PCR 9 (linux/include/linux/efi.h): the
+// digest of the initrd it loaded, and of its command line (load options).
+const (
+	stubInitrdTag      = 0x8F3B22EC
+	stubLoadOptionsTag = 0x8F3B22ED
+)
+
+// stubTagClass classifies the Linux EFI stub's tagged events. Their data
+// is a TCG_PCClientTaggedEvent (ID, size, data) whose data is only a
+// description ("Linux initrd"); the digest is that of the initrd or the
+// command line, so the name is the description, never proven.
+func stubTagClass(d []byte) (class, name string) {
+	if len(d) < 8 {
+		return "", ""
+	}
+	var desc string
+	if n := binary.LittleEndian.Uint32(d[4:8]); uint64(n) <= uint64(len(d)-8) {
+		desc = text(d[8 : 8+n])
+	}
+	switch binary.LittleEndian.Uint32(d[:4]) {
+	case stubInitrdTag:
+		return policy.ClassInitrd, desc
+	case stubLoadOptionsTag:
+		return policy.ClassBootOptions, desc
 	}
 	return "", ""
 }
@@ -217,35 +297,60 @@ func clip(s string) string {
 }
 
 // checkReferences compares every component with its class's reference
-// values. A class without reference values is not constrained.
+// values, in the order of policy.Classes. A class without reference values
+// is not constrained. Each component records whether it was judged and
+// the reference entry it matched, for the page's "matched: ..." and "not
+// judged: ..." lines.
 func (a *appraisal) checkReferences() {
 	p := a.in.Policy
 	for _, class := range policy.Classes {
 		code := referenceCodes[class]
 		refs := p.References.Class(class)
-		comps := a.v.Components.Class(class)
 		if len(refs) == 0 {
 			a.pass(code, "The policy sets no reference values for "+classPlural[class]+".")
 			continue
 		}
-		if len(comps) == 0 {
+		measured := false
+		for i := range a.v.Components {
+			c := &a.v.Components[i]
+			if c.Class != class {
+				continue
+			}
+			measured = true
+			c.Judged = true
+			if ref, ok, _ := p.Match(*c); ok {
+				c.Reference = ref.String()
+				continue
+			}
+			a.fail(Check{Code: code, Bank: a.v.Bank, PCR: intp(c.PCR), EventIndex: intp(c.EventIndex), Component: shownName(*c),
+				Message: notReferenceMessage(*c), Expected: refStrings(refs), Found: c.Digests[a.v.Bank]})
+		}
+		if !measured {
 			// A boot that measured none of a class the group pins did not
 			// run what the group expects (a halted or diverted boot).
 			a.fail(Check{Code: code, Bank: a.v.Bank, Expected: refStrings(refs), Found: "nothing measured",
-				Message: "The boot measured no " + classSingular(class) + ", but the policy has reference values for " + classPlural[class] + "."})
+				Message: "The boot measured no " + classSingular[class] + ", but the policy has reference values for " + classPlural[class] + "."})
 			continue
-		}
-		for _, c := range comps {
-			if _, ok, _ := p.Match(c); ok {
-				continue
-			}
-			want := refStrings(refs)
-			a.fail(Check{Code: code, Bank: a.v.Bank, PCR: intp(c.PCR), EventIndex: intp(c.EventIndex), Component: shownName(c),
-				Message:  "The " + classNoun(class) + " " + quoteName(c.Name) + unprovenNote(c) + verb(class) + " not among the policy's reference values.",
-				Expected: want, Found: c.Digests[a.v.Bank]})
 		}
 		a.pass(code, "All measured "+classPlural[class]+" are among the policy's reference values.")
 	}
+}
+
+// notReferenceMessage says which component is not among the reference
+// values, in the words of its class: "The kernel \"/vmlinuz\" is not ...",
+// "The boot loader read the file \"(hd0)/EFI/debian/grub.cfg\", which is
+// not ...".
+func notReferenceMessage(c policy.Component) string {
+	n := quoteName(c.Name) + unprovenNote(c)
+	switch c.Class {
+	case policy.ClassBootConfig:
+		return "The boot loader read the file " + n + ", which is not among the policy's reference values."
+	case policy.ClassBootCmds:
+		return "The boot loader ran the command " + n + ", which is not among the policy's reference values."
+	case policy.ClassBootOptions:
+		return "The boot options " + n + " are not among the policy's reference values."
+	}
+	return "The " + classNoun[c.Class] + " " + n + " is not among the policy's reference values."
 }
 
 func refStrings(refs []policy.Reference) []string {
@@ -257,39 +362,35 @@ func refStrings(refs []policy.Reference) []string {
 }
 
 // classSingular names one component of a class, for "measured no ...".
-func classSingular(class string) string {
-	if class == policy.ClassFirmware {
-		return "firmware"
-	}
-	return classNoun(class)
+var classSingular = map[string]string{
+	policy.ClassFirmware:    "firmware",
+	policy.ClassBootloader:  "boot loader",
+	policy.ClassKernel:      "kernel",
+	policy.ClassInitrd:      "initramfs",
+	policy.ClassBootOptions: "boot options",
+	policy.ClassBootConfig:  "file read by the boot loader",
+	policy.ClassBootCmds:    "boot loader command",
+	policy.ClassModules:     "module",
 }
 
 var classPlural = map[string]string{
 	policy.ClassFirmware:    "firmware components",
 	policy.ClassBootloader:  "boot loaders",
 	policy.ClassKernel:      "kernels",
+	policy.ClassInitrd:      "initramfs images",
 	policy.ClassBootOptions: "boot options",
+	policy.ClassBootConfig:  "files read by the boot loader",
+	policy.ClassBootCmds:    "boot loader commands",
 	policy.ClassModules:     "modules",
 }
 
-func classNoun(class string) string {
-	switch class {
-	case policy.ClassBootloader:
-		return "boot loader"
-	case policy.ClassBootOptions:
-		return "boot options"
-	case policy.ClassModules:
-		return "module"
-	}
-	return class
-}
-
-// verb agrees with a class noun: the boot options are, the kernel is.
-func verb(class string) string {
-	if class == policy.ClassBootOptions {
-		return " are"
-	}
-	return " is"
+// classNoun names a component of a class before its name in a message.
+var classNoun = map[string]string{
+	policy.ClassFirmware:   "firmware",
+	policy.ClassBootloader: "boot loader",
+	policy.ClassKernel:     "kernel",
+	policy.ClassInitrd:     "initramfs",
+	policy.ClassModules:    "module",
 }
 
 // UnprovenLabel marks a name the event's digest does not prove, wherever a

@@ -1,6 +1,7 @@
 package appraisal
 
 import (
+	"encoding/binary"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -29,13 +30,26 @@ func TestClassify(t *testing.T) {
 		{"image from memory", 4, eventlog.EvEFIBootServicesApplication, make([]byte, 40), policy.ClassBootloader, "EFI application without a file path", false},
 		{"upstream GRUB kernel file", 9, eventlog.EvIPL, []byte("/boot/vmlinuz-5.11.0-1006-gcp\x00"), policy.ClassKernel, "/boot/vmlinuz-5.11.0-1006-gcp", false},
 		{"COS kernel file", 9, eventlog.EvIPL, []byte("/syslinux/vmlinuz.A\x00"), policy.ClassKernel, "/syslinux/vmlinuz.A", false},
-		{"upstream GRUB initrd", 9, eventlog.EvIPL, []byte("/boot/initrd.img-5.11.0\x00"), policy.ClassModules, "/boot/initrd.img-5.11.0", false},
-		{"GRUB config file", 9, eventlog.EvIPL, []byte("/efi/boot/grub.cfg\x00"), "", "", false},
+		{"upstream GRUB initrd", 9, eventlog.EvIPL, []byte("/boot/initrd.img-5.11.0\x00"), policy.ClassInitrd, "/boot/initrd.img-5.11.0", false},
+		{"GRUB config file", 9, eventlog.EvIPL, []byte("/efi/boot/grub.cfg\x00"), policy.ClassBootConfig, "/efi/boot/grub.cfg", false},
+		{"GRUB environment", 9, eventlog.EvIPL, []byte("(hd0,gpt1)/boot/grub/grubenv\x00"), policy.ClassBootConfig, "(hd0,gpt1)/boot/grub/grubenv", false},
+		{"GRUB module list", 9, eventlog.EvIPL, []byte("(hd0,gpt1)/boot/grub/x86_64-efi/fs.lst\x00"), policy.ClassBootConfig, "(hd0,gpt1)/boot/grub/x86_64-efi/fs.lst", false},
+		{"initramfs by name", 9, eventlog.EvIPL, []byte("(hd0,gpt2)/initramfs-6.11.4-301.fc41.x86_64.img\x00"), policy.ClassInitrd, "(hd0,gpt2)/initramfs-6.11.4-301.fc41.x86_64.img", false},
 		{"Red Hat kernel", 9, eventlog.EvIPL, []byte("grub_linuxefi Kernel\x00"), policy.ClassKernel, "grub_linuxefi Kernel", false},
-		{"Red Hat initrd", 9, eventlog.EvIPL, []byte("grub_linuxefi Initrd\x00"), policy.ClassModules, "grub_linuxefi Initrd", false},
+		{"Red Hat initrd", 9, eventlog.EvIPL, []byte("grub_linuxefi Initrd\x00"), policy.ClassInitrd, "grub_linuxefi Initrd", false},
 		{"upstream GRUB command line", 8, eventlog.EvIPL, []byte("kernel_cmdline: /boot/vmlinuz ro\x00"), policy.ClassBootOptions, "kernel_cmdline: /boot/vmlinuz ro", true},
 		{"Red Hat command line", 8, eventlog.EvIPL, []byte("grub_kernel_cmdline (hd0,gpt2)/boot/vmlinuz ro\x00"), policy.ClassBootOptions, "grub_kernel_cmdline (hd0,gpt2)/boot/vmlinuz ro", true},
-		{"GRUB command", 8, eventlog.EvIPL, []byte("grub_cmd: set timeout=0\x00"), "", "", true},
+		{"GRUB command", 8, eventlog.EvIPL, []byte("grub_cmd: set timeout=0\x00"), policy.ClassBootCmds, "grub_cmd: set timeout=0", true},
+		{"GRUB linux command", 8, eventlog.EvIPL, []byte("grub_cmd: linux /vmlinuz ro\x00"), policy.ClassBootCmds, "grub_cmd: linux /vmlinuz ro", true},
+		{"GRUB initrdfail command", 8, eventlog.EvIPL, []byte("grub_cmd: initrdfail\x00"), policy.ClassBootCmds, "grub_cmd: initrdfail", true},
+		{"Red Hat GRUB command", 8, eventlog.EvIPL, []byte("grub_cmd set_global load_initrd_cmd initrd\x00"), policy.ClassBootCmds, "grub_cmd set_global load_initrd_cmd initrd", false},
+		{"systemd-boot command line in PCR 8", 8, eventlog.EvIPL, utf16z("initrd=\\initramfs-linux.img rw quiet"), policy.ClassBootOptions, "initrd=\\initramfs-linux.img rw quiet", false},
+		{"other PCR 8 text", 8, eventlog.EvIPL, []byte("something else\x00"), "", "", false},
+		{"EFI stub initrd", 9, eventlog.EvEventTag, stubTag(0x8F3B22EC, "Linux initrd\x00"), policy.ClassInitrd, "Linux initrd", false},
+		{"EFI stub load options", 9, eventlog.EvEventTag, stubTag(0x8F3B22ED, "LOADED_IMAGE::LoadOptions\x00"), policy.ClassBootOptions, "LOADED_IMAGE::LoadOptions", false},
+		{"EFI stub tag, size past the data", 9, eventlog.EvEventTag, stubTag(0x8F3B22EC, "Linux initrd")[:12], policy.ClassInitrd, "", false},
+		{"other tag in PCR 9", 9, eventlog.EvEventTag, stubTag(0x12345678, "x"), "", "", false},
+		{"short tag", 9, eventlog.EvEventTag, []byte{0xec, 0x22, 0x3b, 0x8f}, "", "", false},
 		{"systemd-stub command line", 12, eventlog.EvIPL, utf16z(" console=ttyS0 "), policy.ClassBootOptions, "console=ttyS0", false},
 		{"emulated boot options", 8, eventlog.EvIPL, []byte("boot_options: vmkernel 6.7.0 secureBoot=TRUE"), policy.ClassBootOptions, "vmkernel 6.7.0 secureBoot=TRUE", true},
 		{"emulated kernel", 9, eventlog.EvIPL, []byte("kernel: vmkernel 6.7.0-3.73"), policy.ClassKernel, "vmkernel 6.7.0-3.73", false},
@@ -58,4 +72,11 @@ func TestClassify(t *testing.T) {
 			}
 		})
 	}
+}
+
+// stubTag is a TCG_PCClientTaggedEvent as the Linux EFI stub logs it.
+func stubTag(id uint32, desc string) []byte {
+	out := binary.LittleEndian.AppendUint32(nil, id)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(desc)))
+	return append(out, desc...)
 }

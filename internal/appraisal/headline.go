@@ -14,16 +14,23 @@ import "strings"
 //  1. Evidence that is not authentic (evidence, TPM family, quote, event
 //     log): nothing else in it can be believed, so any other reason may be a
 //     lie; this is an attack or a broken agent, never a routine change.
-//  2. Foreign code that ran (a boot loader, kernel, initramfs or other
-//     component not in the references): someone else's code had the
-//     machine, whatever Secure Boot said.
+//  2. Foreign code that ran (a boot loader, kernel or initramfs not in the
+//     references): someone else's code had the machine, whatever Secure
+//     Boot said. Among these the check order (policy.Classes) puts the
+//     kernel before the initramfs: a new kernel brings a new initramfs.
 //  3. Bad bundles (unsigned, untrusted, below the acceptance level, not
 //     matching what was measured), which say more than "this module is not a
 //     reference" (the module mismatch is ranked after them).
 //  4. Secure Boot off or its variables not as the policy wants.
-//  5. Last the firmware measurements and the boot options: they change with
+//  5. The firmware measurements and the boot options: they change with
 //     the Secure Boot setting (OVMF measures other firmware volumes with
 //     Secure Boot off; ESXi's boot options carry it) and so mostly echo it.
+//  6. Last what the boot loader read and ran (boot_config: grub.cfg and
+//     the other files; boot_commands: GRUB's commands, in that order): a
+//     new kernel or kernel command line changes grub.cfg and GRUB's
+//     `linux` command too, so these echo the change ranked above them, and
+//     are the headline only when nothing else changed (grub.cfg edited
+//     with the same command line).
 //
 // Checks of equal rank keep the appraisal's order, so the pick is stable.
 func (v *Verdict) Headline() *Check {
@@ -46,6 +53,8 @@ func headlineRank(code string) int {
 		return 5
 	case CodeRefFirmware, CodeRefBootOptions:
 		return 7
+	case CodeRefBootConfig, CodeRefBootCommands:
+		return 8
 	}
 	prefix, _, _ := strings.Cut(code, ".")
 	switch prefix {
@@ -62,5 +71,5 @@ func headlineRank(code string) int {
 	case "secureboot":
 		return 6
 	}
-	return 8
+	return 9
 }

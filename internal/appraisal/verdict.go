@@ -36,7 +36,10 @@ const (
 	CodeRefFirmware         = "reference.firmware"
 	CodeRefBootloader       = "reference.bootloader"
 	CodeRefKernel           = "reference.kernel"
+	CodeRefInitrd           = "reference.initrd"
 	CodeRefBootOptions      = "reference.boot_options"
+	CodeRefBootConfig       = "reference.boot_config"
+	CodeRefBootCommands     = "reference.boot_commands"
 	CodeRefModule           = "reference.module"
 	CodeBundleUnmeasured    = "bundle.unmeasured_module"
 	CodeBundleDigest        = "bundle.digest"
@@ -52,7 +55,10 @@ var referenceCodes = map[string]string{
 	policy.ClassFirmware:    CodeRefFirmware,
 	policy.ClassBootloader:  CodeRefBootloader,
 	policy.ClassKernel:      CodeRefKernel,
+	policy.ClassInitrd:      CodeRefInitrd,
 	policy.ClassBootOptions: CodeRefBootOptions,
+	policy.ClassBootConfig:  CodeRefBootConfig,
+	policy.ClassBootCmds:    CodeRefBootCommands,
 	policy.ClassModules:     CodeRefModule,
 }
 

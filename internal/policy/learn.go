@@ -106,24 +106,70 @@ func Learn(components Components, base *Policy) *Policy {
 		if list == nil {
 			continue
 		}
+		// Only the digests and the name: Judged and Reference are the
+		// appraisal's, never a reference value's.
 		ref := Reference{
 			SHA1: c.Digests["sha1"], SHA256: c.Digests["sha256"],
 			SHA384: c.Digests["sha384"], SHA512: c.Digests["sha512"],
-			Label: c.Name,
 		}
 		if ref.SHA256 == "" && ref.SHA384 == "" && ref.SHA512 == "" {
 			continue
 		}
-		dup := false
-		for _, r := range *list {
-			if r.Matches(c) {
-				dup = true
-				break
-			}
-		}
-		if !dup {
+		if !allowed(*list, c) {
+			ref.Label = uniqueLabel(*list, c.Name, ref)
 			*list = append(*list, ref)
 		}
 	}
 	return p
+}
+
+// allowed reports whether a reference of the list matches the component.
+func allowed(list []Reference, c Component) bool {
+	for _, r := range list {
+		if r.Matches(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// labelDigestLen is how many hex digits of a digest tell two references of
+// the same name apart in their labels.
+const labelDigestLen = 12
+
+// uniqueLabel is the label of a new reference: the component's name, and
+// when another reference of the list already has that label (two kernels
+// both loaded from memory as "/vmlinuz (EFI image)"), the first hex digits
+// of its digest too, which the TPM proved, so that an operator reading
+// "matched: ..." can tell which one booted.
+func uniqueLabel(list []Reference, name string, ref Reference) string {
+	taken := false
+	for _, r := range list {
+		if r.Label == name {
+			taken = true
+			break
+		}
+	}
+	if !taken {
+		return name
+	}
+	bank, d := ref.strongest()
+	if len(d) > labelDigestLen {
+		d = d[:labelDigestLen]
+	}
+	if name == "" {
+		return bank + ":" + d
+	}
+	return name + " (" + bank + ":" + d + ")"
+}
+
+// strongest is the reference's SHA-256 digest, or its strongest other one
+// when it has none, with its bank's name.
+func (r Reference) strongest() (bank, digest string) {
+	for _, b := range []string{"sha256", "sha384", "sha512", "sha1"} {
+		if d := r.Digest(b); d != "" {
+			return b, d
+		}
+	}
+	return "", ""
 }

@@ -76,3 +76,58 @@ func TestLearn(t *testing.T) {
 		t.Errorf("Learn(nil, nil) is not a valid default policy: %v", p.Validate())
 	}
 }
+
+// TestLearnLabels checks what an operator reads of learnt references: the
+// classes of a real Linux boot are learnt, two different components of
+// the same name get labels that tell them apart by their proven digest,
+// and what the appraisal set on a component (Judged, Reference) never
+// becomes part of a reference.
+func TestLearnLabels(t *testing.T) {
+	comp := func(class, name string, c byte) Component {
+		return Component{Class: class, Name: name, Digests: map[string]string{"sha256": hexOf(c, 32)},
+			Judged: true, Reference: "old label (" + hexOf('f', 32) + ")"}
+	}
+	tests := []struct {
+		name  string
+		base  []Reference
+		comps Components
+		class string
+		want  []string // the labels of the class's references, in order
+	}{
+		{"initramfs", nil, Components{comp(ClassInitrd, "/initrd.img", 'a')}, ClassInitrd, []string{"/initrd.img"}},
+		{"grub.cfg", nil, Components{comp(ClassBootConfig, "(hd0)/EFI/debian/grub.cfg", 'a')}, ClassBootConfig, []string{"(hd0)/EFI/debian/grub.cfg"}},
+		{"GRUB command", nil, Components{comp(ClassBootCmds, "grub_cmd: set timeout=0", 'a')}, ClassBootCmds, []string{"grub_cmd: set timeout=0"}},
+		{"two kernels of one name", nil,
+			Components{comp(ClassKernel, "/vmlinuz (EFI image)", 'a'), comp(ClassKernel, "/vmlinuz (EFI image)", 'b')}, ClassKernel,
+			[]string{"/vmlinuz (EFI image)", "/vmlinuz (EFI image) (sha256:bbbbbbbbbbbb)"}},
+		{"a kernel named as the base's", []Reference{{SHA256: hexOf('c', 32), Label: "EFI application without a file path"}},
+			Components{comp(ClassKernel, "EFI application without a file path", 'd')}, ClassKernel,
+			[]string{"EFI application without a file path", "EFI application without a file path (sha256:dddddddddddd)"}},
+		{"the same kernel twice", nil,
+			Components{comp(ClassKernel, "/vmlinuz (EFI image)", 'a'), comp(ClassKernel, "/vmlinuz (EFI image)", 'a')}, ClassKernel,
+			[]string{"/vmlinuz (EFI image)"}},
+		{"unnamed twice", nil, Components{comp(ClassKernel, "", 'a'), comp(ClassKernel, "", 'b')}, ClassKernel, []string{"", "sha256:bbbbbbbbbbbb"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base := Default()
+			*base.References.classPtr(tt.class) = tt.base
+			got := Learn(tt.comps, base)
+			var labels []string
+			for _, r := range got.References.Class(tt.class) {
+				labels = append(labels, r.Label)
+			}
+			if diff := cmp.Diff(tt.want, labels); diff != "" {
+				t.Errorf("labels (-want +got):\n%s", diff)
+			}
+			if err := got.Validate(); err != nil {
+				t.Errorf("learnt policy does not validate: %v", err)
+			}
+			for _, c := range tt.comps {
+				if _, ok, _ := got.Match(c); !ok {
+					t.Errorf("learnt policy does not allow %s %q", c.Class, c.Name)
+				}
+			}
+		})
+	}
+}

@@ -27,12 +27,21 @@ const (
 	ClassFirmware    = "firmware"
 	ClassBootloader  = "bootloader"
 	ClassKernel      = "kernel"
+	ClassInitrd      = "initrd"
 	ClassBootOptions = "boot_options"
+	ClassBootConfig  = "boot_config"
+	ClassBootCmds    = "boot_commands"
 	ClassModules     = "modules"
 )
 
-// Classes lists the component classes in the order reports show them.
-var Classes = []string{ClassFirmware, ClassBootloader, ClassKernel, ClassBootOptions, ClassModules}
+// Classes lists the component classes in the order reports show them and
+// the appraisal checks them: the order of the boot (firmware, the boot
+// loaders, the kernel and its initramfs, the kernel command line, what the
+// boot loader read and ran to get there), then the emulated chain's
+// modules. Within a headline rank the first class failing in this order is
+// the headline: a new kernel brings a new initramfs and a new boot loader
+// configuration too, and the kernel is what an operator must see.
+var Classes = []string{ClassFirmware, ClassBootloader, ClassKernel, ClassInitrd, ClassBootOptions, ClassBootConfig, ClassBootCmds, ClassModules}
 
 // Policy is one host group's policy. The zero value is not useful: start from
 // Default or Parse, which fill in the defaults.
@@ -73,11 +82,19 @@ type Policy struct {
 
 // References are the reference values of every component class.
 type References struct {
-	Firmware    []Reference `yaml:"firmware,omitempty"`
-	Bootloader  []Reference `yaml:"bootloader,omitempty"`
-	Kernel      []Reference `yaml:"kernel,omitempty"`
+	Firmware   []Reference `yaml:"firmware,omitempty"`
+	Bootloader []Reference `yaml:"bootloader,omitempty"`
+	Kernel     []Reference `yaml:"kernel,omitempty"`
+	// Initrd are the initramfs images the boot loader or the kernel's
+	// EFI stub loaded.
+	Initrd      []Reference `yaml:"initrd,omitempty"`
 	BootOptions []Reference `yaml:"boot_options,omitempty"`
-	Modules     []Reference `yaml:"modules,omitempty"`
+	// BootConfig are the other files the boot loader read (grub.cfg,
+	// grubenv, fonts, GRUB modules); BootCommands the commands it ran
+	// (GRUB's PCR 8 strings other than the kernel command line).
+	BootConfig   []Reference `yaml:"boot_config,omitempty"`
+	BootCommands []Reference `yaml:"boot_commands,omitempty"`
+	Modules      []Reference `yaml:"modules,omitempty"`
 }
 
 // Class returns the reference values of a class (see Classes), or nil.
@@ -96,8 +113,14 @@ func (r *References) classPtr(class string) *[]Reference {
 		return &r.Bootloader
 	case ClassKernel:
 		return &r.Kernel
+	case ClassInitrd:
+		return &r.Initrd
 	case ClassBootOptions:
 		return &r.BootOptions
+	case ClassBootConfig:
+		return &r.BootConfig
+	case ClassBootCmds:
+		return &r.BootCommands
 	case ClassModules:
 		return &r.Modules
 	}
@@ -249,12 +272,9 @@ func (p *Policy) Ignored(pcr int) bool {
 // Clone returns a deep copy.
 func (p *Policy) Clone() *Policy {
 	c := *p
-	c.References = References{
-		Firmware:    cloneRefs(p.References.Firmware),
-		Bootloader:  cloneRefs(p.References.Bootloader),
-		Kernel:      cloneRefs(p.References.Kernel),
-		BootOptions: cloneRefs(p.References.BootOptions),
-		Modules:     cloneRefs(p.References.Modules),
+	c.References = References{}
+	for _, class := range Classes {
+		*c.References.classPtr(class) = cloneRefs(p.References.Class(class))
 	}
 	c.PCRsIgnore = append([]int(nil), p.PCRsIgnore...)
 	c.SecureBootVariables = SecureBootVariables{

@@ -67,13 +67,17 @@ func TestParseFull(t *testing.T) {
 		NA               bool
 		Roots, DB, DBX   int
 		BootloaderSHA512 bool
+		// The classes of a real Linux boot beside the kernel.
+		Initrd, BootConfig, BootCommands string
 	}{p.SecureBootRequired, p.References.Kernel[0].Label, p.PCRsIgnore, p.Bundles.MinAcceptance, p.Enforcement,
 		p.Interval, p.VerdictMaxAge, p.UnreachableAfter, p.NAAllowed, len(p.Bundles.TrustedRoots),
-		len(p.SecureBootVariables.DB), len(p.SecureBootVariables.DBXContains), p.References.Bootloader[0].SHA512 != ""}
+		len(p.SecureBootVariables.DB), len(p.SecureBootVariables.DBXContains), p.References.Bootloader[0].SHA512 != "",
+		p.References.Initrd[0].Label, p.References.BootConfig[0].Label, p.References.BootCommands[0].Label}
 	want := got
 	want.SB, want.Kernel, want.Ignore = true, "kernel 6.7.0-8169922", []int{10, 14}
 	want.Min, want.Enforce, want.Interval, want.MaxAge = "accepted", "warn", time.Minute, 3*time.Minute
 	want.Unreachable, want.NA, want.Roots, want.DB, want.DBX, want.BootloaderSHA512 = 5, true, 1, 1, 1, true
+	want.Initrd, want.BootConfig, want.BootCommands = "/initrd.img-6.1.0-18-amd64", "(hd0,gpt1)/EFI/debian/grub.cfg", "grub_cmd: set timeout=0"
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("full.yaml mismatch (-want +got):\n%s", diff)
 	}
@@ -124,6 +128,9 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	for _, w := range []string{
 		"references.kernel[0].sha256",
 		"references.firmware[0]: needs a sha256",
+		"references.initrd[0].sha256",
+		"references.boot_config[1]: needs a sha256",
+		"references.boot_commands[0].sha256",
 		"pcrs_ignore[0]: PCR 7 cannot be ignored",
 		"pcrs_ignore[1]: PCR 30",
 		"bundles.min_acceptance",
@@ -182,5 +189,26 @@ func TestMarshalRoundTrip(t *testing.T) {
 func TestDefaultIsValid(t *testing.T) {
 	if err := Default().Validate(); err != nil {
 		t.Errorf("Default().Validate() = %v", err)
+	}
+}
+
+// TestCloneIsDeep checks that a clone shares no reference list with its
+// original, in every class: learning into a clone must not change the
+// group's stored policy.
+func TestCloneIsDeep(t *testing.T) {
+	for _, class := range Classes {
+		t.Run(class, func(t *testing.T) {
+			p := Default()
+			*p.References.classPtr(class) = []Reference{{SHA256: hexOf('a', 32), Label: "original"}}
+			c := p.Clone()
+			refs := c.References.Class(class)
+			if len(refs) != 1 {
+				t.Fatalf("clone has %d %s references, want 1", len(refs), class)
+			}
+			refs[0].Label = "changed"
+			if got := p.References.Class(class)[0].Label; got != "original" {
+				t.Errorf("changing the clone's %s reference changed the original's label to %q", class, got)
+			}
+		})
 	}
 }
