@@ -162,6 +162,12 @@ func appendComponents(dst []byte, cs policy.Components) []byte {
 			dst = appendNextKey(dst, "authority_sha256")
 			dst = appendString(dst, c.AuthoritySHA256)
 		}
+		dst = appendNextKey(dst, "judged")
+		dst = strconv.AppendBool(dst, c.Judged)
+		if c.Reference != "" {
+			dst = appendNextKey(dst, "reference")
+			dst = appendString(dst, c.Reference)
+		}
 		dst = append(dst, '}')
 	}
 	return append(dst, ']')
