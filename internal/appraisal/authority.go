@@ -1,6 +1,7 @@
 package appraisal
 
 import (
+	"bytes"
 	"encoding/hex"
 	"strings"
 
@@ -59,6 +60,86 @@ func imageAuthorities(events []eventlog.Event, auths []uefi.Authority) map[int]*
 		}
 	}
 	return out
+}
+
+// loggedOnceAuthorities names the certificate that verified the images
+// that have no authority event of their own. Firmware (TCG PC Client PFP
+// §3.3.4.8: an authority is measured once per boot) and shim log each
+// certificate the first time it verifies something, so an image verified
+// later by the same certificate has no event: a Debian kernel that shim
+// verifies with the Debian Secure Boot CA it already logged for GRUB.
+//
+// Which certificate that was is known only when there is one candidate:
+// the loader's authorities (those logged after the first image, when
+// shim or another loader verified the later images) or else the
+// firmware's, are all one certificate. Then each later image without its
+// own authority gets it, marked as inferred. No inference is made when
+// the candidates are several certificates, when one of them is a hash
+// (an image allowed by its hash in db or MokList), or when shim's
+// MokSBState was measured (validation may have been turned off, so
+// nothing was verified).
+func loggedOnceAuthorities(events []eventlog.Event, auths []uefi.Authority, own map[int]*uefi.Cert) map[int]*uefi.Cert {
+	images := imagesAfterSeparator(events)
+	if len(images) < 2 || mokSBStateMeasured(events) {
+		return nil
+	}
+	var firmware, loader []uefi.Authority
+	for _, a := range auths {
+		switch {
+		case !a.AfterSeparator || !verifies(a):
+			continue
+		case a.Event < images[0]:
+			firmware = append(firmware, a)
+		default:
+			loader = append(loader, a)
+		}
+	}
+	candidates := loader
+	if len(candidates) == 0 {
+		candidates = firmware
+	}
+	cert, ok := oneCertificate(candidates)
+	if !ok {
+		return nil
+	}
+	out := map[int]*uefi.Cert{}
+	for _, im := range images[1:] {
+		if own[im] == nil && im > candidates[0].Event {
+			out[im] = cert
+		}
+	}
+	return out
+}
+
+// verifies reports whether an authority event is about what verified an
+// image: shim's SbatLevel and MokListTrusted entries are not.
+func verifies(a uefi.Authority) bool {
+	return a.Variable != "SbatLevel" && a.Variable != "MokListTrusted"
+}
+
+// oneCertificate returns the certificate all the authorities name, or
+// false when they name several, or any is not a certificate.
+func oneCertificate(auths []uefi.Authority) (*uefi.Cert, bool) {
+	var cert *uefi.Cert
+	for _, a := range auths {
+		if a.Cert == nil || cert != nil && a.Cert.SHA256 != cert.SHA256 {
+			return nil, false
+		}
+		cert = a.Cert
+	}
+	return cert, cert != nil
+}
+
+// mokSBStateMeasured reports whether shim measured its MokSBState
+// variable (PCR 14), which exists only when a machine owner asked shim
+// not to verify what it loads.
+func mokSBStateMeasured(events []eventlog.Event) bool {
+	for i := range events {
+		if e := &events[i]; e.PCR == 14 && bytes.HasPrefix(e.Data, []byte("MokSBState")) {
+			return true
+		}
+	}
+	return false
 }
 
 // imagesAfterSeparator are the log indices of the PCR 4 images after the

@@ -49,8 +49,11 @@ type bootChain struct {
 	// initrdFiles are the log indices of the PCR 9 files GRUB's `initrd`
 	// command read, whatever their name ("/boot/initrd-stateless.gz").
 	initrdFiles map[int]bool
-	// authority is, per image, the certificate that verified it.
+	// authority is, per image, the certificate that verified it, and
+	// inferred the images whose certificate was logged once, for an
+	// earlier image (loggedOnceAuthorities).
 	authority map[int]*uefi.Cert
+	inferred  map[int]*uefi.Cert
 }
 
 // grubLinuxPrefixes start the PCR 8 text of GRUB's kernel-loading commands
@@ -109,6 +112,7 @@ func readBootChain(events []eventlog.Event, auths []uefi.Authority) *bootChain {
 		}
 	}
 	bc.authority = imageAuthorities(events, auths)
+	bc.inferred = loggedOnceAuthorities(events, auths, bc.authority)
 	return bc
 }
 

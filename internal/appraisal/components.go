@@ -57,6 +57,10 @@ func extractComponents(events []eventlog.Event, proven func(idx int) []eventlog.
 		}
 		c := policy.Component{Class: class, Name: name, NameProven: nameBound(e), PCR: e.PCR, EventIndex: e.Index, Digests: map[string]string{}}
 		c.Authority, c.AuthoritySHA256 = authorityNames(chain.authority[e.Index])
+		if cert := chain.inferred[e.Index]; cert != nil {
+			c.Authority, c.AuthoritySHA256 = authorityNames(cert)
+			c.AuthorityInferred = true
+		}
 		if lying[e.Index] {
 			c.Name, c.NameProven = "", false
 		}

@@ -25,6 +25,15 @@ func TestStages(t *testing.T) {
 				Judgement: "matches vmlinuz-6.1 (6c21)"},
 		},
 		{
+			name: "authority inferred: logged once, for an earlier image",
+			c: policy.Component{Class: policy.ClassKernel, Name: "/vmlinuz (EFI image)", PCR: 4, EventIndex: 39, Digests: d,
+				Authority: "Debian Secure Boot CA", AuthorityInferred: true},
+			want: Stage{Class: "kernel", Kind: "kernel", Name: "/vmlinuz (EFI image) (label from the host, unproven)", PCR: 4, EventIndex: 39,
+				Bank: "sha256", Digest: d["sha256"], Short: "6c21a18aaa6fa810…",
+				VerifiedBy: "verified by Debian Secure Boot CA (inferred: that certificate is logged once per boot, for an earlier image)",
+				Judgement:  "not judged: the policy has no reference values for kernel"},
+		},
+		{
 			name: "judged, no reference matched: differs",
 			c:    policy.Component{Class: "initrd", Name: `\initrd.img`, Digests: d, Judged: true},
 			want: Stage{Class: "initrd", Kind: "initramfs", Name: `\initrd.img (label from the host, unproven)`, Bank: "sha256",

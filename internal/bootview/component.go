@@ -98,6 +98,9 @@ func stage(c policy.Component) Stage {
 	s.Short = short(s.Digest)
 	if c.Authority != "" {
 		s.VerifiedBy = "verified by " + c.Authority
+		if c.AuthorityInferred {
+			s.VerifiedBy += " (inferred: that certificate is logged once per boot, for an earlier image)"
+		}
 	}
 	s.Judgement, s.Differs = judgement(c)
 	return s

@@ -29,6 +29,11 @@ type Component struct {
 	// logs each certificate once per boot, or not an image).
 	Authority       string `json:"authority,omitempty"`
 	AuthoritySHA256 string `json:"authority_sha256,omitempty"`
+	// AuthorityInferred says no authority event was logged for this
+	// image: its certificate had been logged once already, for an earlier
+	// image, by the only verifier that could have checked it (firmware
+	// and shim log each certificate once per boot).
+	AuthorityInferred bool `json:"authority_inferred,omitempty"`
 	// Judged says the policy constrained the component's class when it
 	// was appraised (the class had reference values). A component that
 	// is not judged was accepted whatever its digest.

@@ -75,7 +75,7 @@ func variedVerdicts() map[string]*appraisal.Verdict {
 	}
 	out["pcrs"] = &appraisal.Verdict{Status: appraisal.Passed, PCRs: pcrs,
 		Components: policy.Components{{Class: "firmware", Name: "FV", PCR: 0, EventIndex: 1, Digests: banks},
-			{Class: "kernel", Name: "/boot/vmlinuz", PCR: 4, EventIndex: 9, Digests: banks, Authority: "Debian Secure Boot CA", AuthoritySHA256: "ab", Judged: true, Reference: "linux 6.1 (ab)"}}}
+			{Class: "kernel", Name: "/boot/vmlinuz", PCR: 4, EventIndex: 9, Digests: banks, Authority: "Debian Secure Boot CA", AuthoritySHA256: "ab", AuthorityInferred: true, Judged: true, Reference: "linux 6.1 (ab)"}}}
 	for i, s := range awkward {
 		out[fmt.Sprintf("awkward %d", i)] = &appraisal.Verdict{Status: appraisal.Status(s), Bank: s,
 			Checks:     []appraisal.Check{{Code: s, Message: s, Bank: s, Component: s, Expected: []string{s}, Found: s}},
@@ -163,7 +163,7 @@ func TestEncodedFields(t *testing.T) {
 		{appraisal.ClockInfo{}, "Clock:clock ResetCount:reset_count RestartCount:restart_count Safe:safe"},
 		{appraisal.SecureBoot{}, "Enabled:enabled PK:pk,omitempty KEK:kek,omitempty DB:db,omitempty DBX:dbx Authorities:authorities,omitempty"},
 		{appraisal.Bundle{}, "Name:name Version:version Vendor:vendor Acceptance:acceptance Signature:signature"},
-		{policy.Component{}, "Class:class Name:name,omitempty PCR:pcr EventIndex:event_index NameProven:name_proven Digests:digests Authority:authority,omitempty AuthoritySHA256:authority_sha256,omitempty Judged:judged Reference:reference,omitempty"},
+		{policy.Component{}, "Class:class Name:name,omitempty PCR:pcr EventIndex:event_index NameProven:name_proven Digests:digests Authority:authority,omitempty AuthoritySHA256:authority_sha256,omitempty AuthorityInferred:authority_inferred,omitempty Judged:judged Reference:reference,omitempty"},
 		{verdictRef{}, "VerdictSHA256:verdict_sha256 Clock:clock,omitempty"},
 		{wire.Evidence{}, "Nonce:nonce TPMFamily:tpm_family Quotes:quotes,omitempty EventLog:event_log,omitempty EventLogSHA256:event_log_sha256,omitempty Bundles:bundles,omitempty BundlesSHA256:bundles_sha256,omitempty"},
 		{wire.Quote{}, "Attest:attest Signature:signature PCRs:pcrs"},

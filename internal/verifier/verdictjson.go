@@ -162,6 +162,10 @@ func appendComponents(dst []byte, cs policy.Components) []byte {
 			dst = appendNextKey(dst, "authority_sha256")
 			dst = appendString(dst, c.AuthoritySHA256)
 		}
+		if c.AuthorityInferred {
+			dst = appendNextKey(dst, "authority_inferred")
+			dst = appendBool(dst, true)
+		}
 		dst = appendNextKey(dst, "judged")
 		dst = strconv.AppendBool(dst, c.Judged)
 		if c.Reference != "" {
