@@ -33,9 +33,9 @@ import (
 //  7. Secure Boot on, the learnt boot again: Passed against the references,
 //     and GET /api/v1/hosts/NAME and the host's web page name shim, GRUB and
 //     the kernel with the subjects of the certificates that verified them.
-//  8. Secure Boot off again: Failed, with Secure Boot disabled among the
-//     reasons (OVMF's build without Secure Boot also measures other
-//     firmware volumes into PCR 0, so reference.firmware fails too).
+//  8. Secure Boot off again: Failed, headed by secureboot.disabled (OVMF's
+//     build without Secure Boot also measures other firmware volumes into
+//     PCR 0, so reference.firmware fails too, ranked after it).
 //
 // Each boot is a fresh agent (its state is in the initramfs), so each one
 // enrols again with a new join token and a new AK in the same TPM.
@@ -95,8 +95,8 @@ func TestRealFirmwareBoots(t *testing.T) {
 	for _, c := range v.verdict(t, off.name).Failures() {
 		disabled = disabled || c.Code == "secureboot.disabled"
 	}
-	if h.Status != "Failed" || !disabled {
-		t.Errorf("%s after learning: %s (%s: %s), want Failed with a failed secureboot.disabled check", off, h.Status, h.ReasonCode, h.Reason)
+	if h.Status != "Failed" || !disabled || h.ReasonCode != "secureboot.disabled" {
+		t.Errorf("%s after learning: %s (%s: %s), want Failed headed by secureboot.disabled", off, h.Status, h.ReasonCode, h.Reason)
 	}
 
 	report := v.cli(t, "report")

@@ -78,6 +78,7 @@ func (v *verifier) judgeChange(t *testing.T, dir string, g guest, c change) {
 	if h.Status != "Failed" || h.ReasonCode != c.code {
 		t.Errorf("%s: %s (%s: %s), want Failed with %s", c.what, h.Status, h.ReasonCode, h.Reason, c.code)
 	}
+	checkNames(t, c, "the host's reason", h.Reason)
 	vd := v.verdict(t, g.name)
 	hc := vd.Headline()
 	if hc == nil {
@@ -90,12 +91,19 @@ func (v *verifier) judgeChange(t *testing.T, dir string, g guest, c change) {
 	if c.pcr != 0 && (hc.PCR == nil || *hc.PCR != c.pcr || hc.EventIndex == nil) {
 		t.Errorf("%s: the headline check is not about a PCR %d event: %s", c.what, c.pcr, describeCheck(*hc))
 	}
-	if !strings.Contains(hc.Component, c.names) {
-		t.Errorf("%s: the headline check's component %q does not name %q", c.what, hc.Component, c.names)
+	checkNames(t, c, "the headline check's component", hc.Component)
+}
+
+// checkNames checks that what an operator reads (the host's reason, the
+// headline check's component) names the changed part and not a wrong one.
+func checkNames(t *testing.T, c change, where, text string) {
+	t.Helper()
+	if !strings.Contains(text, c.names) {
+		t.Errorf("%s: %s %q does not name %q", c.what, where, text, c.names)
 	}
 	for _, n := range c.notNames {
-		if strings.Contains(hc.Component, n) {
-			t.Errorf("%s: the headline check's component %q names %q, the wrong part", c.what, hc.Component, n)
+		if strings.Contains(text, n) {
+			t.Errorf("%s: %s %q names %q, the wrong part", c.what, where, text, n)
 		}
 	}
 }
