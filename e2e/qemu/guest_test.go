@@ -45,16 +45,48 @@ func cacheDir(t *testing.T) string {
 
 var dependsRE = regexp.MustCompile(`(?m)^\s*Depends: (linux-image-[0-9][^\s]*-cloud-amd64)\s*$`)
 
-// fetchKernel downloads the signed cloud kernel package with apt-get
-// download and unpacks it with dpkg -x: it is never installed.
-func fetchKernel(t *testing.T) kernel {
+// kernelPackage names the signed kernel package that kernelMeta depends on
+// in its version ver ("" for apt's candidate, the current kernel).
+func kernelPackage(t *testing.T, ver string) string {
 	t.Helper()
-	out, err := exec.Command("apt-cache", "depends", kernelMeta).CombinedOutput()
+	meta := kernelMeta
+	if ver != "" {
+		meta += "=" + ver
+	}
+	out, err := exec.Command("apt-cache", "depends", meta).CombinedOutput()
 	m := dependsRE.FindSubmatch(out)
 	if err != nil || m == nil {
-		t.Fatalf("qemu: apt-cache does not know %s (run apt-get update): %v\n%s", kernelMeta, err, out)
+		t.Fatalf("qemu: apt-cache does not know %s (run apt-get update): %v\n%s", meta, err, out)
 	}
-	pkg := string(m[1])
+	return string(m[1])
+}
+
+// otherKernelPackage names a signed kernel package that another version
+// of kernelMeta depends on (bookworm's when the current kernel is
+// bookworm-security's, say), or "" when apt knows only one.
+func otherKernelPackage(t *testing.T, current string) string {
+	t.Helper()
+	out, err := exec.Command("apt-cache", "madison", kernelMeta).CombinedOutput()
+	if err != nil {
+		t.Fatalf("qemu: apt-cache madison %s: %v\n%s", kernelMeta, err, out)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Split(l, "|")
+		if len(f) < 3 || strings.TrimSpace(f[0]) != kernelMeta {
+			continue
+		}
+		if pkg := kernelPackage(t, strings.TrimSpace(f[1])); pkg != current {
+			return pkg
+		}
+	}
+	return ""
+}
+
+// fetchKernel downloads a signed cloud kernel package (such as
+// linux-image-6.1.0-57-cloud-amd64) with apt-get download and unpacks it
+// with dpkg -x into the cache: it is never installed.
+func fetchKernel(t *testing.T, pkg string) kernel {
+	t.Helper()
 	version := strings.TrimPrefix(pkg, "linux-image-")
 	root := filepath.Join(cacheDir(t), pkg)
 	k := kernel{version: version, vmlinuz: filepath.Join(root, "boot", "vmlinuz-"+version),
@@ -90,11 +122,12 @@ func fetchKernel(t *testing.T) kernel {
 	return k
 }
 
-// buildInitramfs makes the guest's initramfs: busybox, the static bootproof,
-// the modules and testdata/init, as a gzipped newc cpio archive.
-func buildInitramfs(t *testing.T, k kernel, dir string) string {
+// buildInitramfs makes the guest's initramfs dir/name: busybox, the static
+// bootproof, k's modules, testdata/init and the extra files (path in the
+// initramfs to content), as a gzipped newc cpio archive.
+func buildInitramfs(t *testing.T, k kernel, dir, name string, extra map[string]string) string {
 	t.Helper()
-	root := filepath.Join(dir, "initramfs")
+	root := filepath.Join(dir, name+".d")
 	for _, d := range []string{"bin", "modules"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			t.Fatal(err)
@@ -134,22 +167,42 @@ func buildInitramfs(t *testing.T, k kernel, dir string) string {
 		}
 	}
 	writeFile(t, filepath.Join(root, "modules", "order"), strings.Join(guestModules, "\n")+"\n")
-	img := filepath.Join(dir, "initrd.img")
+	for p, content := range extra {
+		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(root, p), content)
+	}
+	img := filepath.Join(dir, name)
 	run(t, root, "sh", "-c", `find . | cpio -o -H newc --quiet | gzip -1 >"$1"`, "sh", img)
 	return img
+}
+
+// espParts are what an EFI system partition holds besides shim and GRUB.
+type espParts struct {
+	k      kernel
+	initrd string
+	// cmdlineExtra is added to the kernel command line; cfgExtra is a
+	// line added at the end of grub.cfg (a comment changes the file, and
+	// so its PCR 9 digest, and no command GRUB runs).
+	cmdlineExtra, cfgExtra string
 }
 
 // buildESP makes an EFI system partition image with mtools, mounting
 // nothing: shim as the removable-media boot loader, GRUB beside it (where
 // shim looks), GRUB's configuration where Debian's signed GRUB looks, the
-// kernel and the initramfs. cmdlineExtra is added to the kernel command line.
-func buildESP(t *testing.T, k kernel, initrd, cmdlineExtra, out string) {
+// kernel and the initramfs.
+func buildESP(t *testing.T, parts espParts, out string) {
 	t.Helper()
 	cfg, err := os.ReadFile("testdata/grub.cfg")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg = bytes.ReplaceAll(cfg, []byte(" CMDLINE_EXTRA"), []byte(strings.TrimRight(" "+cmdlineExtra, " ")))
+	cfg = bytes.ReplaceAll(cfg, []byte(" CMDLINE_EXTRA"), []byte(strings.TrimRight(" "+parts.cmdlineExtra, " ")))
+	if parts.cfgExtra != "" {
+		cfg = append(cfg, parts.cfgExtra+"\n"...)
+	}
+	k, initrd := parts.k, parts.initrd
 	grubCfg := out + ".grub.cfg"
 	writeFile(t, grubCfg, string(cfg))
 	var size int64 = 8 << 20 // FAT overhead and slack

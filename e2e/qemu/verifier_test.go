@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bootproof/bootproof/internal/api"
+	"github.com/bootproof/bootproof/internal/appraisal"
 	"github.com/bootproof/bootproof/internal/client"
 	"github.com/bootproof/bootproof/internal/policy"
 )
@@ -118,44 +119,40 @@ func (v *verifier) learn(t *testing.T, host string) {
 	}
 }
 
-func (v *verifier) host(t *testing.T, name string) api.Host {
+// host is GET /api/v1/hosts/NAME: the host and its latest verdict.
+func (v *verifier) host(t *testing.T, name string) api.HostDetail {
 	t.Helper()
-	var h api.Host
+	var h api.HostDetail
 	if err := v.admin.Do(context.Background(), "GET", "/api/v1/hosts/"+name, nil, &h); err != nil {
 		t.Fatalf("qemu: get host %s: %v", name, err)
 	}
 	return h
 }
 
-// check is one judgement of a verdict, as the API shows it.
-type check struct {
-	Code       string   `json:"code"`
-	Passed     bool     `json:"passed"`
-	Message    string   `json:"message"`
-	PCR        *int     `json:"pcr"`
-	EventIndex *int     `json:"event_index"`
-	Component  string   `json:"component"`
-	Expected   []string `json:"expected"`
-	Found      string   `json:"found"`
-}
-
-func (v *verifier) failedChecks(t *testing.T, name string) []check {
+// verdict is the host's latest verdict, as GET /api/v1/hosts/NAME/verdict
+// shows it.
+func (v *verifier) verdict(t *testing.T, name string) *appraisal.Verdict {
 	t.Helper()
-	var out struct {
-		Verdict struct {
-			Checks []check `json:"checks"`
-		} `json:"verdict"`
-	}
+	var out api.HostVerdict
 	if err := v.admin.Do(context.Background(), "GET", "/api/v1/hosts/"+name+"/verdict", nil, &out); err != nil {
 		t.Fatalf("qemu: verdict of %s: %v", name, err)
 	}
-	var failed []check
-	for _, c := range out.Verdict.Checks {
-		if !c.Passed {
-			failed = append(failed, c)
-		}
+	if out.Verdict == nil {
+		t.Fatalf("qemu: %s has no verdict", name)
 	}
-	return failed
+	return out.Verdict
+}
+
+// page is a page of the web report as an operator signed in with the
+// admin token sees it (the web takes the API token as a Bearer header as
+// well as from its sign-in cookie).
+func (v *verifier) page(t *testing.T, path string) string {
+	t.Helper()
+	var body []byte
+	if err := v.admin.Do(context.Background(), "GET", path, nil, &body); err != nil {
+		t.Fatalf("qemu: GET %s: %v", path, err)
+	}
+	return string(body)
 }
 
 // cli runs the bootproof command line against the verifier, as an
