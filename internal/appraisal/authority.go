@@ -163,3 +163,23 @@ func commonName(subject string) string {
 	}
 	return clip(subject)
 }
+
+// authorityCerts are the certificates the PCR 7 authority events name (db
+// entries, shim's vendor certificate, MokList entries), once each in log
+// order: firmware logs a db entry once per boot, shim once per image it
+// verified. Authorities without a certificate (SbatLevel, MokSBState)
+// verified nothing and are not among them.
+func authorityCerts(auths []uefi.Authority) []CertName {
+	var out []CertName
+	seen := map[[32]byte]bool{}
+	for _, a := range auths {
+		if a.Cert == nil || seen[a.Cert.SHA256] {
+			continue
+		}
+		seen[a.Cert.SHA256] = true
+		var c CertName
+		c.Subject, c.SHA256 = authorityNames(a.Cert)
+		out = append(out, c)
+	}
+	return out
+}

@@ -87,8 +87,13 @@ func (a *appraisal) checkSecureBoot(verified []eventlog.Event) {
 	}
 }
 
+// summarise is the Secure Boot state as reports show it: certificates by
+// fingerprint (API clients compare those) and by subject (people read
+// those), and shim's state.
 func summarise(sb *uefi.SecureBoot) *SecureBoot {
 	s := &SecureBoot{Enabled: sb.Enabled, PK: fingerprints(sb.PK), KEK: fingerprints(sb.KEK), DB: fingerprints(sb.DB)}
+	s.PKCerts, s.KEKCerts, s.DBCerts = certNames(sb.PK), certNames(sb.KEK), certNames(sb.DB)
+	s.AuthorityCerts = authorityCerts(sb.Authorities)
 	s.DBX = sb.DBXEntries
 	for _, au := range sb.Authorities {
 		if au.Cert != nil {
@@ -107,6 +112,19 @@ func fingerprints(db *uefi.SignatureDB) []string {
 	out := make([]string, 0, len(db.Certs))
 	for _, c := range db.Certs {
 		out = append(out, hex.EncodeToString(c.SHA256[:]))
+	}
+	return out
+}
+
+// certNames names the certificates of a signature database by subject and
+// fingerprint, nil when the variable was not measured.
+func certNames(db *uefi.SignatureDB) []CertName {
+	if db == nil || len(db.Certs) == 0 {
+		return nil
+	}
+	out := make([]CertName, len(db.Certs))
+	for i := range db.Certs {
+		out[i].Subject, out[i].SHA256 = authorityNames(&db.Certs[i])
 	}
 	return out
 }
