@@ -177,9 +177,7 @@ func authorityCerts(auths []uefi.Authority) []CertName {
 			continue
 		}
 		seen[a.Cert.SHA256] = true
-		var c CertName
-		c.Subject, c.SHA256 = authorityNames(a.Cert)
-		out = append(out, c)
+		out = append(out, certName(a.Cert))
 	}
 	return out
 }

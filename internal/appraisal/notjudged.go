@@ -14,7 +14,7 @@ import (
 // vouches for (a PC's PCR 1 holds a few dozen boot variables at most).
 // verified are the best bank's proven events: events of PCRs the policy
 // ignores and EV_NO_ACTION events (never extended) are not among them.
-func (a *appraisal) listNotJudged(format string, verified []eventlog.Event, proven func(idx int) []eventlog.Alg, lying map[int]bool) {
+func (a *appraisal) listNotJudged(verified []eventlog.Event, proven func(idx int) []eventlog.Alg, lying map[int]bool) {
 	components := make(map[int]bool, len(a.v.Components))
 	for _, c := range a.v.Components {
 		components[c.EventIndex] = true
@@ -26,7 +26,7 @@ func (a *appraisal) listNotJudged(format string, verified []eventlog.Event, prov
 		if len(banks) == 0 || components[e.Index] || readBySecureBoot(e, a.sb) {
 			continue
 		}
-		out = append(out, measurementOf(e, format, banks, lying))
+		out = append(out, measurementOf(e, banks, lying))
 	}
 	a.v.NotJudged = out
 }
@@ -68,11 +68,11 @@ func readBySecureBoot(e *eventlog.Event, sb *uefi.SecureBoot) bool {
 // data as a dump describes it; it is proven only where the event's digest
 // binds that data in a proven bank (datadigest.go), and an event whose data
 // does not match its digest (lying) is not named at all.
-func measurementOf(e *eventlog.Event, format string, banks []eventlog.Alg, lying map[int]bool) Measurement {
+func measurementOf(e *eventlog.Event, banks []eventlog.Alg, lying map[int]bool) Measurement {
 	m := Measurement{PCR: e.PCR, EventIndex: e.Index, Type: e.Type.String()}
 	if !lying[e.Index] {
 		m.Name = clip(uefi.Describe(*e))
-		m.NameProven = nameProven(e, format, banks)
+		m.NameProven = nameProven(e, banks)
 	}
 	if slices.Contains(banks, eventlog.SHA256) {
 		if d, ok := e.Digest(eventlog.SHA256); ok {
@@ -86,16 +86,17 @@ func measurementOf(e *eventlog.Event, format string, banks []eventlog.Alg, lying
 }
 
 // nameProven reports whether the event's digest binds the data its name is
-// read from. A boot variable whose digest is only of its VariableData (the
-// EDK II quirk) has its contents proven but not its name, so the whole
-// UEFI_VARIABLE_DATA must match.
-func nameProven(e *eventlog.Event, format string, banks []eventlog.Alg) bool {
-	forms := hashedForms(e, format)
-	if len(forms) == 0 {
+// read from, in a proven bank of SHA-256 or better. The event is not lying
+// (its caller checked), so checkDataDigests found its data to match in every
+// proven bank, and it is not hashed again; but a boot variable whose digest
+// is only of its VariableData (the EDK II quirk) has its contents proven,
+// not its name, so the whole UEFI_VARIABLE_DATA must match.
+func nameProven(e *eventlog.Event, banks []eventlog.Alg) bool {
+	if !nameBound(e) || !slices.ContainsFunc(banks, func(b eventlog.Alg) bool { return b.Size() >= eventlog.SHA256.Size() }) {
 		return false
 	}
 	if e.Type == eventlog.EvEFIVariableBoot || e.Type == eventlog.EvEFIVariableBoot2 {
-		forms = forms[:1] // the whole UEFI_VARIABLE_DATA
+		return bindsData(e, banks, [][]byte{e.Data})
 	}
-	return bindsData(e, banks, forms)
+	return true
 }

@@ -71,7 +71,7 @@ func TestNotJudged(t *testing.T) {
 			for _, idx := range tt.components {
 				a.v.Components = append(a.v.Components, policy.Component{EventIndex: idx})
 			}
-			a.listNotJudged(eventlog.FormatCryptoAgile, events, proven, nil)
+			a.listNotJudged(events, proven, nil)
 			var got []int
 			for _, m := range a.v.NotJudged {
 				got = append(got, m.EventIndex)
@@ -112,7 +112,7 @@ func TestMeasurementNames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := measurementOf(&tt.e, eventlog.FormatCryptoAgile, tt.banks, map[int]bool{0: tt.lying})
+			got := measurementOf(&tt.e, tt.banks, map[int]bool{0: tt.lying})
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("measurement (-want +got):\n%s", diff)
 			}

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/bootproof/bootproof/internal/eventlog"
+	"github.com/bootproof/bootproof/internal/memo"
 	"github.com/bootproof/bootproof/internal/uefi"
 )
 
@@ -124,7 +125,26 @@ func certNames(db *uefi.SignatureDB) []CertName {
 	}
 	out := make([]CertName, len(db.Certs))
 	for i := range db.Certs {
-		out[i].Subject, out[i].SHA256 = authorityNames(&db.Certs[i])
+		out[i] = certName(&db.Certs[i])
 	}
 	return out
+}
+
+// certSubjects remembers the subject shown for each certificate, by
+// fingerprint: reading names parses the certificate (uefi.Cert.ReadNames;
+// it was nearly a fifth of an appraisal's CPU time), and a fleet's PK, KEK and
+// db are the same few certificates. A subject is a function of the DER the
+// fingerprint names, so the memo never changes a verdict; it is bounded
+// because hosts send the certificates.
+var certSubjects = memo.New[[32]byte, string](4096)
+
+// certName names a certificate by subject and fingerprint.
+func certName(c *uefi.Cert) CertName {
+	fp := hex.EncodeToString(c.SHA256[:])
+	if s, ok := certSubjects.Get(c.SHA256); ok {
+		return CertName{Subject: s, SHA256: fp}
+	}
+	s, _ := authorityNames(c)
+	certSubjects.Put(c.SHA256, s)
+	return CertName{Subject: s, SHA256: fp}
 }

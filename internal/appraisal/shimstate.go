@@ -24,14 +24,14 @@ func shimList(e *eventlog.Event) bool {
 // describeShim fills SecureBoot.Shim from shim's proven measurements: its
 // PCR 7 authorities (SbatLevel, MokSBState: the Secure Boot state's reading
 // checked that their digests bind their data) and its PCR 14 lists.
-func (a *appraisal) describeShim(format string, verified []eventlog.Event, proven func(idx int) []eventlog.Alg, lying map[int]bool) {
+func (a *appraisal) describeShim(verified []eventlog.Event, proven func(idx int) []eventlog.Alg, lying map[int]bool) {
 	if a.sb == nil || a.v.SecureBoot == nil {
 		return
 	}
 	var lists []Measurement
 	for i := range verified {
 		if e := &verified[i]; shimList(e) {
-			lists = append(lists, measurementOf(e, format, proven(e.Index), lying))
+			lists = append(lists, measurementOf(e, proven(e.Index), lying))
 		}
 	}
 	a.v.SecureBoot.Shim = shimState(a.sb, lists)
