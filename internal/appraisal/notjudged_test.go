@@ -183,3 +183,37 @@ func secureBootEvent(e eventlog.Event, sb *uefi.SecureBoot) bool {
 	}
 	return false
 }
+
+// TestNotJudgedIgnoredPCR appraises the real Debian boot with a policy that
+// ignores PCR 14: shim's MOK lists are then not proven, so they are neither
+// listed as not judged nor shown as shim's state; SbatLevel (PCR 7) is.
+func TestNotJudgedIgnoredPCR(t *testing.T) {
+	c := debianQEMU(t, "sb-on")
+	log, err := eventlog.Parse(c.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ignore := range []bool{false, true} {
+		p := corpusPolicy(log, c)
+		if ignore {
+			p.PCRsIgnore = append(p.PCRsIgnore, 14)
+		}
+		ak := newSoftwareAK(t)
+		v, err := Appraise(Input{Evidence: corpusEvidence(t, c, ak), AKPublic: ak.public(), Nonce: testNonce, Policy: p, Now: testNow})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pcr14 []int
+		for _, m := range v.NotJudged {
+			if m.PCR == 14 {
+				pcr14 = append(pcr14, m.EventIndex)
+			}
+		}
+		if want := map[bool]int{false: 3, true: 0}[ignore]; len(pcr14) != want || len(v.SecureBoot.Shim.MokLists) != want {
+			t.Errorf("PCR 14 ignored %v: not judged PCR 14 events %v, MOK lists %d; want %d of each", ignore, pcr14, len(v.SecureBoot.Shim.MokLists), want)
+		}
+		if v.SecureBoot.Shim.SbatLevel == "" {
+			t.Errorf("PCR 14 ignored %v: no SbatLevel", ignore)
+		}
+	}
+}
