@@ -14,7 +14,7 @@ import (
 // appraisalFillsWhatBooted is set once the appraisal fills the fields of
 // issue 20 (policy.Component.Judged/Reference, Verdict.NotJudged,
 // SecureBoot.*Certs): their assertions below then run.
-const appraisalFillsWhatBooted = false
+const appraisalFillsWhatBooted = true
 
 // TestHostDetailSaysWhatBooted reads GET /api/v1/hosts/{name} of an
 // emulated host that booted and passed, decoded into the API's own types,

@@ -126,6 +126,8 @@ func Appraise(in Input) (*Verdict, error) {
 	proven := a.provenIn(log, quotes)
 	lying := a.checkDataDigests(log, proven)
 	a.v.Components = extractComponents(verified, proven, lying, a.authorities())
+	a.listNotJudged(verified, proven, lying)
+	a.describeShim(verified, proven, lying)
 	a.checkReferences()
 	a.checkBundles()
 	return a.v, nil

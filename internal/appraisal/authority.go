@@ -80,7 +80,7 @@ func imageAuthorities(events []eventlog.Event, auths []uefi.Authority) map[int]*
 // nothing was verified).
 func loggedOnceAuthorities(events []eventlog.Event, auths []uefi.Authority, own map[int]*uefi.Cert) map[int]*uefi.Cert {
 	images := imagesAfterSeparator(events)
-	if len(images) < 2 || mokSBStateMeasured(events) {
+	if len(images) < 2 || mokSBStateMeasured(events, auths) {
 		return nil
 	}
 	var firmware, loader []uefi.Authority
@@ -131,9 +131,14 @@ func oneCertificate(auths []uefi.Authority) (*uefi.Cert, bool) {
 }
 
 // mokSBStateMeasured reports whether shim measured its MokSBState
-// variable (PCR 14), which exists only when a machine owner asked shim
-// not to verify what it loads.
-func mokSBStateMeasured(events []eventlog.Event) bool {
+// variable (into PCR 7 as an authority, or PCR 14), which exists only
+// when a machine owner asked shim not to verify what it loads.
+func mokSBStateMeasured(events []eventlog.Event, auths []uefi.Authority) bool {
+	for _, a := range auths {
+		if a.Variable == "MokSBState" {
+			return true
+		}
+	}
 	for i := range events {
 		if e := &events[i]; e.PCR == 14 && bytes.HasPrefix(e.Data, []byte("MokSBState")) {
 			return true
@@ -243,4 +248,22 @@ func commonName(subject string) string {
 		return clip(cn)
 	}
 	return clip(subject)
+}
+
+// authorityCerts are the certificates the PCR 7 authority events name (db
+// entries, shim's vendor certificate, MokList entries), once each in log
+// order: firmware logs a db entry once per boot, shim once per image it
+// verified. Authorities without a certificate (SbatLevel, MokSBState)
+// verified nothing and are not among them.
+func authorityCerts(auths []uefi.Authority) []CertName {
+	var out []CertName
+	seen := map[[32]byte]bool{}
+	for _, a := range auths {
+		if a.Cert == nil || seen[a.Cert.SHA256] {
+			continue
+		}
+		seen[a.Cert.SHA256] = true
+		out = append(out, certName(a.Cert))
+	}
+	return out
 }

@@ -19,7 +19,7 @@ import (
 )
 
 // TestBootChainCorpus pins, for every real log of the shared corpus and
-// for the Debian shim + GRUB boot of e2e/qemu (testdata/debian-qemu), the
+// for the Debian shim + GRUB boot of e2e/qemu (testdata/debian-qemu/sb-on), the
 // class of each PCR 4 image, the kernel and initramfs files, the boot
 // options and the files the boot loader read, the verifying authority of
 // each image, and how many boot loader commands there were, in
@@ -67,7 +67,7 @@ func TestBootChainCorpus(t *testing.T) {
 // signed shim, GRUB and kernel, Secure Boot on).
 func debianQemuLog(t testing.TB) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "debian-qemu", "eventlog.bin"))
+	b, err := os.ReadFile(filepath.Join("testdata", "debian-qemu", "sb-on", "eventlog.bin"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,20 +32,7 @@ func TestAppraiseCorpus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := policy.Default()
-			p.SecureBootRequired = false
-			// PCRs the source gives that the log never measures were
-			// extended after boot (IMA, userspace): a group ignores them.
-			logged := map[int]bool{}
-			for _, e := range log.Events {
-				logged[e.PCR] = true
-			}
-			for pcr := range c.PCRs[eventlog.SHA256] {
-				if pcr >= 8 && !logged[pcr] {
-					p.PCRsIgnore = append(p.PCRsIgnore, pcr)
-				}
-			}
-			slices.Sort(p.PCRsIgnore)
+			p := corpusPolicy(log, c)
 			// What the source does not give cannot be quoted: those
 			// failures, and only those, are expected.
 			expected := func(f Check) bool {

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/bootproof/bootproof/internal/eventlog"
+	"github.com/bootproof/bootproof/internal/memo"
 	"github.com/bootproof/bootproof/internal/uefi"
 )
 
@@ -87,8 +88,13 @@ func (a *appraisal) checkSecureBoot(verified []eventlog.Event) {
 	}
 }
 
+// summarise is the Secure Boot state as reports show it: certificates by
+// fingerprint (API clients compare those) and by subject (people read
+// those), and shim's state.
 func summarise(sb *uefi.SecureBoot) *SecureBoot {
 	s := &SecureBoot{Enabled: sb.Enabled, PK: fingerprints(sb.PK), KEK: fingerprints(sb.KEK), DB: fingerprints(sb.DB)}
+	s.PKCerts, s.KEKCerts, s.DBCerts = certNames(sb.PK), certNames(sb.KEK), certNames(sb.DB)
+	s.AuthorityCerts = authorityCerts(sb.Authorities)
 	s.DBX = sb.DBXEntries
 	for _, au := range sb.Authorities {
 		if au.Cert != nil {
@@ -109,4 +115,36 @@ func fingerprints(db *uefi.SignatureDB) []string {
 		out = append(out, hex.EncodeToString(c.SHA256[:]))
 	}
 	return out
+}
+
+// certNames names the certificates of a signature database by subject and
+// fingerprint, nil when the variable was not measured.
+func certNames(db *uefi.SignatureDB) []CertName {
+	if db == nil || len(db.Certs) == 0 {
+		return nil
+	}
+	out := make([]CertName, len(db.Certs))
+	for i := range db.Certs {
+		out[i] = certName(&db.Certs[i])
+	}
+	return out
+}
+
+// certSubjects remembers the subject shown for each certificate, by
+// fingerprint: reading names parses the certificate (uefi.Cert.ReadNames;
+// it was nearly a fifth of an appraisal's CPU time), and a fleet's PK, KEK and
+// db are the same few certificates. A subject is a function of the DER the
+// fingerprint names, so the memo never changes a verdict; it is bounded
+// because hosts send the certificates.
+var certSubjects = memo.New[[32]byte, string](4096)
+
+// certName names a certificate by subject and fingerprint.
+func certName(c *uefi.Cert) CertName {
+	fp := hex.EncodeToString(c.SHA256[:])
+	if s, ok := certSubjects.Get(c.SHA256); ok {
+		return CertName{Subject: s, SHA256: fp}
+	}
+	s, _ := authorityNames(c)
+	certSubjects.Put(c.SHA256, s)
+	return CertName{Subject: s, SHA256: fp}
 }

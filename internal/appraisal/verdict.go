@@ -167,6 +167,10 @@ type Measurement struct {
 	NameProven bool   `json:"name_proven"`
 	// SHA256 is the event's SHA-256 digest when that bank was proven.
 	SHA256 string `json:"sha256,omitempty"`
+	// Note says what the digest is of when the event's data does not
+	// show it: shim logs only a MokList's name, so its contents are not
+	// in the log, only their digest.
+	Note string `json:"note,omitempty"`
 }
 
 // CertName is a certificate as reports name it: its subject's common name
@@ -213,16 +217,22 @@ type SecureBoot struct {
 
 // ShimState is shim's state as its proven measurements show it.
 type ShimState struct {
-	// SbatLevel is the SBAT revocation level shim applied (the text of
-	// its SbatLevel variable, as measured into PCR 7).
+	// SbatLevel is the SBAT revocation level shim applied: the text of
+	// its SbatLevel variable, as measured into PCR 7 (the digest binds
+	// it). "" when shim measured none (before 15.3).
 	SbatLevel string `json:"sbat_level,omitempty"`
-	// Validation is "on", "off" (MokSBState asked shim not to verify
-	// what it loads) or "" when not measured.
-	Validation string `json:"validation,omitempty"`
-	// MokList are the Machine Owner Keys shim trusted (MokList in
-	// PCR 14), MokListX counts the hashes and certificates it revoked.
-	MokList  []CertName `json:"mok_list,omitempty"`
-	MokListX int        `json:"mok_list_x"`
+	// Validation is "off" when MokSBState asked shim not to verify what
+	// it loads, or Secure Boot was off (shim verifies only under Secure
+	// Boot); "on" otherwise. shim measures MokSBState into PCR 7 only when
+	// the variable is set, so its absence from a proven PCR 7 is proof.
+	Validation string `json:"validation"`
+	// MokLists are shim's key lists and settings as it measured them into
+	// PCR 14 (MokList, MokListX, MokListTrusted, MokSBState, MokPolicy):
+	// shim logs only the variable's name (EV_IPL, unproven) and extends the
+	// digest of its contents, so the contents are not in the log. Which
+	// MokList certificate verified an image is in the PCR 7 authority
+	// events (SecureBoot.AuthorityCerts, a component's Authority).
+	MokLists []Measurement `json:"mok_lists,omitempty"`
 }
 
 // Bundle is one bundle of the host's inventory as judged.

@@ -72,11 +72,13 @@ func TestSecureBootOf(t *testing.T) {
 			name: "certificates by subject, shim with validation off",
 			sb: &appraisal.SecureBoot{Enabled: true, PK: []string{"aa"}, PKCerts: []appraisal.CertName{{Subject: "PK 2026", SHA256: "aa"}}, DBX: 1,
 				AuthorityCerts: []appraisal.CertName{{Subject: "Microsoft Corporation UEFI CA 2011", SHA256: "bb"}},
-				Shim:           &appraisal.ShimState{Validation: "off", MokListX: 2}},
+				Shim: &appraisal.ShimState{Validation: "off", MokLists: []appraisal.Measurement{
+					{PCR: 14, EventIndex: 25, Type: "EV_IPL", Name: "MokListX", SHA256: "cc", Note: "contents not in the log"}}}},
 			want: &SecureBoot{Enabled: true, PK: []Cert{{Subject: "PK 2026", SHA256: "aa"}}, KEK: []Cert{}, DB: []Cert{}, DBX: "1 entry",
 				Authorities: []Cert{{Subject: "Microsoft Corporation UEFI CA 2011", SHA256: "bb"}},
 				Shim: &Shim{SbatLevel: "not measured", Validation: "off (MokSBState asked shim not to verify what it loads)",
-					MokList: []Cert{}, MokListX: "2 entries"}},
+					MokLists: []Measured{{PCR: 14, EventIndex: 25, Type: "EV_IPL", Name: "MokListX (label from the host, unproven)",
+						Digest: "cc", Short: "cc", Note: "contents not in the log"}}}},
 		},
 		{
 			name: "fingerprints only (a verdict recorded before subjects were kept)",

@@ -10,6 +10,7 @@ type Measured struct {
 	Name       string // Name(name, proven): marked or withheld as components are
 	Digest     string // SHA-256, "" when that bank was not proven
 	Short      string
+	Note       string // what the digest is of when the data does not show it
 }
 
 // NotJudged words the verdict's unjudged measurements, in log order.
@@ -17,7 +18,7 @@ func NotJudged(ms []appraisal.Measurement) []Measured {
 	out := make([]Measured, 0, len(ms))
 	for _, m := range ms {
 		out = append(out, Measured{PCR: m.PCR, EventIndex: m.EventIndex, Type: m.Type,
-			Name: Name(m.Name, m.NameProven), Digest: m.SHA256, Short: short(m.SHA256)})
+			Name: Name(m.Name, m.NameProven), Digest: m.SHA256, Short: short(m.SHA256), Note: m.Note})
 	}
 	return out
 }

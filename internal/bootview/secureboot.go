@@ -46,8 +46,9 @@ type SecureBoot struct {
 type Shim struct {
 	SbatLevel  string // the text, or "not measured"
 	Validation string // "on", "off (MokSBState asked shim not to verify what it loads)" or "not measured"
-	MokList    []Cert
-	MokListX   string // how many revocations MokListX held ("3 entries")
+	// MokLists are shim's key lists as measured into PCR 14: name and
+	// digest only, the contents are not in the log.
+	MokLists []Measured
 }
 
 // SecureBootOf words a verdict's Secure Boot state; nil when it has none.
@@ -93,8 +94,7 @@ func shimOf(s *appraisal.ShimState) *Shim {
 	if s == nil {
 		return nil
 	}
-	out := &Shim{SbatLevel: s.SbatLevel, Validation: s.Validation, MokList: certs(s.MokList, nil),
-		MokListX: entries(s.MokListX)}
+	out := &Shim{SbatLevel: s.SbatLevel, Validation: s.Validation, MokLists: NotJudged(s.MokLists)}
 	if out.SbatLevel == "" {
 		out.SbatLevel = notMeasured
 	}

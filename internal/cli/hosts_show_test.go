@@ -44,7 +44,8 @@ func showChain(kernelRef string) *appraisal.Verdict {
 		SecureBoot: &appraisal.SecureBoot{Enabled: true, PKCerts: []appraisal.CertName{cert("OVMF PK", "1")},
 			KEKCerts: []appraisal.CertName{cert("Microsoft Corporation KEK CA 2011", "2")}, DBCerts: []appraisal.CertName{msca}, DBX: 77,
 			AuthorityCerts: []appraisal.CertName{msca, debian},
-			Shim:           &appraisal.ShimState{SbatLevel: "sbat,1,2023012900\nshim,2\ngrub,3\n", Validation: "on", MokListX: 1}},
+			Shim: &appraisal.ShimState{SbatLevel: "sbat,1,2023012900\nshim,2\ngrub,3\n", Validation: "on",
+				MokLists: []appraisal.Measurement{{PCR: 14, EventIndex: 16, Type: "EV_IPL", Name: "MokList", SHA256: strings.Repeat("f", 64), Note: "contents not in the log"}}}},
 		NotJudged: []appraisal.Measurement{
 			{PCR: 14, EventIndex: 16, Type: "EV_IPL", Name: "MokList", NameProven: true, SHA256: strings.Repeat("f", 64)},
 			{PCR: 1, EventIndex: 3, Type: "EV_EFI_VARIABLE_BOOT", Name: "Boot0001"},

@@ -151,8 +151,16 @@ func (p *textPrinter) secureBoot(sb *bootview.SecureBoot) {
 	p.certs("verified the images", sb.Authorities)
 	if s := sb.Shim; s != nil {
 		p.printf("\nShim\n  SbatLevel: %s\n  validation: %s\n", strings.ReplaceAll(strings.TrimSpace(s.SbatLevel), "\n", " "), s.Validation)
-		p.certs("MokList", s.MokList)
-		p.printf("  MokListX: %s\n", s.MokListX)
+		if len(s.MokLists) == 0 {
+			p.printf("  MOK lists (PCR 14): not measured\n")
+		}
+		for _, m := range s.MokLists {
+			p.printf("  %s (PCR 14, event %d): sha256:%s", m.Name, m.EventIndex, m.Digest)
+			if m.Note != "" {
+				p.printf(" (%s)", m.Note)
+			}
+			p.printf("\n")
+		}
 	}
 }
 

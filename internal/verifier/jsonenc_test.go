@@ -60,6 +60,12 @@ func variedVerdicts() map[string]*appraisal.Verdict {
 		"nil and empty digests": {Status: appraisal.Passed, Components: policy.Components{{Class: "kernel"}, {Class: "modules", Name: "n", PCR: 12, EventIndex: 40, Digests: map[string]string{}}}},
 		"bundles":               {Status: appraisal.Failed, Bundles: []appraisal.Bundle{{}, {Name: "esx-base", Version: "6.7.0-1", Vendor: "VMware<>", Acceptance: "community", Signature: "valid"}}},
 		"not checked":           {Status: appraisal.Passed, NotChecked: []appraisal.Check{{Code: "quote.signature", Message: "Not checked: no quote."}}},
+		"certificates by name": {Status: appraisal.Passed, SecureBoot: &appraisal.SecureBoot{PKCerts: []appraisal.CertName{{}}, KEKCerts: []appraisal.CertName{{Subject: "K<1>", SHA256: "ab"}, {Subject: "K2"}},
+			DBCerts: []appraisal.CertName{{Subject: "db", SHA256: "cd"}}, AuthorityCerts: []appraisal.CertName{{SHA256: "ef"}}}},
+		"shim":             {Status: appraisal.Passed, SecureBoot: &appraisal.SecureBoot{Enabled: true, Shim: &appraisal.ShimState{SbatLevel: "sbat,1\nshim,4\n", Validation: "on", MokLists: []appraisal.Measurement{{PCR: 14, EventIndex: 24, Type: "EV_IPL", Name: "MokList", SHA256: "ab", Note: "contents not in the log"}}}}},
+		"bare shim":        {Status: appraisal.Passed, SecureBoot: &appraisal.SecureBoot{Shim: &appraisal.ShimState{}}},
+		"not judged":       {Status: appraisal.Passed, NotJudged: []appraisal.Measurement{{}, {PCR: 1, EventIndex: 10, Type: "EV_EFI_VARIABLE_BOOT", Name: "BootOrder = 0001", NameProven: true, SHA256: "ab"}, {PCR: -1, Note: "n"}}},
+		"empty not judged": {Status: appraisal.Passed, NotJudged: []appraisal.Measurement{}, SecureBoot: &appraisal.SecureBoot{PKCerts: []appraisal.CertName{}, Shim: &appraisal.ShimState{MokLists: []appraisal.Measurement{}}}},
 	}
 	// Indices below 64 take the encoder's short way, others its sorting one,
 	// and a map holding both the second.
@@ -75,11 +81,12 @@ func variedVerdicts() map[string]*appraisal.Verdict {
 	}
 	out["pcrs"] = &appraisal.Verdict{Status: appraisal.Passed, PCRs: pcrs,
 		Components: policy.Components{{Class: "firmware", Name: "FV", PCR: 0, EventIndex: 1, Digests: banks},
-			{Class: "kernel", Name: "/boot/vmlinuz", PCR: 4, EventIndex: 9, Digests: banks, Authority: "Debian Secure Boot CA", AuthoritySHA256: "ab", AuthorityInferred: true, Judged: true, Reference: "linux 6.1 (ab)"}}}
+			{Class: "kernel", Name: "/boot/vmlinuz", PCR: 4, EventIndex: 9, Digests: banks, Authority: "Debian Secure Boot CA", AuthoritySHA256: "ab", AuthorityInferred: true, Judged: true, Reference: "debian <6.1> sha256:ab"}}}
 	for i, s := range awkward {
 		out[fmt.Sprintf("awkward %d", i)] = &appraisal.Verdict{Status: appraisal.Status(s), Bank: s,
 			Checks:     []appraisal.Check{{Code: s, Message: s, Bank: s, Component: s, Expected: []string{s}, Found: s}},
-			SecureBoot: &appraisal.SecureBoot{PK: []string{s}}, Components: policy.Components{{Class: s, Name: s, Digests: map[string]string{s: s, s + "x": s}, Authority: s, AuthoritySHA256: s, Judged: true, Reference: s}},
+			SecureBoot: &appraisal.SecureBoot{PK: []string{s}, DBCerts: []appraisal.CertName{{Subject: s, SHA256: s}}, Shim: &appraisal.ShimState{SbatLevel: s, Validation: s}},
+			NotJudged:  []appraisal.Measurement{{Type: s, Name: s, SHA256: s, Note: s}}, Components: policy.Components{{Class: s, Name: s, Digests: map[string]string{s: s, s + "x": s}, Authority: s, AuthoritySHA256: s, AuthorityInferred: true, Judged: true, Reference: s}},
 			PCRs: map[string]map[int]string{s: {i: s}}, Bundles: []appraisal.Bundle{{Name: s, Version: s, Vendor: s, Acceptance: s, Signature: s}}}
 	}
 	return out
@@ -158,10 +165,13 @@ func TestEncodedFields(t *testing.T) {
 		v    any
 		want string
 	}{
-		{appraisal.Verdict{}, "Status:status Checks:checks Clock:clock,omitempty Bank:bank,omitempty SecureBoot:secure_boot,omitempty Components:components,omitempty PCRs:pcrs,omitempty Bundles:bundles,omitempty NotChecked:not_checked,omitempty"},
+		{appraisal.Verdict{}, "Status:status Checks:checks Clock:clock,omitempty Bank:bank,omitempty SecureBoot:secure_boot,omitempty Components:components,omitempty PCRs:pcrs,omitempty Bundles:bundles,omitempty NotChecked:not_checked,omitempty NotJudged:not_judged,omitempty"},
 		{appraisal.Check{}, "Code:code Passed:passed Message:message Bank:bank,omitempty PCR:pcr,omitempty EventIndex:event_index,omitempty Component:component,omitempty Expected:expected,omitempty Found:found,omitempty"},
 		{appraisal.ClockInfo{}, "Clock:clock ResetCount:reset_count RestartCount:restart_count Safe:safe"},
-		{appraisal.SecureBoot{}, "Enabled:enabled PK:pk,omitempty KEK:kek,omitempty DB:db,omitempty DBX:dbx Authorities:authorities,omitempty"},
+		{appraisal.SecureBoot{}, "Enabled:enabled PK:pk,omitempty KEK:kek,omitempty DB:db,omitempty DBX:dbx Authorities:authorities,omitempty PKCerts:pk_certs,omitempty KEKCerts:kek_certs,omitempty DBCerts:db_certs,omitempty AuthorityCerts:authority_certs,omitempty Shim:shim,omitempty"},
+		{appraisal.CertName{}, "Subject:subject SHA256:sha256"},
+		{appraisal.ShimState{}, "SbatLevel:sbat_level,omitempty Validation:validation MokLists:mok_lists,omitempty"},
+		{appraisal.Measurement{}, "PCR:pcr EventIndex:event_index Type:type Name:name,omitempty NameProven:name_proven SHA256:sha256,omitempty Note:note,omitempty"},
 		{appraisal.Bundle{}, "Name:name Version:version Vendor:vendor Acceptance:acceptance Signature:signature"},
 		{policy.Component{}, "Class:class Name:name,omitempty PCR:pcr EventIndex:event_index NameProven:name_proven Digests:digests Authority:authority,omitempty AuthoritySHA256:authority_sha256,omitempty AuthorityInferred:authority_inferred,omitempty Judged:judged Reference:reference,omitempty"},
 		{verdictRef{}, "VerdictSHA256:verdict_sha256 Clock:clock,omitempty"},

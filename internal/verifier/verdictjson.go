@@ -45,6 +45,10 @@ func appendVerdict(dst []byte, v *appraisal.Verdict) []byte {
 		dst = appendNextKey(dst, "not_checked")
 		dst = appendChecks(dst, v.NotChecked)
 	}
+	if len(v.NotJudged) > 0 {
+		dst = appendNextKey(dst, "not_judged")
+		dst = appendMeasurements(dst, v.NotJudged)
+	}
 	return append(dst, '}')
 }
 
@@ -52,14 +56,7 @@ func appendChecks(dst []byte, cs []appraisal.Check) []byte {
 	if cs == nil {
 		return append(dst, "null"...)
 	}
-	dst = append(dst, '[')
-	for i := range cs {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = appendCheck(dst, &cs[i])
-	}
-	return append(dst, ']')
+	return appendArray(dst, cs, appendCheck)
 }
 
 func appendCheck(dst []byte, c *appraisal.Check) []byte {
@@ -128,6 +125,83 @@ func appendSecureBoot(dst []byte, sb *appraisal.SecureBoot) []byte {
 	if len(sb.Authorities) > 0 {
 		dst = appendNextKey(dst, "authorities")
 		dst = appendStrings(dst, sb.Authorities)
+	}
+	for _, f := range []struct {
+		name string
+		v    []appraisal.CertName
+	}{{"pk_certs", sb.PKCerts}, {"kek_certs", sb.KEKCerts}, {"db_certs", sb.DBCerts}, {"authority_certs", sb.AuthorityCerts}} {
+		if len(f.v) > 0 {
+			dst = appendNextKey(dst, f.name)
+			dst = appendCertNames(dst, f.v)
+		}
+	}
+	if sb.Shim != nil {
+		dst = appendNextKey(dst, "shim")
+		dst = appendShim(dst, sb.Shim)
+	}
+	return append(dst, '}')
+}
+
+// appendArray appends xs as a JSON array, each element by appendOne.
+func appendArray[T any](dst []byte, xs []T, appendOne func([]byte, *T) []byte) []byte {
+	dst = append(dst, '[')
+	for i := range xs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendOne(dst, &xs[i])
+	}
+	return append(dst, ']')
+}
+
+func appendCertNames(dst []byte, cs []appraisal.CertName) []byte {
+	return appendArray(dst, cs, func(dst []byte, c *appraisal.CertName) []byte {
+		dst = appendKey(append(dst, '{'), "subject")
+		dst = appendString(dst, c.Subject)
+		dst = appendNextKey(dst, "sha256")
+		dst = appendString(dst, c.SHA256)
+		return append(dst, '}')
+	})
+}
+
+func appendShim(dst []byte, s *appraisal.ShimState) []byte {
+	dst = append(dst, '{')
+	if s.SbatLevel != "" {
+		dst = appendKey(dst, "sbat_level")
+		dst = appendString(dst, s.SbatLevel)
+		dst = append(dst, ',')
+	}
+	dst = appendKey(dst, "validation")
+	dst = appendString(dst, s.Validation)
+	if len(s.MokLists) > 0 {
+		dst = appendNextKey(dst, "mok_lists")
+		dst = appendMeasurements(dst, s.MokLists)
+	}
+	return append(dst, '}')
+}
+
+func appendMeasurements(dst []byte, ms []appraisal.Measurement) []byte {
+	return appendArray(dst, ms, appendMeasurement)
+}
+
+func appendMeasurement(dst []byte, m *appraisal.Measurement) []byte {
+	dst = appendKey(append(dst, '{'), "pcr")
+	dst = strconv.AppendInt(dst, int64(m.PCR), 10)
+	dst = appendNextKey(dst, "event_index")
+	dst = strconv.AppendInt(dst, int64(m.EventIndex), 10)
+	dst = appendNextKey(dst, "type")
+	dst = appendString(dst, m.Type)
+	if m.Name != "" {
+		dst = appendNextKey(dst, "name")
+		dst = appendString(dst, m.Name)
+	}
+	dst = appendNextKey(dst, "name_proven")
+	dst = strconv.AppendBool(dst, m.NameProven)
+	for _, f := range [...]struct{ name, v string }{{"sha256", m.SHA256}, {"note", m.Note}} {
+		if f.v != "" {
+			dst = appendNextKey(dst, f.name)
+			dst = appendString(dst, f.v)
+		}
 	}
 	return append(dst, '}')
 }
