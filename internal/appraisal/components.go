@@ -249,7 +249,22 @@ func imagePath(d []byte) string {
 		}
 		dp = dp[l:]
 	}
-	return clip(strings.Join(parts, ""))
+	return clip(joinFilePath(parts))
+}
+
+// joinFilePath joins the file path nodes of a device path as firmware
+// opens them: one node may be a folder (`\EFI\BOOT`) and the next the file
+// (`BOOTX64.EFI`), and EDK II's EfiOpenFileByDevicePath puts a backslash
+// between two nodes where neither has one.
+func joinFilePath(parts []string) string {
+	var b strings.Builder
+	for i, p := range parts {
+		if i > 0 && !strings.HasSuffix(b.String(), `\`) && !strings.HasPrefix(p, `\`) {
+			b.WriteByte('\\')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
 }
 
 // text makes event data a printable label.

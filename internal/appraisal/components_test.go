@@ -80,3 +80,37 @@ func stubTag(id uint32, desc string) []byte {
 	out = binary.LittleEndian.AppendUint32(out, uint32(len(desc)))
 	return append(out, desc...)
 }
+
+// TestImagePathNodes: a device path whose file path is split over several
+// nodes (a folder, then the file) reads as the path firmware opened.
+func TestImagePathNodes(t *testing.T) {
+	node := func(s string) []byte {
+		p := utf16z(s)
+		return append(binary.LittleEndian.AppendUint16([]byte{4, 4}, uint16(4+len(p))), p...)
+	}
+	event := func(nodes ...string) []byte {
+		var dp []byte
+		for _, n := range nodes {
+			dp = append(dp, node(n)...)
+		}
+		dp = append(dp, 0x7f, 0xff, 4, 0)
+		out := make([]byte, 24)
+		out = binary.LittleEndian.AppendUint64(out, uint64(len(dp)))
+		return append(out, dp...)
+	}
+	tests := []struct {
+		nodes []string
+		want  string
+	}{
+		{[]string{`\EFI\BOOT\BOOTX64.EFI`}, `\EFI\BOOT\BOOTX64.EFI`},
+		{[]string{`\EFI\BOOT`, `BOOTX64.EFI`}, `\EFI\BOOT\BOOTX64.EFI`},
+		{[]string{`\EFI\BOOT\`, `BOOTX64.EFI`}, `\EFI\BOOT\BOOTX64.EFI`},
+		{[]string{`\EFI\BOOT`, `\BOOTX64.EFI`}, `\EFI\BOOT\BOOTX64.EFI`},
+		{nil, ""},
+	}
+	for _, tt := range tests {
+		if got := imagePath(event(tt.nodes...)); got != tt.want {
+			t.Errorf("nodes %q: path %q, want %q", tt.nodes, got, tt.want)
+		}
+	}
+}
