@@ -125,7 +125,7 @@ var evidenceAttacks = []evidenceAttack{
 			ev := e.evidence(n)
 			ev.Quotes = e.quoteEveryBank(n, []uint{0, 1, 2, 3, 4, 5, 6, 7})
 			ev.EventLog = rewriteLog(t, ev.EventLog, func(evs []eventlog.Event) []eventlog.Event {
-				return append(evs, inventedEvent(evs, 9, "module: rootkit/rk.v00"))
+				return append(evs, inventedEvent(evs, 9, "/bundles/rootkit/rk.v00"))
 			})
 			return ev
 		}},
@@ -134,7 +134,7 @@ var evidenceAttacks = []evidenceAttack{
 			ev := e.evidence(n)
 			ev.Quotes = e.quoteEveryBank(n, []uint{0, 1, 2, 3, 4, 5, 6, 7, 8, 9})
 			ev.EventLog = rewriteLog(t, ev.EventLog, func(evs []eventlog.Event) []eventlog.Event {
-				return append(evs, inventedEvent(evs, 14, "module: rootkit/rk.v00"))
+				return append(evs, inventedEvent(evs, 14, "/bundles/rootkit/rk.v00"))
 			})
 			return ev
 		}},
@@ -143,7 +143,7 @@ var evidenceAttacks = []evidenceAttack{
 		tamper: func(t *testing.T, e *evil, n []byte) *wire.Evidence {
 			ev := e.evidence(n)
 			ev.EventLog = rewriteLog(t, ev.EventLog, func(evs []eventlog.Event) []eventlog.Event {
-				i := findEvent(t, evs, hasPrefixData(emuhost.KernelPrefix))
+				i := findEvent(t, evs, hasPrefixData(emuhost.KernelFilePrefix))
 				evs[i].Digests = eventlog.Digests(banksOf(evs[i]), []byte("another kernel"))
 				return evs
 			})
@@ -153,7 +153,7 @@ var evidenceAttacks = []evidenceAttack{
 		tamper: func(t *testing.T, e *evil, n []byte) *wire.Evidence {
 			ev := e.evidence(n)
 			ev.EventLog = rewriteLog(t, ev.EventLog, func(evs []eventlog.Event) []eventlog.Event {
-				return evs[:findEvent(t, evs, hasPrefixData(emuhost.KernelPrefix))]
+				return evs[:findEvent(t, evs, hasPrefixData(emuhost.KernelFilePrefix))]
 			})
 			return ev
 		}},
@@ -161,8 +161,8 @@ var evidenceAttacks = []evidenceAttack{
 		tamper: func(t *testing.T, e *evil, n []byte) *wire.Evidence {
 			ev := e.evidence(n)
 			ev.EventLog = rewriteLog(t, ev.EventLog, func(evs []eventlog.Event) []eventlog.Event {
-				i := findEvent(t, evs, hasPrefixData(emuhost.KernelPrefix))
-				j := findEvent(t, evs, hasPrefixData(emuhost.ModulePrefix))
+				i := findEvent(t, evs, hasPrefixData(emuhost.KernelFilePrefix))
+				j := findEvent(t, evs, hasPrefixData(emuhost.ModuleFilePrefix))
 				evs[i], evs[j] = evs[j], evs[i]
 				return evs
 			})
@@ -172,7 +172,7 @@ var evidenceAttacks = []evidenceAttack{
 		tamper: func(t *testing.T, e *evil, n []byte) *wire.Evidence {
 			ev := e.evidence(n)
 			ev.EventLog = rewriteLog(t, ev.EventLog, func(evs []eventlog.Event) []eventlog.Event {
-				return append(evs, inventedEvent(evs, 9, "module: rootkit/rk.v00"))
+				return append(evs, inventedEvent(evs, 9, "/bundles/rootkit/rk.v00"))
 			})
 			return ev
 		}},
@@ -180,7 +180,7 @@ var evidenceAttacks = []evidenceAttack{
 		tamper: func(t *testing.T, e *evil, n []byte) *wire.Evidence {
 			ev := e.evidence(n)
 			ev.EventLog = rewriteLog(t, ev.EventLog, func(evs []eventlog.Event) []eventlog.Event {
-				i := findEvent(t, evs, hasPrefixData(emuhost.ModulePrefix))
+				i := findEvent(t, evs, hasPrefixData(emuhost.ModuleFilePrefix))
 				return append(evs[:i], evs[i+1:]...)
 			})
 			return ev

@@ -29,9 +29,8 @@ func TestEditedCommandLineIsNotFound(t *testing.T) {
 	f := newFleet(t)
 	e := f.newEvil(t, "names-01", emuhost.Good, 0)
 	cmdline := commandLineEvent(t, e.boot.EventLog)
-	digest, _ := cmdline.Digest(eventlog.SHA256)
 	f.attackPolicy(func(p *policy.Policy) {
-		p.References.BootOptions = []policy.Reference{{SHA256: hex.EncodeToString(digest), Label: "the measured command line"}}
+		p.References.BootOptions = commandLineReferences(t, e.boot.EventLog)
 	})
 	e.enroll(f.joinToken(e.name, "10m"))
 	e.attestHonestly()
@@ -92,8 +91,27 @@ func commandLineEvent(t *testing.T, log []byte) eventlog.Event {
 		t.Fatal(err)
 	}
 	return l.Events[findEvent(t, l.Events, func(x eventlog.Event) bool {
-		return x.PCR == 8 && x.Type == eventlog.EvIPL && bytes.HasPrefix(x.Data, []byte(emuhost.BootOptionsPrefix))
+		return x.PCR == 8 && x.Type == eventlog.EvIPL && bytes.HasPrefix(x.Data, []byte(emuhost.KernelCmdlinePrefix))
 	})]
+}
+
+// commandLineReferences are the measured command lines of the emulated
+// boot (the kernel's and each module's) as reference values: the
+// honest boot matches them.
+func commandLineReferences(t *testing.T, log []byte) []policy.Reference {
+	t.Helper()
+	l, err := eventlog.Parse(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs []policy.Reference
+	for _, x := range l.Events {
+		if x.PCR == 8 && (bytes.HasPrefix(x.Data, []byte(emuhost.KernelCmdlinePrefix)) || bytes.HasPrefix(x.Data, []byte("module_cmdline: "))) {
+			d, _ := x.Digest(eventlog.SHA256)
+			refs = append(refs, policy.Reference{SHA256: hex.EncodeToString(d), Label: "a measured command line"})
+		}
+	}
+	return refs
 }
 
 // checkMismatchEvidence requires one failed eventlog.data_mismatch check per

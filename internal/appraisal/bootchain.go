@@ -49,6 +49,9 @@ type bootChain struct {
 	// initrdFiles are the log indices of the PCR 9 files GRUB's `initrd`
 	// command read, whatever their name ("/boot/initrd-stateless.gz").
 	initrdFiles map[int]bool
+	// moduleFiles are the log indices of the PCR 9 files GRUB's `module`
+	// or `module2` command read: a multiboot kernel's modules.
+	moduleFiles map[int]bool
 	// authority is, per image, the certificate that verified it, and
 	// inferred the images whose certificate was logged once, for an
 	// earlier image (loggedOnceAuthorities).
@@ -57,8 +60,16 @@ type bootChain struct {
 }
 
 // grubLinuxPrefixes start the PCR 8 text of GRUB's kernel-loading commands
-// (upstream "grub_cmd: ", Red Hat's "grub_cmd ").
-var grubLinuxPrefixes = []string{"grub_cmd: linux ", "grub_cmd linux ", "grub_cmd: linuxefi ", "grub_cmd linuxefi "}
+// (upstream "grub_cmd: ", Red Hat's "grub_cmd "): `linux`, `linuxefi`, and
+// `multiboot`/`multiboot2`, which load a hypervisor's kernel (Xen, or a
+// kernel that takes its modules from the boot loader, as the emulated
+// ESXi-like chain does).
+var grubLinuxPrefixes = []string{"grub_cmd: linux ", "grub_cmd linux ", "grub_cmd: linuxefi ", "grub_cmd linuxefi ",
+	"grub_cmd: multiboot ", "grub_cmd multiboot ", "grub_cmd: multiboot2 ", "grub_cmd multiboot2 "}
+
+// grubModulePrefixes start the PCR 8 text of GRUB's multiboot module
+// commands: the file each one reads is a module of the multiboot kernel.
+var grubModulePrefixes = []string{"grub_cmd: module ", "grub_cmd module ", "grub_cmd: module2 ", "grub_cmd module2 "}
 
 // grubInitrdPrefixes start the PCR 8 text of GRUB's initrd-loading
 // commands (Debian's GRUB runs `initrdefi`); "initrdfail" is another
@@ -68,13 +79,15 @@ var grubInitrdPrefixes = []string{"grub_cmd: initrd ", "grub_cmd initrd ", "grub
 // readBootChain walks the proven events in log order. auths are the PCR 7
 // authority events (nil when Secure Boot state could not be read).
 func readBootChain(events []eventlog.Event, auths []uefi.Authority) *bootChain {
-	bc := &bootChain{kernels: map[int]bool{}, kernelFiles: map[int]bool{}, kernelFile: map[int]string{}, initrdFiles: map[int]bool{}}
+	bc := &bootChain{kernels: map[int]bool{}, kernelFiles: map[int]bool{}, kernelFile: map[int]string{}, initrdFiles: map[int]bool{},
+		moduleFiles: map[int]bool{}}
 	var (
 		last       = -1 // the latest PCR 4 image
 		loading    bool // GRUB has started loading a kernel
 		kernelFile string
 		wantFile   string          // the file GRUB's `linux` command reads
 		wantInitrd map[string]bool // the files GRUB's `initrd` command reads
+		wantModule string          // the file GRUB's `module` command reads
 	)
 	for i := range events {
 		e := &events[i]
@@ -89,6 +102,11 @@ func readBootChain(events []eventlog.Event, auths []uefi.Authority) *bootChain {
 			loading, wantFile = true, linuxArg(e.Data)
 		case e.PCR == 8 && e.Type == eventlog.EvIPL && hasAnyPrefix(string(e.Data), grubInitrdPrefixes...):
 			wantInitrd = initrdArgs(e.Data)
+		case e.PCR == 8 && e.Type == eventlog.EvIPL && hasAnyPrefix(string(e.Data), grubModulePrefixes...):
+			wantModule = linuxArg(e.Data)
+		case e.PCR == 9 && e.Type == eventlog.EvIPL && wantModule != "" && withoutDevice(text(e.Data)) == wantModule:
+			bc.moduleFiles[e.Index] = true
+			wantModule = ""
 		case e.PCR == 9 && e.Type == eventlog.EvIPL && (isFile(e.Data, wantFile) || isKernelFile(e)):
 			bc.kernelFiles[e.Index] = true
 			loading, wantFile, kernelFile = true, "", text(e.Data)
@@ -139,10 +157,12 @@ func shimBoot(events []eventlog.Event, auths []uefi.Authority) bool {
 // device ("(hd0,gpt2)").
 func linuxArg(d []byte) string {
 	f := strings.Fields(text(d))
-	if len(f) < 3 {
-		return ""
+	for _, a := range f[min(2, len(f)):] {
+		if !strings.HasPrefix(a, "--") { // multiboot's --quirk-*, module's --nounzip
+			return withoutDevice(a)
+		}
 	}
-	return withoutDevice(f[2])
+	return ""
 }
 
 // initrdArgs are the files of GRUB's `initrd` command text (several are
@@ -209,10 +229,7 @@ func isStubTag(d []byte) bool {
 // (classify), with each PCR 4 image classed by its place in the chain and
 // the files GRUB's `linux` and `initrd` commands named classed by them.
 func (bc *bootChain) classify(e *eventlog.Event) (class, name string) {
-	class, name = classifyEmulated(e)
-	if class == "" {
-		class, name = classify(e)
-	}
+	class, name = classify(e)
 	switch {
 	case isImage(e):
 		return bc.class(e, name)
@@ -220,6 +237,8 @@ func (bc *bootChain) classify(e *eventlog.Event) (class, name string) {
 		return policy.ClassKernel, text(e.Data)
 	case bc.initrdFiles[e.Index]:
 		return policy.ClassInitrd, text(e.Data)
+	case bc.moduleFiles[e.Index]:
+		return policy.ClassModules, text(e.Data)
 	}
 	return class, name
 }

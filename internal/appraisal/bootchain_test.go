@@ -367,6 +367,13 @@ func TestInitrdRules(t *testing.T) {
 		{"initrdfail is not initrd", []eventlog.Event{ipl(8, "grub_cmd: initrdfail"), ipl(9, "/boot/grub/grubenv")}, []string{"boot_config /boot/grub/grubenv"}},
 		{"a file read before the command", []eventlog.Event{ipl(9, "/boot/img"), ipl(8, "grub_cmd: initrd /boot/img")}, []string{"boot_config /boot/img"}},
 		{"each named file once", []eventlog.Event{ipl(8, "grub_cmd: initrd /img"), ipl(9, "/img"), ipl(9, "/img")}, []string{"initrd /img", "boot_config /img"}},
+		// A multiboot kernel (Xen, the emulated ESXi-like chain) and
+		// the modules GRUB loads for it.
+		{"multiboot2 kernel and modules", []eventlog.Event{ipl(8, "grub_cmd: multiboot2 /boot/vmkernel-6.7 secureBoot=TRUE"), ipl(9, "/boot/vmkernel-6.7"),
+			ipl(8, "grub_cmd: module2 /bundles/esx-base/s.v00"), ipl(9, "/bundles/esx-base/s.v00"),
+			ipl(8, "grub_cmd: module2 --nounzip (hd0,gpt1)/bundles/tools/t.t00 arg"), ipl(9, "(hd0,gpt1)/bundles/tools/t.t00")},
+			[]string{"kernel /boot/vmkernel-6.7", "modules /bundles/esx-base/s.v00", "modules (hd0,gpt1)/bundles/tools/t.t00"}},
+		{"a module file read before its command", []eventlog.Event{ipl(9, "/bundles/x/y"), ipl(8, "grub_cmd: module2 /bundles/x/y")}, []string{"boot_config /bundles/x/y"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -19,7 +19,8 @@ const maxNameLen = 256
 // extractComponents classifies the proven events into components. Only the
 // digests are proven; names come from event data and are labels only. The
 // rules are those of real firmware, shim, GRUB, systemd-boot and the Linux
-// EFI stub, and of the emulated boot chain (classifyEmulated):
+// EFI stub (the emulated chain measures as GRUB does, with no rule of its
+// own):
 //
 //   - firmware: PCR 0 measurements other than separators (CRTM version and
 //     contents, firmware blobs, POST code);
@@ -27,7 +28,8 @@ const maxNameLen = 256
 //     not kernels (shim, GRUB, systemd-boot, vmkboot), see bootChain;
 //   - kernel: the PCR 4 images bootChain finds to be kernels (shim's
 //     verification of the kernel GRUB loads, a UKI, a kernel booted by its
-//     EFI stub), and the file GRUB's `linux` command reads into PCR 9, or
+//     EFI stub), and the file GRUB's `linux` (or `multiboot`) command reads
+//     into PCR 9, or
 //     a PCR 9 file named vmlinuz*, vmlinux*, bzImage* (Red Hat's GRUB:
 //     "grub_linuxefi Kernel");
 //   - initrd: the files GRUB's `initrd` command reads into PCR 9, or a
@@ -41,7 +43,9 @@ const maxNameLen = 256
 //   - boot_config: every other file the boot loader read into PCR 9
 //     (grub.cfg, grubenv, fonts, GRUB modules), named by its path;
 //   - boot_commands: GRUB's other PCR 8 strings, the commands it ran;
-//   - modules: the emulated chain's bundle payloads (classifyEmulated).
+//   - modules: the files GRUB's `module`/`module2` commands read into
+//     PCR 9, a multiboot kernel's modules (the emulated chain's bundle
+//     payloads).
 //
 // A name is proven only where the event's digest binds the data it is read
 // from (datadigest.go); an event whose data does not match its digest

@@ -51,9 +51,7 @@ func TestClassify(t *testing.T) {
 		{"other tag in PCR 9", 9, eventlog.EvEventTag, stubTag(0x12345678, "x"), "", "", false},
 		{"short tag", 9, eventlog.EvEventTag, []byte{0xec, 0x22, 0x3b, 0x8f}, "", "", false},
 		{"systemd-stub command line", 12, eventlog.EvIPL, utf16z(" console=ttyS0 "), policy.ClassBootOptions, "console=ttyS0", false},
-		{"emulated boot options", 8, eventlog.EvIPL, []byte("boot_options: vmkernel 6.7.0 secureBoot=TRUE"), policy.ClassBootOptions, "vmkernel 6.7.0 secureBoot=TRUE", true},
-		{"emulated kernel", 9, eventlog.EvIPL, []byte("kernel: vmkernel 6.7.0-3.73"), policy.ClassKernel, "vmkernel 6.7.0-3.73", false},
-		{"emulated module", 9, eventlog.EvIPL, []byte("module: esx-base/s.v00"), policy.ClassModules, "esx-base/s.v00", false},
+		{"a multiboot module's command line", 8, eventlog.EvIPL, []byte("module_cmdline: /bundles/esx-base/s.v00\x00"), policy.ClassBootOptions, "module_cmdline: /bundles/esx-base/s.v00", true},
 		{"control characters", 9, eventlog.EvIPL, []byte("/boot/vmlinuz\x1b[2J\x00"), policy.ClassKernel, "/boot/vmlinuz?[2J", false},
 	}
 	for _, tt := range tests {

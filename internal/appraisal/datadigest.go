@@ -66,17 +66,13 @@ const maxShimPadding = 8
 // grubStringPrefixes are the prefixes GRUB puts before a string it measures
 // into PCR 8. GRUB hashes the string alone, without the prefix and without
 // the NUL it logs (grub-core/commands/tpm.c, grub_tpm_verify_string; Red
-// Hat's linuxefi logs "grub_kernel_cmdline " the same way). The emulated
-// loader's "boot_options: " event hashes its whole data (emulated.go).
+// Hat's linuxefi logs "grub_kernel_cmdline " the same way).
 var grubStringPrefixes = [][]byte{[]byte("grub_cmd: "), []byte("kernel_cmdline: "), []byte("module_cmdline: "), []byte("grub_kernel_cmdline ")}
 
 // grubString is GRUB's rule for its PCR 8 strings.
 func grubString(e *eventlog.Event, _ string) [][]byte {
 	if e.PCR != 8 {
 		return nil
-	}
-	if bytes.HasPrefix(e.Data, []byte(emuBootOptionsPrefix)) {
-		return [][]byte{e.Data}
 	}
 	for _, p := range grubStringPrefixes {
 		if bytes.HasPrefix(e.Data, p) {

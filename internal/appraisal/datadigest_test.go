@@ -67,7 +67,6 @@ func TestDataDigestRules(t *testing.T) {
 		{"GRUB command", 8, eventlog.EvIPL, []byte("grub_cmd: linux /vmlinuz\x00"), []byte("linux /vmlinuz"), []byte("grub_cmd: linux /evil\x00"), "", true},
 		{"GRUB command hashed with its prefix", 8, eventlog.EvIPL, []byte("grub_cmd: linux /vmlinuz\x00"), nil, nil, "", false},
 		{"Red Hat GRUB command line", 8, eventlog.EvIPL, []byte("grub_kernel_cmdline (hd0,gpt2)/vmlinuz ro\x00"), []byte("(hd0,gpt2)/vmlinuz ro"), []byte("grub_kernel_cmdline (hd0,gpt2)/vmlinuz rw\x00"), "", true},
-		{"emulated boot options", 8, eventlog.EvIPL, []byte("boot_options: vmkernel secureBoot=TRUE"), nil, []byte("boot_options: vmkernel secureBoot=FALSE"), "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

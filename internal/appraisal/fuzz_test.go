@@ -51,7 +51,7 @@ func FuzzComponents(f *testing.F) {
 	f.Add(uint8(0), uint32(eventlog.EvEFIPlatformFirmwareBlob2), []byte{5, 'h', 'e', 'l', 'l', 'o', 0, 0})
 	f.Add(uint8(0), uint32(eventlog.EvSCRTMVersion), utf16z("1.0"))
 	f.Add(uint8(8), uint32(eventlog.EvIPL), []byte(kernelCmdline))
-	f.Add(uint8(9), uint32(eventlog.EvIPL), []byte("module: esx-base/s.v00"))
+	f.Add(uint8(9), uint32(eventlog.EvIPL), []byte("/bundles/esx-base/s.v00\x00"))
 	f.Add(uint8(12), uint32(eventlog.EvIPL), []byte{0xff, 0xfe, 0x00})
 	f.Fuzz(func(t *testing.T, pcr uint8, typ uint32, data []byte) {
 		e := eventlog.Event{PCR: int(pcr % 24), Type: eventlog.EventType(typ), Data: data,

@@ -165,6 +165,18 @@ func (m *measurer) measure(pcr int, typ eventlog.EventType, data, hashed []byte)
 	return nil
 }
 
+// grubString measures a PCR 8 string as GRUB does: the text after the
+// prefix is hashed, prefix, text and a NUL are logged.
+func (m *measurer) grubString(prefix, text string) error {
+	return m.measure(PCRBootOptions, eventlog.EvIPL, append([]byte(prefix+text), 0), []byte(text))
+}
+
+// grubFile measures a file the boot loader read as GRUB does: its path,
+// with a NUL, is logged and the file's bytes are hashed.
+func (m *measurer) grubFile(path string, body []byte) error {
+	return m.measure(PCRKernelModules, eventlog.EvIPL, append([]byte(path), 0), body)
+}
+
 // event logs data and measures its own digest, the usual case.
 func (m *measurer) event(pcr int, typ eventlog.EventType, data []byte) error {
 	return m.measure(pcr, typ, data, data)

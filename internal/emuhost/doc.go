@@ -21,15 +21,26 @@
 //	0-7  EV_SEPARATOR                      00 00 00 00                       the data
 //	7    EV_EFI_VARIABLE_AUTHORITY         db entry (EFI_SIGNATURE_DATA) that authorised the loader; Secure Boot on only
 //	4    EV_EFI_BOOT_SERVICES_APPLICATION  UEFI_IMAGE_LOAD_EVENT             the boot loader image
-//	8    EV_IPL                            "boot_options: <kernel command line>" (has secureBoot=TRUE|FALSE)
-//	9    EV_IPL                            "kernel: <name> <version>"        the kernel image
+//	8    EV_IPL                            "grub_cmd: source /boot.cfg"     the text after "grub_cmd: "
+//	9    EV_IPL                            "/boot.cfg"                       the loader's configuration (kernel and modules)
+//	8    EV_IPL                            "grub_cmd: multiboot2 <kernel file> <options>"
+//	9    EV_IPL                            "/boot/vmkernel-<version>"        the kernel image
+//	8    EV_IPL                            "kernel_cmdline: <kernel file> <options>" (has secureBoot=TRUE|FALSE)  the text after the prefix
+//	8    EV_IPL                            "grub_cmd: module2 /bundles/<bundle>/<payload>"  per module
+//	9    EV_IPL                            "/bundles/<bundle>/<payload>"     the payload's bytes
+//	8    EV_IPL                            "module_cmdline: /bundles/<bundle>/<payload>"
+//	8    EV_IPL                            "grub_cmd: boot"
 //	5    EV_EFI_ACTION                     "Exit Boot Services Invocation", "... Returned with Success"
-//	9    EV_IPL                            "module: <bundle>/<payload>"      the payload's bytes
 //
-// PCRs 8 and 9 follow GRUB's split (commands and options in 8, files loaded
-// in 9). Modules are measured by the kernel after its bundle verifier has
-// run, bundle by bundle in name order and payload by payload in descriptor
-// order; a module's SHA-256 and SHA-512 digests equal its descriptor's.
+// The boot loader measures as GRUB does when it boots a multiboot kernel
+// with modules (grub-core/commands/tpm.c: commands and command lines into
+// PCR 8, each hashed without its prefix and logged with a NUL; the files it
+// reads into PCR 9, logged by path), so a verifier judges the emulated
+// chain with the rules of a real one. Modules are the payloads of the
+// installed bundles, bundle by bundle in name order and payload by payload
+// in descriptor order; a module's SHA-256 and SHA-512 digests equal its
+// descriptor's. The loader measures them; the kernel verifies their
+// bundles after it starts (measure, then verify).
 //
 // With Secure Boot on, the firmware halts when the boot loader's signer is
 // not in db or its hash is in dbx; the boot loader halts when the kernel is

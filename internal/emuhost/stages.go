@@ -21,13 +21,20 @@ const (
 	PCRKernelModules = 9
 )
 
-// Prefixes of the readable EV_IPL data of the boot loader and kernel, so a
-// verifier can tell what each event in PCRs 8 and 9 stands for. The data is
-// untrusted like all event data; only its digest is covered by replay.
+// The boot loader measures as GRUB does when it boots a multiboot kernel
+// with modules (grub-core/commands/tpm.c): each command it runs into PCR 8
+// as "grub_cmd: <command>", each file it reads into PCR 9 (the data is the
+// file's path, the digest the file's), and the kernel's and each module's
+// command line into PCR 8 as "kernel_cmdline: " and "module_cmdline: ". A
+// PCR 8 string's digest is the hash of the text after its prefix; GRUB logs
+// the text with a NUL. A verifier needs no rule of this emulator's own.
 const (
-	BootOptionsPrefix = "boot_options: " // PCR 8; followed by the kernel command line
-	KernelPrefix      = "kernel: "       // PCR 9; followed by "<name> <version>"
-	ModulePrefix      = "module: "       // PCR 9; followed by "<bundle>/<payload>"
+	KernelCmdlinePrefix = "kernel_cmdline: " // PCR 8; the kernel's path and command line
+	BootConfigFile      = "/boot.cfg"        // PCR 9; the loader's configuration, read first
+	KernelFilePrefix    = "/boot/"           // PCR 9; "/boot/<name>-<version>", digest of the kernel image
+	ModuleFilePrefix    = "/bundles/"        // PCR 9; "/bundles/<bundle>/<payload>", digest of the payload
+	grubCommandPrefix   = "grub_cmd: "
+	moduleCmdlinePrefix = "module_cmdline: "
 )
 
 // EV_EFI_ACTION strings of the PC Client PFP §10.4.4 and UEFI firmware.
@@ -130,15 +137,31 @@ func (b *booter) bootOptions() string {
 	if b.sb {
 		sb = "TRUE"
 	}
-	return fmt.Sprintf("%s %s autoPartition=FALSE vmkBootVerify=TRUE secureBoot=%s", KernelName, KernelVersion, sb)
+	return "autoPartition=FALSE vmkBootVerify=TRUE secureBoot=" + sb
 }
 
-// loader is the boot loader (vmkboot): it measures the boot options and the
-// kernel, verifies the kernel against the OS vendor certificate it carries
-// (halting on failure with Secure Boot on), and exits boot services.
+// kernelFile is the kernel's path, versioned as a distribution's grub.cfg
+// names it.
+func (h *host) kernelFile() string {
+	return KernelFilePrefix + h.kernel.name + "-" + h.kernel.version
+}
+
+// loader is the boot loader (the vmkboot role, measuring as GRUB does):
+// it loads the kernel, verifying it against the OS vendor certificate it
+// carries (halting on failure with Secure Boot on), then every payload of
+// the installed bundles as a module, and exits boot services. The kernel
+// verifies the bundles after it starts.
 func (b *booter) loader() error {
 	m, h := b.m, b.h
-	if err := m.event(PCRBootOptions, eventlog.EvIPL, []byte(BootOptionsPrefix+b.bootOptions())); err != nil {
+	kernel, opts := h.kernelFile(), b.bootOptions()
+	mods := h.modules()
+	if err := m.grubString(grubCommandPrefix, "source "+BootConfigFile); err != nil {
+		return err
+	}
+	if err := m.grubFile(BootConfigFile, h.bootConfig(mods)); err != nil {
+		return err
+	}
+	if err := m.grubString(grubCommandPrefix, "multiboot2 "+kernel+" "+opts); err != nil {
 		return err
 	}
 	if b.sb {
@@ -146,8 +169,24 @@ func (b *booter) loader() error {
 			return &HaltError{Stage: StageLoader, Component: h.kernel.String(), Reason: err.Error()}
 		}
 	}
-	if err := m.measure(PCRKernelModules, eventlog.EvIPL,
-		[]byte(KernelPrefix+h.kernel.name+" "+h.kernel.version), h.kernel.body); err != nil {
+	if err := m.grubFile(kernel, h.kernel.body); err != nil {
+		return err
+	}
+	if err := m.grubString(KernelCmdlinePrefix, kernel+" "+opts); err != nil {
+		return err
+	}
+	for _, mod := range mods {
+		if err := m.grubString(grubCommandPrefix, "module2 "+mod.path); err != nil {
+			return err
+		}
+		if err := m.grubFile(mod.path, mod.data); err != nil {
+			return err
+		}
+		if err := m.grubString(moduleCmdlinePrefix, mod.path); err != nil {
+			return err
+		}
+	}
+	if err := m.grubString(grubCommandPrefix, "boot"); err != nil {
 		return err
 	}
 	if err := m.event(PCRExitBoot, eventlog.EvEFIAction, []byte(actionExitBootServices)); err != nil {
@@ -156,48 +195,66 @@ func (b *booter) loader() error {
 	return m.event(PCRExitBoot, eventlog.EvEFIAction, []byte(actionExitBootSuccess))
 }
 
-// kernel is the kernel's Secure Boot verifier and init: it checks every
-// installed bundle's chain to the OS vendor root and every payload's
-// digests, halting on the first failure with Secure Boot on, then loads and
-// measures every payload, bundle by bundle in name order.
-func (b *booter) kernel() error {
-	bundles := append([]installedBundle(nil), b.h.bundles...)
-	sort.Slice(bundles, func(i, j int) bool { return bundles[i].name < bundles[j].name })
-	type loaded struct {
-		name string
-		desc *bundle.Descriptor
-		data map[string][]byte
+// bootConfig is the boot loader's configuration file, as ESXi's boot.cfg
+// names the kernel and its modules: it changes with them, not with the
+// Secure Boot setting.
+func (h *host) bootConfig(mods []module) []byte {
+	var paths []string
+	for _, m := range mods {
+		paths = append(paths, m.path)
 	}
-	var load []loaded
+	return []byte(fmt.Sprintf("title=Loading %s\nkernel=%s\nkernelopt=autoPartition=FALSE vmkBootVerify=TRUE\nmodules=%s\n",
+		KernelName, h.kernelFile(), strings.Join(paths, " --- ")))
+}
+
+// module is one payload the boot loader loads.
+type module struct {
+	path string
+	data []byte
+}
+
+// modules are the payloads of the installed bundles, bundle by bundle in
+// name order and payload by payload in descriptor order. A bundle whose
+// file cannot be read names no payloads: nothing of it is loaded.
+func (h *host) modules() []module {
+	bundles := append([]installedBundle(nil), h.bundles...)
+	sort.Slice(bundles, func(i, j int) bool { return bundles[i].name < bundles[j].name })
+	var out []module
 	for _, ib := range bundles {
 		bd, err := bundle.Parse(ib.file)
 		if err != nil {
-			if b.sb {
-				return &HaltError{Stage: StageKernel, Component: "bundle " + ib.name, Reason: err.Error()}
-			}
-			continue // unreadable: nothing to load
+			continue
 		}
-		if b.sb {
-			comp := fmt.Sprintf("bundle %s %s", bd.Descriptor.Name, bd.Descriptor.Version)
-			if err := bd.Verify(b.v.TrustedBundleRoots(), b.now); err != nil {
-				return &HaltError{Stage: StageKernel, Component: comp, Reason: err.Error()}
-			}
-			if err := bundle.VerifyPayloads(&bd.Descriptor, ib.payloads); err != nil {
-				return &HaltError{Stage: StageKernel, Component: comp, Reason: err.Error()}
+		for _, p := range bd.Descriptor.Payloads {
+			if data, ok := ib.payloads[p.Name]; ok {
+				out = append(out, module{ModuleFilePrefix + ib.name + "/" + p.Name, data})
 			}
 		}
-		load = append(load, loaded{ib.name, &bd.Descriptor, ib.payloads})
 	}
-	for _, l := range load {
-		for _, p := range l.desc.Payloads {
-			data, ok := l.data[p.Name]
-			if !ok {
-				continue
-			}
-			name := strings.Join([]string{l.name, p.Name}, "/")
-			if err := b.m.measure(PCRKernelModules, eventlog.EvIPL, []byte(ModulePrefix+name), data); err != nil {
-				return err
-			}
+	return out
+}
+
+// kernel is the kernel's Secure Boot verifier: with Secure Boot on it
+// checks every installed bundle's chain to the OS vendor root and every
+// payload's digests, halting on the first failure. It measures nothing:
+// the boot loader measured every module it loaded.
+func (b *booter) kernel() error {
+	if !b.sb {
+		return nil
+	}
+	bundles := append([]installedBundle(nil), b.h.bundles...)
+	sort.Slice(bundles, func(i, j int) bool { return bundles[i].name < bundles[j].name })
+	for _, ib := range bundles {
+		bd, err := bundle.Parse(ib.file)
+		if err != nil {
+			return &HaltError{Stage: StageKernel, Component: "bundle " + ib.name, Reason: err.Error()}
+		}
+		comp := fmt.Sprintf("bundle %s %s", bd.Descriptor.Name, bd.Descriptor.Version)
+		if err := bd.Verify(b.v.TrustedBundleRoots(), b.now); err != nil {
+			return &HaltError{Stage: StageKernel, Component: comp, Reason: err.Error()}
+		}
+		if err := bundle.VerifyPayloads(&bd.Descriptor, ib.payloads); err != nil {
+			return &HaltError{Stage: StageKernel, Component: comp, Reason: err.Error()}
 		}
 	}
 	return nil

@@ -91,7 +91,9 @@ func TestEmulatedProfiles(t *testing.T) {
 		}
 	}
 	sort.Strings(classes)
-	want := slices.Clone(policy.Classes)
+	// Every class but the initramfs: the emulated kernel takes its
+	// modules from the boot loader, as ESXi's does.
+	want := slices.DeleteFunc(slices.Clone(policy.Classes), func(c string) bool { return c == policy.ClassInitrd })
 	sort.Strings(want)
 	if diff := cmp.Diff(want, classes); diff != "" {
 		t.Errorf("component classes of the emulated boot (-want +got):\n%s", diff)
@@ -99,6 +101,7 @@ func TestEmulatedProfiles(t *testing.T) {
 	group := policy.Learn(golden.Components, base)
 
 	on := true
+	const cmds, conf, opts = appraisal.CodeRefBootCommands, appraisal.CodeRefBootConfig, appraisal.CodeRefBootOptions
 	tests := []struct {
 		profile emuhost.Profile
 		// secureBoot overrides the profile's default: an attack profile
@@ -108,18 +111,23 @@ func TestEmulatedProfiles(t *testing.T) {
 		failed     []string
 	}{
 		{emuhost.Good, nil, appraisal.Passed, nil},
-		// With Secure Boot off the boot options differ too (secureBoot=FALSE).
-		{emuhost.SecureBootOff, nil, appraisal.Failed, []string{appraisal.CodeRefBootOptions, appraisal.CodeSecureBootDisabled}},
-		{emuhost.TamperedKernel, nil, appraisal.Failed, []string{appraisal.CodeRefBootOptions, appraisal.CodeRefKernel, appraisal.CodeSecureBootDisabled}},
-		{emuhost.RogueBootloader, nil, appraisal.Failed, []string{appraisal.CodeRefBootOptions, appraisal.CodeRefBootloader, appraisal.CodeSecureBootDisabled}},
-		{emuhost.UnsignedBundle, nil, appraisal.Failed, []string{appraisal.CodeBundleSignature, appraisal.CodeRefBootOptions, appraisal.CodeRefModule, appraisal.CodeSecureBootDisabled}},
-		{emuhost.OldKernel, nil, appraisal.Failed, []string{appraisal.CodeRefKernel}},
-		{emuhost.CommunityBundle, nil, appraisal.Failed, []string{appraisal.CodeBundleAcceptance, appraisal.CodeRefModule}},
+		// With Secure Boot off the boot options differ too (secureBoot=FALSE),
+		// and so does the loader's multiboot2 command that carries them.
+		{emuhost.SecureBootOff, nil, appraisal.Failed, []string{cmds, opts, appraisal.CodeSecureBootDisabled}},
+		{emuhost.TamperedKernel, nil, appraisal.Failed, []string{cmds, opts, appraisal.CodeRefKernel, appraisal.CodeSecureBootDisabled}},
+		{emuhost.RogueBootloader, nil, appraisal.Failed, []string{cmds, opts, appraisal.CodeRefBootloader, appraisal.CodeSecureBootDisabled}},
+		// Another module or kernel version also changes the loader's
+		// configuration file and commands, which name the files.
+		{emuhost.UnsignedBundle, nil, appraisal.Failed, []string{appraisal.CodeBundleSignature, cmds, conf, opts, appraisal.CodeRefModule, appraisal.CodeSecureBootDisabled}},
+		{emuhost.OldKernel, nil, appraisal.Failed, []string{cmds, conf, opts, appraisal.CodeRefKernel}},
+		{emuhost.CommunityBundle, nil, appraisal.Failed, []string{appraisal.CodeBundleAcceptance, cmds, conf, opts, appraisal.CodeRefModule}},
 		// Halted boots (an agent would not even run; the emulation attests
-		// what was measured up to the halt): the missing stages fail.
-		{emuhost.TamperedKernel, &on, appraisal.Failed, []string{appraisal.CodeBundleNotMeasured, appraisal.CodeRefKernel, appraisal.CodeRefModule}},
-		{emuhost.RogueBootloader, &on, appraisal.Failed, []string{appraisal.CodeBundleNotMeasured, appraisal.CodeRefBootOptions, appraisal.CodeRefBootloader, appraisal.CodeRefKernel, appraisal.CodeRefModule}},
-		{emuhost.UnsignedBundle, &on, appraisal.Failed, []string{appraisal.CodeBundleNotMeasured, appraisal.CodeBundleSignature, appraisal.CodeRefModule}},
+		// what was measured up to the halt): the missing stages fail. The
+		// loader measures the modules before the kernel verifies their
+		// bundles, so a bundle halt leaves them measured.
+		{emuhost.TamperedKernel, &on, appraisal.Failed, []string{appraisal.CodeBundleNotMeasured, opts, appraisal.CodeRefKernel, appraisal.CodeRefModule}},
+		{emuhost.RogueBootloader, &on, appraisal.Failed, []string{appraisal.CodeBundleNotMeasured, cmds, conf, opts, appraisal.CodeRefBootloader, appraisal.CodeRefKernel, appraisal.CodeRefModule}},
+		{emuhost.UnsignedBundle, &on, appraisal.Failed, []string{appraisal.CodeBundleSignature, cmds, conf, opts, appraisal.CodeRefModule}},
 		{emuhost.TPM12, nil, appraisal.NA, []string{appraisal.CodeNotTPM20}},
 		{emuhost.NoTPM, nil, appraisal.NA, []string{appraisal.CodeNotTPM20}},
 	}
