@@ -76,6 +76,17 @@ var grubModulePrefixes = []string{"grub_cmd: module ", "grub_cmd module ", "grub
 // command and does not match.
 var grubInitrdPrefixes = []string{"grub_cmd: initrd ", "grub_cmd initrd ", "grub_cmd: initrdefi ", "grub_cmd initrdefi "}
 
+// dataHasPrefix reports whether event data starts with one of prefixes,
+// without copying the data (this runs for every event of every appraisal).
+func dataHasPrefix(d []byte, prefixes []string) bool {
+	for _, p := range prefixes {
+		if len(d) >= len(p) && string(d[:len(p)]) == p {
+			return true
+		}
+	}
+	return false
+}
+
 // readBootChain walks the proven events in log order. auths are the PCR 7
 // authority events (nil when Secure Boot state could not be read).
 func readBootChain(events []eventlog.Event, auths []uefi.Authority) *bootChain {
@@ -98,11 +109,11 @@ func readBootChain(events []eventlog.Event, auths []uefi.Authority) *bootChain {
 				bc.kernels[e.Index] = true
 				bc.kernelFile[e.Index] = kernelFile
 			}
-		case e.PCR == 8 && e.Type == eventlog.EvIPL && hasAnyPrefix(string(e.Data), grubLinuxPrefixes...):
+		case e.PCR == 8 && e.Type == eventlog.EvIPL && dataHasPrefix(e.Data, grubLinuxPrefixes):
 			loading, wantFile = true, linuxArg(e.Data)
-		case e.PCR == 8 && e.Type == eventlog.EvIPL && hasAnyPrefix(string(e.Data), grubInitrdPrefixes...):
+		case e.PCR == 8 && e.Type == eventlog.EvIPL && dataHasPrefix(e.Data, grubInitrdPrefixes):
 			wantInitrd = initrdArgs(e.Data)
-		case e.PCR == 8 && e.Type == eventlog.EvIPL && hasAnyPrefix(string(e.Data), grubModulePrefixes...):
+		case e.PCR == 8 && e.Type == eventlog.EvIPL && dataHasPrefix(e.Data, grubModulePrefixes):
 			wantModule = linuxArg(e.Data)
 		case e.PCR == 9 && e.Type == eventlog.EvIPL && wantModule != "" && withoutDevice(text(e.Data)) == wantModule:
 			bc.moduleFiles[e.Index] = true

@@ -51,7 +51,8 @@ const maxNameLen = 256
 // from (datadigest.go); an event whose data does not match its digest
 // (lying) keeps its proven digests but loses its name.
 func extractComponents(events []eventlog.Event, proven func(idx int) []eventlog.Alg, lying map[int]bool, auths []uefi.Authority) policy.Components {
-	var out policy.Components
+	// Most events of a log are components: one allocation for them all.
+	out := make(policy.Components, 0, len(events))
 	chain := readBootChain(events, auths)
 	for i := range events {
 		e := &events[i]
@@ -59,7 +60,8 @@ func extractComponents(events []eventlog.Event, proven func(idx int) []eventlog.
 		if class == "" {
 			continue
 		}
-		c := policy.Component{Class: class, Name: name, NameProven: nameBound(e), PCR: e.PCR, EventIndex: e.Index, Digests: map[string]string{}}
+		c := policy.Component{Class: class, Name: name, NameProven: nameBound(e), PCR: e.PCR, EventIndex: e.Index,
+			Digests: hexDigests(e, proven(e.Index))}
 		c.Authority, c.AuthoritySHA256 = authorityNames(chain.authority[e.Index])
 		if cert := chain.inferred[e.Index]; cert != nil {
 			c.Authority, c.AuthoritySHA256 = authorityNames(cert)
@@ -68,14 +70,42 @@ func extractComponents(events []eventlog.Event, proven func(idx int) []eventlog.
 		if lying[e.Index] {
 			c.Name, c.NameProven = "", false
 		}
-		for _, bank := range proven(e.Index) {
-			if d, ok := e.Digest(bank); ok {
-				c.Digests[bank.String()] = hex.EncodeToString(d)
-			}
-		}
 		out = append(out, c)
 	}
+	if len(out) == 0 {
+		return nil
+	}
 	return out
+}
+
+// hexDigests are an event's digests in the given banks, lowercase hex by
+// bank name. The hex of all banks is written into one string and each
+// digest is a part of it: one allocation per event instead of one per bank
+// (this runs for every component of every appraisal).
+func hexDigests(e *eventlog.Event, banks []eventlog.Alg) map[string]string {
+	m := make(map[string]string, len(banks))
+	n := 0
+	for _, bank := range banks {
+		if d, ok := e.Digest(bank); ok {
+			n += 2 * len(d)
+		}
+	}
+	var b strings.Builder
+	b.Grow(n)
+	var tmp [2 * 64]byte
+	for _, bank := range banks {
+		if d, ok := e.Digest(bank); ok && len(d) <= 64 {
+			b.Write(hex.AppendEncode(tmp[:0], d))
+		}
+	}
+	all, off := b.String(), 0
+	for _, bank := range banks {
+		if d, ok := e.Digest(bank); ok && len(d) <= 64 {
+			m[bank.String()] = all[off : off+2*len(d)]
+			off += 2 * len(d)
+		}
+	}
+	return m
 }
 
 // classify applies the rules of real firmware, shim and GRUB to one event
@@ -273,13 +303,29 @@ func joinFilePath(parts []string) string {
 
 // text makes event data a printable label.
 func text(b []byte) string {
-	s := strings.TrimRight(string(b), "\x00")
+	for len(b) > 0 && b[len(b)-1] == 0 {
+		b = b[:len(b)-1]
+	}
+	if plainText(b) {
+		return clip(string(b))
+	}
 	return clip(strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f || r == 0xfffd {
 			return '?'
 		}
 		return r
-	}, s))
+	}, string(b)))
+}
+
+// plainText reports whether b is printable ASCII, which text keeps as it
+// is: most names are, and copying them once is cheaper than mapping them.
+func plainText(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func printable(b []byte) bool {
@@ -341,7 +387,7 @@ func (a *appraisal) checkReferences() {
 			}
 			measured = true
 			c.Judged = true
-			if ref, ok, _ := p.Match(*c); ok {
+			if ref, ok := policy.MatchDigests(refs, policy.DigestsOf(*c)); ok {
 				c.Reference = ref.String()
 				continue
 			}

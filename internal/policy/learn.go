@@ -61,17 +61,40 @@ func (cs Components) Class(class string) Components {
 // Matches reports whether a measured component is this reference: every
 // bank both carry agrees, and they share a bank of SHA-256 or stronger.
 func (r Reference) Matches(c Component) bool {
-	if d, ok := c.Digests["sha1"]; ok && r.SHA1 != "" && d != r.SHA1 {
+	return r.matches(DigestsOf(c))
+}
+
+// Digests are a measurement's digests in the banks references carry, ""
+// where it has none: read once from a component's map, then compared
+// with many references (a learnt class holds tens to hundreds).
+type Digests struct{ SHA1, SHA256, SHA384, SHA512 string }
+
+// DigestsOf reads a component's digests.
+func DigestsOf(c Component) Digests {
+	return Digests{c.Digests["sha1"], c.Digests["sha256"], c.Digests["sha384"], c.Digests["sha512"]}
+}
+
+// MatchDigests returns the first of refs that a measurement with these
+// digests matches.
+func MatchDigests(refs []Reference, d Digests) (Reference, bool) {
+	for _, r := range refs {
+		if r.matches(d) {
+			return r, true
+		}
+	}
+	return Reference{}, false
+}
+
+func (r Reference) matches(d Digests) bool {
+	if d.SHA1 != "" && r.SHA1 != "" && d.SHA1 != r.SHA1 {
 		return false
 	}
 	shared := 0
-	for _, bank := range strongBanks {
-		want := r.Digest(bank)
-		got, ok := c.Digests[bank]
-		if want == "" || !ok {
+	for _, p := range [...][2]string{{r.SHA256, d.SHA256}, {r.SHA384, d.SHA384}, {r.SHA512, d.SHA512}} {
+		if p[0] == "" || p[1] == "" {
 			continue
 		}
-		if got != want {
+		if p[0] != p[1] {
 			return false
 		}
 		shared++
