@@ -52,26 +52,39 @@ func globRegexp(g string) string {
 	return b.String()
 }
 
-// compileGlobs makes one matcher of all globs, or nil when there are none.
-func compileGlobs(globs []string) (*regexp.Regexp, error) {
-	if len(globs) == 0 {
-		return nil, nil
+// glob is a compiled exclude: its literal prefix, checked first because
+// most paths share none of it, and its regular expression.
+type glob struct {
+	text, prefix string
+	re           *regexp.Regexp
+}
+
+// compileGlob compiles one glob.
+func compileGlob(g string) (glob, error) {
+	if err := checkGlob(g); err != nil {
+		return glob{}, err
 	}
-	parts := make([]string, len(globs))
-	for i, g := range globs {
-		if err := checkGlob(g); err != nil {
-			return nil, fmt.Errorf("exclude[%d]: %w", i, err)
-		}
-		parts[i] = globRegexp(g)
+	re, err := regexp.Compile(`(?s)\A` + globRegexp(g) + `\z`)
+	if err != nil {
+		return glob{}, fmt.Errorf("glob %q: %w", g, err)
 	}
-	return regexp.Compile(`(?s)\A(?:` + strings.Join(parts, "|") + `)\z`)
+	prefix := g
+	if i := strings.IndexAny(g, "*?"); i >= 0 {
+		prefix = g[:i]
+	}
+	return glob{text: g, prefix: prefix, re: re}, nil
+}
+
+// match reports whether the glob matches a path.
+func (g *glob) match(path string) bool {
+	return strings.HasPrefix(path, g.prefix) && g.re.MatchString(path)
 }
 
 // MatchGlob reports whether a path matches one glob (see the rules above).
-func MatchGlob(glob, path string) (bool, error) {
-	re, err := compileGlobs([]string{glob})
+func MatchGlob(g, path string) (bool, error) {
+	c, err := compileGlob(g)
 	if err != nil {
 		return false, err
 	}
-	return re.MatchString(path), nil
+	return c.match(path), nil
 }

@@ -3,7 +3,6 @@ package runtimepolicy
 import (
 	"errors"
 	"fmt"
-	"regexp"
 )
 
 // Judge is a compiled policy: digests decoded and indexed, globs compiled,
@@ -13,9 +12,7 @@ type Judge struct {
 	unknownMode string
 	allow       map[string][]digestRef // path → allowed digests
 	deny        map[string][]denyRef   // raw digest → rules
-	exclude     *regexp.Regexp         // all globs, nil if none
-	globs       []*regexp.Regexp       // each glob, to name the one that matched
-	globText    []string
+	exclude     []glob
 	keys        keyRing
 }
 
@@ -47,14 +44,14 @@ func Compile(p *Policy) (*Judge, error) {
 		alg, sum, _ := ParseDigest(d.Digest)
 		j.deny[string(sum)] = append(j.deny[string(sum)], denyRef{alg: alg, index: i, rule: d})
 	}
+	for i, g := range p.Exclude {
+		c, err := compileGlob(g)
+		if err != nil {
+			return nil, fmt.Errorf("runtime policy: exclude[%d]: %w", i, err)
+		}
+		j.exclude = append(j.exclude, c)
+	}
 	var err error
-	if j.exclude, err = compileGlobs(p.Exclude); err != nil {
-		return nil, fmt.Errorf("runtime policy: %w", err)
-	}
-	for _, g := range p.Exclude {
-		re, _ := compileGlobs([]string{g})
-		j.globs, j.globText = append(j.globs, re), append(j.globText, g)
-	}
 	if j.keys, err = newKeyRing(p.TrustedKeys); err != nil {
 		return nil, fmt.Errorf("runtime policy: %w", err)
 	}
@@ -105,17 +102,13 @@ func (j *Judge) denied(m *Measurement, d *Decision) bool {
 
 // excluded applies the exclude globs.
 func (j *Judge) excluded(m *Measurement, d *Decision) bool {
-	if j.exclude == nil || !j.exclude.MatchString(m.Path) {
-		return false
-	}
-	d.Outcome = Excluded
-	for i, re := range j.globs {
-		if re.MatchString(m.Path) {
-			d.Rule = fmt.Sprintf("exclude[%d] %q", i, j.globText[i])
-			break
+	for i := range j.exclude {
+		if j.exclude[i].match(m.Path) {
+			d.Outcome, d.Rule = Excluded, fmt.Sprintf("exclude[%d] %q", i, j.exclude[i].text)
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 // signed applies the trusted keys to the entry's signature. It decides

@@ -2,17 +2,14 @@ package runtimepolicy
 
 import (
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 )
 
 func TestParseExample(t *testing.T) {
-	b, err := os.ReadFile("testdata/runtime.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := Parse(b)
+	p, err := Parse(readTestdata(t, "runtime.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,6 +39,16 @@ func TestParseExample(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(back, p) {
 		t.Fatalf("Parse(Marshal(p)) = %+v, %v; want the policy back\n%s", back, err, out)
 	}
+}
+
+// readTestdata reads a file of testdata/.
+func readTestdata(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
 }
 
 func TestParseErrors(t *testing.T) {
