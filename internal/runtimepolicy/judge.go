@@ -119,6 +119,9 @@ func (j *Judge) signed(m *Measurement, d *Decision) bool {
 		return false
 	}
 	s, err := ParseSignature(m.Signature)
+	if err == nil && s.Type == SigTypePortable {
+		err = fmt.Errorf("%w: an EVM portable signature signs the file's metadata, not the digest the log holds", ErrSigVersion)
+	}
 	if err != nil {
 		d.SigErr = err
 		return false

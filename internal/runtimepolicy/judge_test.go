@@ -81,6 +81,7 @@ func TestJudge(t *testing.T) {
 		{"changed after signing, log-only key", Measurement{Path: "/opt/tool", HashAlg: "sha256", FileHash: f.lib, Signature: ecSig}, SignatureInvalid, CodeSignature, false, `trusted_keys[1] "team"`, ErrBadSignature, "(log-only)"},
 		{"untrusted key, allowed digest", Measurement{Path: "/usr/bin/bash", HashAlg: "sha256", FileHash: f.bash, Signature: f.other.sign(t, SigTypeDigsig, 2, 4, crypto.SHA256, f.bash)}, AllowedByDigest, "", false, "allow", ErrUnknownKey, ""},
 		{"untrusted key, unknown digest", Measurement{Path: "/opt/tool", HashAlg: "sha256", FileHash: signed, Signature: f.other.sign(t, SigTypeDigsig, 2, 4, crypto.SHA256, signed)}, Unknown, CodeUnknownFile, true, "unknown_files", ErrUnknownKey, "its signature allows nothing: IMA signature by an unknown key: key id"},
+		{"EVM portable signature, unknown digest", Measurement{Path: "/opt/tool", HashAlg: "sha256", FileHash: signed, Signature: f.rsaK.sign(t, SigTypePortable, 2, 4, crypto.SHA256, signed)}, Unknown, CodeUnknownFile, true, "unknown_files", ErrSigVersion, "signs the file's metadata"},
 		{"malformed signature, allowed digest", Measurement{Path: "/usr/bin/bash", HashAlg: "sha256", FileHash: f.bash, Signature: []byte{3, 2}}, AllowedByDigest, "", false, "allow", ErrSigMalformed, ""},
 	}
 	for _, tt := range tests {

@@ -19,9 +19,12 @@ type Measurement struct {
 	// in messages only.
 	Template string
 	// Signature is the entry's signature field (ima-sig's and
-	// ima-modsig's sig, the xattr security.ima), empty when the file had
-	// none. An appended module signature (ima-modsig's modsig, PKCS#7) is
-	// not a signature_v2_hdr and does not go here.
+	// ima-modsig's sig, evm-sig's evmsig: the xattr's value), empty when
+	// the file had none. An IMA signature signs the file digest and is
+	// verified; an EVM portable signature (type 0x05) signs the file's
+	// metadata, which the entry does not carry whole, so it allows nothing
+	// and the digest decides. An appended module signature (ima-modsig's
+	// modsig, PKCS#7) is not a signature_v2_hdr and does not go here.
 	Signature []byte
 }
 

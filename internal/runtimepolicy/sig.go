@@ -11,10 +11,10 @@ import (
 // evm_ima_xattr_type in the kernel's integrity.h).
 const (
 	// SigTypeDigsig is EVM_IMA_XATTR_DIGSIG: an IMA (or non-portable EVM)
-	// signature, version 2.
+	// signature, version 2 or 3.
 	SigTypeDigsig = 0x03
 	// SigTypePortable is EVM_XATTR_PORTABLE_DIGSIG: an EVM signature over
-	// the file's metadata, version 2.
+	// the file's metadata, version 2 or 3.
 	SigTypePortable = 0x05
 	// SigTypeVerity is IMA_VERITY_DIGSIG: a signature over the file's
 	// fs-verity digest, version 3.
@@ -96,14 +96,14 @@ func ParseSignature(b []byte) (*Signature, error) {
 	return s, nil
 }
 
-// checkTypeVersion accepts what the kernel accepts: version 2 for IMA and
-// EVM signatures, version 3 for fs-verity ones (ima_appraise.c
-// xattr_verify refuses the other pairs).
+// checkTypeVersion accepts what the kernel accepts: version 2 or 3 for
+// IMA and EVM signatures (v3 since the kernel signs an ima_file_id for
+// them too), version 3 for fs-verity ones (ima_appraise.c xattr_verify).
 func (s *Signature) checkTypeVersion() error {
 	switch s.Type {
 	case SigTypeDigsig, SigTypePortable:
-		if s.Version != 2 {
-			return fmt.Errorf("%w: type 0x%02x version %d, want version 2", ErrSigVersion, s.Type, s.Version)
+		if s.Version != 2 && s.Version != 3 {
+			return fmt.Errorf("%w: type 0x%02x version %d, want version 2 or 3", ErrSigVersion, s.Type, s.Version)
 		}
 	case SigTypeVerity:
 		if s.Version != 3 {
@@ -120,7 +120,8 @@ func (s *Signature) checkTypeVersion() error {
 // (the kernel's asymmetric_verify passes it as the message digest).
 // Version 3 signs the hash of struct ima_file_id {hash_type, hash_algorithm,
 // hash[digest size]} (calc_file_id_hash, and ima-evm-utils'
-// calc_hash_sigv3), in the same algorithm.
+// calc_hash_sigv3), in the same algorithm; hash_type is the signature's
+// type.
 func (s *Signature) SignedDigest(digest []byte) []byte {
 	if s.Version != 3 {
 		return digest
