@@ -6,6 +6,8 @@
 // boot, to a changed kernel command line, another signed kernel, a changed
 // initramfs and a changed grub.cfg (the headline's code and the component
 // it names), and what a Passed host's API answer and page say booted.
+// TestSignerAndCmdlineRules judges two guests by a group's signer, SBAT and
+// command-line rules alone, with no golden host (rules_test.go).
 //
 // It trusts nothing it boots: the verifier judges the guest from its TPM
 // quote and its firmware event log alone. For the test, the verifier trusts

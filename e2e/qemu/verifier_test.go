@@ -94,6 +94,12 @@ func (v *verifier) setPolicy(t *testing.T) {
 	t.Helper()
 	p := policy.Default()
 	p.PCRsIgnore = []int{10}
+	v.putPolicy(t, p)
+}
+
+// putPolicy sets the group's policy as an admin would (PUT, YAML).
+func (v *verifier) putPolicy(t *testing.T, p *policy.Policy) {
+	t.Helper()
 	b, err := p.Marshal()
 	if err != nil {
 		t.Fatal(err)

@@ -26,6 +26,8 @@ type appraisal struct {
 	replayed []eventlog.Alg
 	// sb is the proven Secure Boot state, nil when it could not be read.
 	sb *uefi.SecureBoot
+	// rules are what the policy's rules decided before the references.
+	rules ruleState
 }
 
 // fail records a failed check.
@@ -128,6 +130,9 @@ func Appraise(in Input) (*Verdict, error) {
 	a.v.Components = extractComponents(verified, proven, lying, a.authorities())
 	a.listNotJudged(verified, proven, lying)
 	a.describeShim(verified, proven, lying)
+	a.checkSbatLevel()
+	a.checkDenied()
+	a.checkCmdline(verified)
 	a.checkReferences()
 	a.checkBundles()
 	return a.v, nil

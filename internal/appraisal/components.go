@@ -343,15 +343,7 @@ func printable(b []byte) bool {
 
 // utf16Text reads little-endian UTF-16 up to its NUL.
 func utf16Text(b []byte) string {
-	u := make([]uint16, 0, len(b)/2)
-	for i := 0; i+1 < len(b); i += 2 {
-		c := binary.LittleEndian.Uint16(b[i:])
-		if c == 0 {
-			break
-		}
-		u = append(u, c)
-	}
-	return text([]byte(string(utf16.Decode(u))))
+	return text([]byte(string(utf16.Decode(utf16Units(b)))))
 }
 
 func clip(s string) string {
@@ -375,7 +367,8 @@ func (a *appraisal) checkReferences() {
 	for _, class := range policy.Classes {
 		code := referenceCodes[class]
 		refs := p.References.Class(class)
-		if len(refs) == 0 {
+		ruled := a.ruled(class)
+		if len(refs) == 0 && !ruled {
 			a.pass(code, "The policy sets no reference values for "+classPlural[class]+".")
 			continue
 		}
@@ -387,17 +380,24 @@ func (a *appraisal) checkReferences() {
 			}
 			measured = true
 			c.Judged = true
+			if a.rules.denied[c.EventIndex] {
+				continue // failed as denied, whatever else matches
+			}
 			if ref, ok := policy.MatchDigests(refs, policy.DigestsOf(*c)); ok {
 				c.Reference = ref.String()
 				continue
 			}
+			msg, ok := a.ruleAccepts(c, refs)
+			if ok {
+				continue
+			}
 			a.fail(Check{Code: code, Bank: a.v.Bank, PCR: intp(c.PCR), EventIndex: intp(c.EventIndex), Component: shownName(*c),
-				Message: notReferenceMessage(*c), Expected: refStrings(refs), Found: c.Digests[a.v.Bank]})
+				Message: msg, Expected: a.expected(class, refs), Found: c.Digests[a.v.Bank]})
 		}
 		if !measured {
 			// A boot that measured none of a class the group pins did not
 			// run what the group expects (a halted or diverted boot).
-			a.fail(Check{Code: code, Bank: a.v.Bank, Expected: refStrings(refs), Found: "nothing measured",
+			a.fail(Check{Code: code, Bank: a.v.Bank, Expected: a.expected(class, refs), Found: "nothing measured",
 				Message: "The boot measured no " + classSingular[class] + ", but the policy has reference values for " + classPlural[class] + "."})
 			continue
 		}

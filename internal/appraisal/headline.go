@@ -15,16 +15,22 @@ import "strings"
 //     log): nothing else in it can be believed, so any other reason may be a
 //     lie; this is an attack or a broken agent, never a routine change.
 //  2. Foreign code that ran (a boot loader, kernel or initramfs not in the
-//     references): someone else's code had the machine, whatever Secure
-//     Boot said. Among these the check order (policy.Classes) puts the
-//     kernel before the initramfs: a new kernel brings a new initramfs.
+//     references nor passed by a signer rule) and a build the policy
+//     denies (reference.denied, checked first): someone else's code had
+//     the machine, whatever Secure Boot said. Among these the check order
+//     (policy.Classes) puts the kernel before the initramfs: a new kernel
+//     brings a new initramfs.
 //  3. Bad bundles (unsigned, untrusted, below the acceptance level, not
 //     matching what was measured), which say more than "this module is not a
 //     reference" (the module mismatch is ranked after them).
-//  4. Secure Boot off or its variables not as the policy wants.
-//  5. The firmware measurements and the boot options: they change with
-//     the Secure Boot setting (OVMF measures other firmware volumes with
-//     Secure Boot off; ESXi's boot options carry it) and so mostly echo it.
+//  4. Secure Boot off or its variables not as the policy wants, and an
+//     SbatLevel below the policy's minimum (secureboot.sbat_level).
+//  5. The firmware measurements and the boot options, with the
+//     command-line rules (cmdline.*, checked before the references, so a
+//     forbidden argument heads the verdict its changed command line also
+//     fails): they change with the Secure Boot setting (OVMF measures
+//     other firmware volumes with Secure Boot off; ESXi's boot options
+//     carry it) and so mostly echo it.
 //  6. Last what the boot loader read and ran (boot_config: grub.cfg and
 //     the other files; boot_commands: GRUB's commands, in that order): a
 //     new kernel or kernel command line changes grub.cfg and GRUB's
@@ -51,7 +57,7 @@ func headlineRank(code string) int {
 	switch code {
 	case CodeRefModule:
 		return 5
-	case CodeRefFirmware, CodeRefBootOptions:
+	case CodeRefFirmware, CodeRefBootOptions, CodeCmdlineRequired, CodeCmdlineForbidden, CodeCmdlineUnproven:
 		return 7
 	case CodeRefBootConfig, CodeRefBootCommands:
 		return 8

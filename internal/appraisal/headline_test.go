@@ -23,6 +23,15 @@ func TestHeadlineRanksClasses(t *testing.T) {
 		{"Secure Boot off before boot_config", []string{CodeRefBootConfig, CodeSecureBootDisabled}, CodeSecureBootDisabled},
 		{"a boot loader beside the files it read", []string{CodeRefBootloader, CodeRefBootConfig, CodeRefBootCommands}, CodeRefBootloader},
 		{"an unknown code after boot_commands", []string{"future.check", CodeRefBootCommands}, CodeRefBootCommands},
+		// The policy's rules (signers.go, cmdline.go): a denied build is
+		// foreign code; the command-line rules rank with the boot options,
+		// checked before them, and SbatLevel with Secure Boot.
+		{"a denied kernel before a kernel file it ran from", []string{CodeRefDenied, CodeRefKernel, CodeRefInitrd}, CodeRefDenied},
+		{"a denied kernel before Secure Boot", []string{CodeSecureBootDisabled, CodeRefDenied}, CodeRefDenied},
+		{"a forbidden argument before its changed command line", []string{CodeCmdlineForbidden, CodeRefBootOptions, CodeRefBootConfig}, CodeCmdlineForbidden},
+		{"a missing argument before grub.cfg", []string{CodeRefBootConfig, CodeRefBootCommands, CodeCmdlineRequired}, CodeCmdlineRequired},
+		{"an unreadable command line after a kernel", []string{CodeCmdlineUnproven, CodeRefKernel}, CodeRefKernel},
+		{"SbatLevel with Secure Boot, before the command line", []string{CodeCmdlineForbidden, CodeSecureBootSbatLevel}, CodeSecureBootSbatLevel},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

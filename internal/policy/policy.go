@@ -57,6 +57,14 @@ type Policy struct {
 	// is accepted, so that a group can start with Secure Boot only and learn
 	// its references later.
 	References References `yaml:"references,omitempty"`
+	// Signers are signer rules by class (rules.go): a bootloader or kernel
+	// passes when a listed certificate verified it, unless denied.
+	Signers SignerRules `yaml:"signers,omitempty"`
+	// SbatMinimum is the lowest SBAT generation per component the
+	// measured SbatLevel must revoke up to.
+	SbatMinimum SbatMinimum `yaml:"sbat_minimum,omitempty"`
+	// Cmdline are rules on the proven kernel command line's arguments.
+	Cmdline CmdlineRules `yaml:"cmdline,omitempty"`
 	// PCRsIgnore are PCRs the verifier neither requires in the quote nor
 	// replays (for example PCR 10, extended by IMA after the firmware log
 	// closes). Their events are never used. PCR 0-7 cannot be ignored.
@@ -284,6 +292,7 @@ func (p *Policy) Clone() *Policy {
 		DBXContains: append([]string(nil), p.SecureBootVariables.DBXContains...),
 	}
 	c.Bundles.TrustedRoots = append([]string(nil), p.Bundles.TrustedRoots...)
+	cloneRules(&c, p)
 	return &c
 }
 

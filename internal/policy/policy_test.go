@@ -104,14 +104,7 @@ func TestParseErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse([]byte(tt.input))
-			if err == nil {
-				t.Fatalf("Parse() = nil error, want one containing %q", tt.want)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Parse() error %q, want it to contain %q", err, w)
-				}
-			}
+			wantParseError(t, err, tt.want)
 		})
 	}
 }
@@ -165,7 +158,7 @@ func TestValidateTrustedRoots(t *testing.T) {
 }
 
 func TestMarshalRoundTrip(t *testing.T) {
-	for _, file := range []string{"full.yaml", "minimal.yaml"} {
+	for _, file := range []string{"full.yaml", "minimal.yaml", "rules-debian.yaml"} {
 		t.Run(file, func(t *testing.T) {
 			p, err := Parse(readTestdata(t, file))
 			if err != nil {
