@@ -3,6 +3,7 @@ package verifier
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -97,6 +98,16 @@ func (v *Verifier) PreviewPolicy(ctx context.Context, group string, p *policy.Po
 	if listed <= 0 {
 		listed = PreviewListed
 	}
+	if _, err := v.st.GetGroup(ctx, group); errors.Is(err, store.ErrNotFound) {
+		return nil, refuse(KindNotFound, "group.not_found", "group %q does not exist", group)
+	} else if err != nil {
+		return nil, err
+	}
+	// One preview at a time: each takes every core for up to seconds.
+	if !v.previewing.CompareAndSwap(false, true) {
+		return nil, refuse(KindConflict, "policy.preview_running", "another policy preview is running on this verifier; try again when it ends")
+	}
+	defer v.previewing.Store(false)
 	start := time.Now()
 	run := &previewRun{v: v, p: p, now: v.now(), blobs: memo.New[string, []byte](previewBlobCache),
 		verdicts: map[string]*sharedVerdict{}}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bootproof/bootproof/internal/appraisal"
@@ -82,6 +83,8 @@ type Verifier struct {
 	// health caches store probes and keeps the last write's time
 	// (storehealth.go).
 	health storeHealth
+	// previewing is set while a policy preview runs (preview.go).
+	previewing atomic.Bool
 }
 
 // New checks cfg and returns a Verifier.
