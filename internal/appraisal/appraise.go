@@ -26,6 +26,9 @@ type appraisal struct {
 	replayed []eventlog.Alg
 	// sb is the proven Secure Boot state, nil when it could not be read.
 	sb *uefi.SecureBoot
+	// quotesOnly: only whether the quotes hold is wanted (QuotesHold), not
+	// a verdict to show, so the PCR values are not written into it.
+	quotesOnly bool
 }
 
 // fail records a failed check.
@@ -168,7 +171,9 @@ func (a *appraisal) checkQuotes(ak crypto.PublicKey) map[eventlog.Alg]*bankQuote
 		}
 		for _, q := range banks {
 			out[q.bank] = q
-			a.showPCRs(q)
+			if !a.quotesOnly {
+				a.showPCRs(q)
+			}
 		}
 	}
 	if len(out) > 0 {

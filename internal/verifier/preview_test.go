@@ -16,7 +16,7 @@ import (
 
 // previewFleet enrols hosts of the given profiles in group lab (policy
 // loadgen.LoadPolicy, version 1) and attests each once.
-func previewFleet(t *testing.T, profiles map[emuhost.Profile]int) *benchFleet {
+func previewFleet(t testing.TB, profiles map[emuhost.Profile]int) *benchFleet {
 	t.Helper()
 	f := newBenchFleet(t, 0)
 	var ps []emuhost.Profile
@@ -39,7 +39,7 @@ func previewFleet(t *testing.T, profiles map[emuhost.Profile]int) *benchFleet {
 }
 
 // submit attests bh once and checks its status.
-func submit(t *testing.T, f *benchFleet, bh *benchHost, want string) {
+func submit(t testing.TB, f *benchFleet, bh *benchHost, want string) {
 	t.Helper()
 	h, ev := f.freshEvidence(t, bh)
 	res, err := f.v.Submit(context.Background(), h, ev)
@@ -53,7 +53,7 @@ func submit(t *testing.T, f *benchFleet, bh *benchHost, want string) {
 
 // learnedFrom is the policy `policy learn` makes of host's latest verdict:
 // its boot as the only reference values, so other kernels fail.
-func learnedFrom(t *testing.T, f *benchFleet, host string) *policy.Policy {
+func learnedFrom(t testing.TB, f *benchFleet, host string) *policy.Policy {
 	t.Helper()
 	ctx := context.Background()
 	vd, _, err := f.v.LatestVerdict(ctx, host)
