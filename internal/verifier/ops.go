@@ -75,7 +75,7 @@ func (v *Verifier) LearnReference(ctx context.Context, actor, name string) (*pol
 	if err != nil {
 		return nil, err
 	}
-	if err := v.PutPolicy(ctx, actor, h.Group, learned); err != nil {
+	if _, err := v.PutPolicyVersion(ctx, actor, h.Group, learned, "reference values learned from host "+name); err != nil {
 		return nil, err
 	}
 	v.audit(ctx, actor, "policy.learn", h.Group, "reference values learned from host "+name)

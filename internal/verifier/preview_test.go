@@ -246,3 +246,20 @@ func isRefusal(err error, code string) bool {
 	e, ok := verifier.AsError(err)
 	return ok && e.Code == code
 }
+
+// TestLearnIsAVersion: learning reference values stores a version that says
+// which host taught them, and who asked.
+func TestLearnIsAVersion(t *testing.T) {
+	f := previewFleet(t, map[emuhost.Profile]int{emuhost.Good: 1})
+	ctx := context.Background()
+	if _, err := f.v.LearnReference(ctx, "carol", "good-00"); err != nil {
+		t.Fatal(err)
+	}
+	hist, err := f.v.PolicyHistory(ctx, "lab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hist[0]; got.Version != 2 || got.Author != "carol" || got.Comment != "reference values learned from host good-00" {
+		t.Errorf("newest version = %+v, want 2 by carol, learned from good-00", got)
+	}
+}
