@@ -263,3 +263,22 @@ func TestLearnIsAVersion(t *testing.T) {
 		t.Errorf("newest version = %+v, want 2 by carol, learned from good-00", got)
 	}
 }
+
+// TestPreviewOneAtATime: a preview while another runs is refused with a
+// stable code, and runs once the other ended.
+func TestPreviewOneAtATime(t *testing.T) {
+	f := previewFleet(t, map[emuhost.Profile]int{emuhost.Good: 1})
+	ctx := context.Background()
+	p, err := f.v.Policy(ctx, "lab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := f.v.HoldPreview()
+	if _, err := f.v.PreviewPolicy(ctx, "lab", p, 0); !isRefusal(err, "policy.preview_running") {
+		t.Errorf("preview while another runs: %v, want policy.preview_running", err)
+	}
+	release()
+	if pv, err := f.v.PreviewPolicy(ctx, "lab", p, 0); err != nil || pv.Hosts != 1 {
+		t.Errorf("preview after the other ended = %+v, %v; want 1 host", pv, err)
+	}
+}
