@@ -291,6 +291,56 @@ var endpoints = []endpoint{
 			}
 		},
 		bad: []badCase{{name: "unknown group", path: "/api/v1/groups/nope/policy", status: 404, code: "group.not_found"}}},
+	{route: "GET /api/v1/groups/{name}/policy/versions",
+		happy: func(t *testing.T, f *fixture) {
+			var vs api.List[api.PolicyVersion]
+			f.mustJSON(t, "GET", "/api/v1/groups/lab/policy/versions", auth.Viewer, "", 200, &vs)
+			if len(vs.Items) == 0 || vs.Items[0].Group != "lab" || vs.Items[0].Policy != "" {
+				t.Errorf("versions = %+v, want lab's, without YAML", vs)
+			}
+		},
+		bad: []badCase{{name: "unknown group", path: "/api/v1/groups/nope/policy/versions", status: 404, code: "group.not_found"}}},
+	{route: "GET /api/v1/groups/{name}/policy/versions/{version}",
+		happy: func(t *testing.T, f *fixture) {
+			var pv api.PolicyVersion
+			f.mustJSON(t, "GET", "/api/v1/groups/lab/policy/versions/1", auth.Viewer, "", 200, &pv)
+			if _, err := policy.Parse([]byte(pv.Policy)); err != nil || pv.Version != 1 {
+				t.Errorf("version 1 = %+v (%v)", pv, err)
+			}
+		},
+		bad: []badCase{
+			{name: "not a number", path: "/api/v1/groups/lab/policy/versions/x", status: 400, code: "policy.version"},
+			{name: "absent version", path: "/api/v1/groups/lab/policy/versions/99", status: 404, code: "policy.version_not_found"},
+		}},
+	{route: "POST /api/v1/groups/{name}/policy:rollback",
+		happy: func(t *testing.T, f *fixture) {
+			var pv api.PolicyVersion
+			f.mustJSON(t, "POST", "/api/v1/groups/lab/policy:rollback", auth.Admin, `{"version":1}`, 200, &pv)
+			if pv.Version < 2 || pv.Comment != "rollback to version 1" {
+				t.Errorf("rollback = %+v", pv)
+			}
+		},
+		bad: append(jsonBodyCases("/api/v1/groups/lab/policy:rollback", false),
+			badCase{name: "version 0", path: "/api/v1/groups/lab/policy:rollback", body: `{"version":0}`, ctype: "application/json", status: 400, code: "policy.version"},
+			badCase{name: "absent version", path: "/api/v1/groups/lab/policy:rollback", body: `{"version":99}`, ctype: "application/json", status: 404, code: "policy.version_not_found"})},
+	{route: "POST /api/v1/groups/{name}/policy:preview",
+		happy: func(t *testing.T, f *fixture) {
+			st, body, hdr := f.do(t, f.client, "GET", "/api/v1/groups/lab/policy", f.env.Token(auth.Viewer), nil, "")
+			if st != 200 {
+				t.Fatalf("policy = %d %s", st, body)
+			}
+			st, body, _ = f.do(t, f.client, "POST", "/api/v1/groups/lab/policy:preview", f.env.Token(auth.Operator), body, hdr.Get("Content-Type"))
+			var pv verifier.Preview
+			if err := strictJSON(body, &pv); st != 200 || err != nil || pv.Hosts != 2 || pv.Unchanged != 2 || pv.Changes == nil {
+				t.Errorf("preview of the current policy = %d %+v (%v), want 2 hosts unchanged", st, pv, err)
+			}
+		},
+		bad: []badCase{
+			{name: "not YAML", path: "/api/v1/groups/lab/policy:preview", body: "interval: [", ctype: "application/yaml", status: 400, code: "policy.invalid"},
+			{name: "listed 0", path: "/api/v1/groups/lab/policy:preview?listed=0", body: "interval: 5m\n", ctype: "application/yaml", status: 400, code: "preview.listed"},
+			{name: "unknown group", path: "/api/v1/groups/nope/policy:preview", body: "interval: 5m\n", ctype: "application/yaml", status: 404, code: "group.not_found"},
+			{name: "oversized body", path: "/api/v1/groups/lab/policy:preview", body: "# " + strings.Repeat("x", policy.MaxPolicyBytes), ctype: "application/yaml", status: 413, code: "body_too_large"},
+		}},
 	{route: "PUT /api/v1/groups/{name}/policy",
 		happy: func(t *testing.T, f *fixture) {
 			p := policy.Default()

@@ -22,6 +22,9 @@ type VersionResponse struct {
 type HostDetail struct {
 	Host
 	Verdict *appraisal.Verdict `json:"verdict,omitempty"`
+	// PolicyVersion is the version of the group's policy the verdict was
+	// judged under; absent for verdicts recorded before versions.
+	PolicyVersion int `json:"policy_version,omitempty"`
 }
 
 // HostVerdict is GET /api/v1/hosts/{name}/verdict.
@@ -29,6 +32,8 @@ type HostVerdict struct {
 	At      time.Time          `json:"at"`
 	Host    string             `json:"host"`
 	Verdict *appraisal.Verdict `json:"verdict"`
+	// PolicyVersion: as in HostDetail.
+	PolicyVersion int `json:"policy_version,omitempty"`
 }
 
 // AttestResponse is the answer to an attest-now request: how many hosts

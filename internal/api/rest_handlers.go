@@ -95,8 +95,8 @@ func (s *server) getHost(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := HostDetail{Host: s.hostView(r, h)}
-	if vd, _, err := s.v.LatestVerdict(r.Context(), h.Name); err == nil {
-		out.Verdict = vd
+	if vd, le, err := s.v.LatestVerdict(r.Context(), h.Name); err == nil {
+		out.Verdict, out.PolicyVersion = vd, le.PolicyVersion
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -173,7 +173,7 @@ func (s *server) hostVerdict(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, HostVerdict{Host: le.Host, At: le.At, Verdict: vd})
+	writeJSON(w, http.StatusOK, HostVerdict{Host: le.Host, At: le.At, Verdict: vd, PolicyVersion: le.PolicyVersion})
 	return nil
 }
 
@@ -193,7 +193,7 @@ func (s *server) hostHistory(w http.ResponseWriter, r *http.Request) error {
 	out := make([]HistoryEntry, 0, len(hist))
 	for _, c := range hist {
 		out = append(out, HistoryEntry{At: c.At, From: c.From, To: c.To, ReasonCode: c.ReasonCode, Reason: c.Reason,
-			EvidenceBytes: c.EvidenceBytes, EvidenceDropped: c.EvidenceDropped})
+			EvidenceBytes: c.EvidenceBytes, EvidenceDropped: c.EvidenceDropped, PolicyVersion: c.PolicyVersion})
 	}
 	writeJSON(w, http.StatusOK, Window[HistoryEntry]{Items: out, Limit: limit, Offset: offset})
 	return nil
@@ -282,20 +282,33 @@ func (s *server) getPolicy(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
+// putPolicy stores the body as the group's next policy version, with the
+// comment query parameter; the version is in the PolicyVersionHeader.
 func (s *server) putPolicy(w http.ResponseWriter, r *http.Request) error {
+	p, err := readPolicy(w, r)
+	if err != nil {
+		return err
+	}
+	pv, err := s.v.PutPolicyVersion(r.Context(), actor(r), r.PathValue("name"), p, r.URL.Query().Get("comment"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set(PolicyVersionHeader, strconv.Itoa(pv.Version))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// readPolicy reads and parses a policy YAML request body.
+func readPolicy(w http.ResponseWriter, r *http.Request) (*policy.Policy, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, policy.MaxPolicyBytes))
 	if err != nil {
-		return errorf(http.StatusRequestEntityTooLarge, "body_too_large", "policy over %d bytes", policy.MaxPolicyBytes)
+		return nil, errorf(http.StatusRequestEntityTooLarge, "body_too_large", "policy over %d bytes", policy.MaxPolicyBytes)
 	}
 	p, err := policy.Parse(body)
 	if err != nil {
-		return errorf(http.StatusBadRequest, "policy.invalid", "%v", err)
+		return nil, errorf(http.StatusBadRequest, "policy.invalid", "%v", err)
 	}
-	if err := s.v.PutPolicy(r.Context(), actor(r), r.PathValue("name"), p); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return p, nil
 }
 
 func (s *server) learnPolicy(w http.ResponseWriter, r *http.Request) error {

@@ -65,11 +65,14 @@ type Page[T any] struct {
 
 // HistoryEntry is one status change.
 type HistoryEntry struct {
-	At         time.Time `json:"at"`
-	From       string    `json:"from"`
-	To         string    `json:"to"`
-	ReasonCode string    `json:"reason_code,omitempty"`
-	Reason     string    `json:"reason,omitempty"`
+	At time.Time `json:"at"`
+	// PolicyVersion is the policy version the change's verdict was judged
+	// under; absent when none was (Unreachable) or before versions.
+	PolicyVersion int    `json:"policy_version,omitempty"`
+	From          string `json:"from"`
+	To            string `json:"to"`
+	ReasonCode    string `json:"reason_code,omitempty"`
+	Reason        string `json:"reason,omitempty"`
 	// EvidenceBytes is what the change's kept evidence costs its host's
 	// storage cap; 0 when it has none (an Unreachable change) or it was
 	// dropped.

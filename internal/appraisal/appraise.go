@@ -28,6 +28,9 @@ type appraisal struct {
 	sb *uefi.SecureBoot
 	// rules are what the policy's rules decided before the references.
 	rules ruleState
+	// quotesOnly: only whether the quotes hold is wanted (QuotesHold), not
+	// a verdict to show, so the PCR values are not written into it.
+	quotesOnly bool
 }
 
 // fail records a failed check.
@@ -173,7 +176,9 @@ func (a *appraisal) checkQuotes(ak crypto.PublicKey) map[eventlog.Alg]*bankQuote
 		}
 		for _, q := range banks {
 			out[q.bank] = q
-			a.showPCRs(q)
+			if !a.quotesOnly {
+				a.showPCRs(q)
+			}
 		}
 	}
 	if len(out) > 0 {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -264,14 +263,15 @@ func newPolicyCmd(stdio IO) *cobra.Command {
 			_, err = stdio.Out.Write(raw)
 			return err
 		}}
-	set := &cobra.Command{Use: "set GROUP FILE", Short: "Set a group's policy from a YAML file (admin)", Args: cobra.ExactArgs(2),
+	var yes bool
+	var comment string
+	set := &cobra.Command{Use: "set GROUP FILE", Short: "Set a group's policy from a YAML file, as its next version, after a preview (admin)",
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := os.ReadFile(args[1])
-			if err != nil {
-				return err
-			}
-			return simpleCall(cmd.Context(), cf, stdio, "PUT", "/api/v1/groups/"+url.PathEscape(args[0])+"/policy", b, "policy of "+args[0]+" updated")
+			return setPolicy(cmd.Context(), stdio, &cf, args[0], args[1], comment, yes)
 		}}
+	set.Flags().BoolVar(&yes, "yes", false, "store without asking (scripts); the preview is still printed")
+	set.Flags().StringVar(&comment, "comment", "", "why, kept with the version")
 	learn := &cobra.Command{Use: "learn GROUP HOST", Short: "Take HOST's latest verified boot as GROUP's reference values", Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := cf.client()
@@ -285,6 +285,7 @@ func newPolicyCmd(stdio IO) *cobra.Command {
 			_, err = stdio.Out.Write(raw)
 			return err
 		}}
-	cmd.AddCommand(get, set, learn)
+	cmd.AddCommand(get, set, learn, newPolicyHistoryCmd(stdio, &cf), newPolicyDiffCmd(stdio, &cf),
+		newPolicyRollbackCmd(stdio, &cf), newPolicyPreviewCmd(stdio, &cf))
 	return cmd
 }

@@ -92,6 +92,14 @@ func New(s Settings) (*Client, error) {
 // Do sends a request; in is JSON-encoded unless it is []byte; out, if not
 // nil, receives the JSON answer, or the raw body when it is *[]byte.
 func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
+	_, err := c.DoHeader(ctx, method, path, in, out)
+	return err
+}
+
+// DoHeader is Do that also returns the answer's headers (nil on error),
+// for the answers that say something there (the policy version a put
+// stored).
+func (c *Client) DoHeader(ctx context.Context, method, path string, in, out any) (http.Header, error) {
 	var body io.Reader
 	ctype := "application/json"
 	switch v := in.(type) {
@@ -101,13 +109,13 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	default:
 		b, err := json.Marshal(v)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", ctype)
@@ -117,32 +125,32 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if resp.StatusCode/100 != 2 {
 		ae := &APIError{Status: resp.StatusCode}
 		if json.Unmarshal(data, ae) != nil || ae.Code == "" {
 			ae.Code, ae.Message = "http_error", strings.TrimSpace(string(data))
 		}
-		return ae
+		return nil, ae
 	}
 	switch o := out.(type) {
 	case nil:
-		return nil
+		return resp.Header, nil
 	case *[]byte:
 		*o = data
-		return nil
+		return resp.Header, nil
 	default:
 		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+			return nil, fmt.Errorf("%s %s: decode answer: %w", method, path, err)
 		}
 	}
-	return nil
+	return resp.Header, nil
 }
 
 // HostEvidence returns the answer of GET /api/v1/hosts/{name}/evidence as

@@ -192,8 +192,9 @@ func (r *reportSource) Host(ctx context.Context, name string) (web.HostDetail, e
 		return web.HostDetail{}, err
 	}
 	d := web.HostDetail{HostRow: r.rows(ctx, []store.Host{h})[0]}
-	if vd, _, err := r.s.Verifier.LatestVerdict(ctx, name); err == nil {
+	if vd, le, err := r.s.Verifier.LatestVerdict(ctx, name); err == nil {
 		fillVerdict(&d, vd)
+		d.PolicyVersion = le.PolicyVersion
 	}
 	hist, err := r.s.Store.History(ctx, name, 200, 0)
 	if err != nil {

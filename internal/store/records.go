@@ -55,6 +55,22 @@ type Group struct {
 	Policy    []byte // the group's policy as YAML; the store does not parse it
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// PolicyVersion is the version Policy is among PolicyVersions (set by
+	// the store; 0 only for a group written before versions existed and
+	// not migrated).
+	PolicyVersion int
+}
+
+// PolicyVersion is one version of a group's policy. Every put of a policy
+// appends one, numbered from 1 per group; none is ever changed or removed
+// while the group exists (a rollback appends the old YAML again).
+type PolicyVersion struct {
+	Group   string
+	Version int    // set by the store
+	Policy  []byte // YAML, as stored
+	Author  string // the actor who put it ("" when unknown)
+	At      time.Time
+	Comment string
 }
 
 // ClockInfo is the TPM clock state of the last accepted quote (TPMS_CLOCK_INFO
@@ -198,6 +214,10 @@ type AttestationRecord struct {
 	// AK. It is always checked: a record made without an agent names the
 	// host's credential as read, like any other.
 	Credential Credential
+	// PolicyVersion is the version of the group's policy the verdict was
+	// judged under (0: unknown), kept with the latest evidence and the
+	// status change.
+	PolicyVersion int
 }
 
 // Blob is content stored once by its SHA-256 (see AttestationRecord.Blobs).
@@ -227,6 +247,19 @@ type LatestEvidence struct {
 	At       time.Time
 	Evidence []byte
 	Verdict  []byte
+	// Status is the verdict's status ("" for verdicts recorded before it
+	// was kept); the host's may have moved on (Unreachable).
+	Status string
+	// PolicyVersion is the version of the group's policy that judged it
+	// (0: recorded before versions).
+	PolicyVersion int
+}
+
+// HostEvidence is a host with its latest evidence, as ScanLatestEvidence
+// streams them.
+type HostEvidence struct {
+	Host   Host
+	Latest LatestEvidence
 }
 
 // StatusChange is one change of a host's status, with the evidence that
@@ -249,6 +282,9 @@ type StatusChange struct {
 	// EvidenceDropped is empty while the evidence is kept, else one of the
 	// Dropped* reasons.
 	EvidenceDropped string
+	// PolicyVersion is the policy version the verdict was judged under (0:
+	// none judged it, as for Unreachable, or recorded before versions).
+	PolicyVersion int
 }
 
 // Why a status change's evidence was dropped (StatusChange.EvidenceDropped).

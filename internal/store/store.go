@@ -12,12 +12,21 @@ type Store interface {
 	Close() error
 
 	// PutGroup creates the group or replaces its policy (CreatedAt is kept
-	// from the first put).
+	// from the first put). It appends the policy as a new version, with no
+	// author, as PutPolicy does.
 	PutGroup(ctx context.Context, g Group) error
-	GetGroup(ctx context.Context, name string) (Group, error) // ErrNotFound
-	ListGroups(ctx context.Context) ([]Group, error)          // by name
-	// DeleteGroup removes an empty group: ErrConflict while hosts remain in
-	// it, ErrNotFound when absent.
+	// PutPolicy appends pv as the group's next version (creating the group)
+	// and makes it the group's policy, in one transaction: concurrent puts
+	// on any replica get distinct versions. It returns pv as stored.
+	PutPolicy(ctx context.Context, pv PolicyVersion) (PolicyVersion, error)
+	// PolicyVersions lists a group's versions, newest first, without their
+	// YAML (ErrNotFound when the group does not exist).
+	PolicyVersions(ctx context.Context, group string) ([]PolicyVersion, error)
+	GetPolicyVersion(ctx context.Context, group string, version int) (PolicyVersion, error) // ErrNotFound
+	GetGroup(ctx context.Context, name string) (Group, error)                               // ErrNotFound
+	ListGroups(ctx context.Context) ([]Group, error)                                        // by name
+	// DeleteGroup removes an empty group and its policy versions:
+	// ErrConflict while hosts remain in it, ErrNotFound when absent.
 	DeleteGroup(ctx context.Context, name string) error
 
 	CreateHost(ctx context.Context, h Host) error                   // ErrConflict if the name exists
@@ -59,6 +68,11 @@ type Store interface {
 	MarkUnreachable(ctx context.Context, cutoffByGroup map[string]time.Time, defaultCutoff, now time.Time,
 		webhookPayload func(Host) []byte) ([]string, error)
 	LatestEvidence(ctx context.Context, host string) (LatestEvidence, error) // ErrNotFound
+	// ScanLatestEvidence returns up to limit hosts of group ("" for all)
+	// that have a latest evidence, with it, in name order after the host
+	// named after: a page of a stream that never holds a fleet's evidence
+	// at once.
+	ScanLatestEvidence(ctx context.Context, group, after string, limit int) ([]HostEvidence, error)
 	// GetBlobs returns the stored blobs among hashes, by hash; a hash not
 	// stored (never, or pruned) is absent from the map.
 	GetBlobs(ctx context.Context, hashes []string) (map[string][]byte, error)

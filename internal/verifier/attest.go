@@ -68,7 +68,7 @@ func (v *Verifier) Submit(ctx context.Context, h store.Host, ev *wire.Evidence) 
 	if len(ev.Nonce) == 0 {
 		return wire.EvidenceResult{}, errNonceUnknown
 	}
-	p, err := v.policies.get(ctx, h.Group)
+	p, version, err := v.policies.getVersion(ctx, h.Group)
 	if err != nil {
 		return wire.EvidenceResult{}, err
 	}
@@ -96,7 +96,7 @@ func (v *Verifier) Submit(ctx context.Context, h store.Host, ev *wire.Evidence) 
 	t0 := time.Now()
 	verdict := Judge(in).Verdict
 	v.metrics.AppraisalTime.Observe(time.Since(t0).Seconds())
-	rec, err := v.record(ctx, h, ev, verdict, time.Since(start))
+	rec, err := v.record(ctx, h, ev, judged{verdict: verdict, policyVersion: version}, time.Since(start))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return wire.EvidenceResult{}, errNonceUnknown
@@ -118,7 +118,15 @@ func (v *Verifier) Submit(ctx context.Context, h store.Host, ev *wire.Evidence) 
 		EventLogSHA256: v.heldLog(ev, rec.Blobs), BundlesSHA256: v.heldBundles(ev, rec.Blobs)}, nil
 }
 
-func (v *Verifier) record(ctx context.Context, h store.Host, ev *wire.Evidence, verdict *appraisal.Verdict, took time.Duration) (store.AttestationRecord, error) {
+// judged is a verdict and the version of the group's policy it was judged
+// under (0: the default policy of a group not stored).
+type judged struct {
+	verdict       *appraisal.Verdict
+	policyVersion int
+}
+
+func (v *Verifier) record(ctx context.Context, h store.Host, ev *wire.Evidence, j judged, took time.Duration) (store.AttestationRecord, error) {
+	verdict := j.verdict
 	// What repeats between attestations goes to the store's blobs, once for
 	// all hosts (evidence.go, verdictstore.go).
 	// The verdict is the host's enrolled AK's: Submit checked the quotes
@@ -136,7 +144,7 @@ func (v *Verifier) record(ctx context.Context, h store.Host, ev *wire.Evidence, 
 	at := v.now()
 	rec := store.AttestationRecord{Host: h.Name, At: at, Status: string(verdict.Status), Evidence: evJSON, Verdict: vJSON,
 		VerdictSHA256: vBlob.SHA256, Blobs: blobs, Nonce: ev.Nonce, Credential: h.Credential(),
-		DurationMicros: took.Microseconds()}
+		DurationMicros: took.Microseconds(), PolicyVersion: j.policyVersion}
 	if c := firstFailure(verdict); c != nil {
 		rec.ReasonCode, rec.Reason = c.Code, c.Message
 	}

@@ -46,6 +46,7 @@ type benchHost struct {
 
 type benchFleet struct {
 	v     *verifier.Verifier
+	maker *makerca.CA
 	hosts []*benchHost
 }
 
@@ -98,7 +99,7 @@ func newBenchFleet(b testing.TB, n int) *benchFleet {
 	if err != nil {
 		b.Fatal(err)
 	}
-	f := &benchFleet{v: v}
+	f := &benchFleet{v: v, maker: maker}
 	for i := range n {
 		name := fmt.Sprintf("bench-%05d", i)
 		im := ims[emuhost.Good]

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/bootproof/bootproof/internal/store"
@@ -165,23 +166,45 @@ func (v *Verifier) ExpandEvidence(ctx context.Context, stored []byte) (StoredEvi
 
 // expandEvidence is ExpandEvidence with the blobs read by getBlobs.
 func expandEvidence(stored []byte, getBlobs func([]string) (map[string][]byte, error)) (StoredEvidence, error) {
+	se, _, err := expandStored(stored, getBlobs, nil)
+	return se, err
+}
+
+// pcrValues is a quote's PCR values as wire.Quote holds them.
+type pcrValues = map[string]map[int][]byte
+
+// expandStored is expandEvidence that also returns the hashes the stored
+// evidence names. pcrs, when set, gives a quote's PCR values by hash in
+// place of decoding their blob (a preview decodes each once for a fleet;
+// the values it gives are shared, and must not be changed).
+func expandStored(stored []byte, getBlobs func([]string) (map[string][]byte, error), pcrs func(string) (pcrValues, error)) (StoredEvidence, blobRefs, error) {
 	var ev wire.Evidence
 	if err := json.Unmarshal(stored, &ev); err != nil {
-		return StoredEvidence{}, fmt.Errorf("decode stored evidence: %w", err)
+		return StoredEvidence{}, blobRefs{}, fmt.Errorf("decode stored evidence: %w", err)
 	}
 	var refs blobRefs
 	if err := json.Unmarshal(stored, &refs); err != nil {
-		return StoredEvidence{}, fmt.Errorf("decode stored evidence's blob hashes: %w", err)
+		return StoredEvidence{}, blobRefs{}, fmt.Errorf("decode stored evidence's blob hashes: %w", err)
 	}
 	if refs.empty() {
-		return StoredEvidence{Evidence: &ev}, nil
+		return StoredEvidence{Evidence: &ev}, refs, nil
 	}
-	blobs, err := getBlobs(refs.hashes())
+	hashes := refs.hashes()
+	if pcrs != nil {
+		hashes = slices.DeleteFunc(hashes, func(h string) bool { return slices.Contains(refs.QuotePCRsSHA256, h) })
+	}
+	blobs, err := getBlobs(hashes)
 	if err != nil {
-		return StoredEvidence{}, fmt.Errorf("read evidence blobs: %w", err)
+		return StoredEvidence{}, blobRefs{}, fmt.Errorf("read evidence blobs: %w", err)
 	}
-	r := blobReader(blobs)
-	out := StoredEvidence{Evidence: &ev}
+	se, err := blobReader(blobs).expand(&ev, refs, pcrs)
+	return se, refs, err
+}
+
+// expand puts back into ev the parts refs names.
+func (r blobReader) expand(ev *wire.Evidence, refs blobRefs, pcrs func(string) (pcrValues, error)) (StoredEvidence, error) {
+	var err error
+	out := StoredEvidence{Evidence: ev}
 	if refs.EventLogSHA256 != "" {
 		if ev.EventLog, err = r.get(refs.EventLogSHA256); err != nil {
 			return StoredEvidence{}, fmt.Errorf("event log: %w", err)
@@ -200,7 +223,10 @@ func expandEvidence(stored []byte, getBlobs func([]string) (map[string][]byte, e
 		// As for the log: the files are back, as if the agent had sent them.
 		ev.BundlesSHA256 = nil
 	}
-	if err := r.quotePCRs(ev.Quotes, refs.QuotePCRsSHA256); err != nil {
+	if pcrs == nil {
+		pcrs = r.decodePCRs
+	}
+	if err := quotePCRs(ev.Quotes, refs.QuotePCRsSHA256, pcrs); err != nil {
 		return StoredEvidence{}, err
 	}
 	out.AKPublic = refs.AKPublic
@@ -221,8 +247,8 @@ func (r blobReader) get(h string) ([]byte, error) {
 	return data, nil
 }
 
-// quotePCRs puts back each quote's PCR values.
-func (r blobReader) quotePCRs(quotes []wire.Quote, hashes []string) error {
+// quotePCRs puts back each quote's PCR values, given by hash by pcrs.
+func quotePCRs(quotes []wire.Quote, hashes []string, pcrs func(string) (pcrValues, error)) error {
 	if len(hashes) == 0 {
 		return nil
 	}
@@ -233,15 +259,26 @@ func (r blobReader) quotePCRs(quotes []wire.Quote, hashes []string) error {
 		if h == "" {
 			continue
 		}
-		data, err := r.get(h)
+		v, err := pcrs(h)
 		if err != nil {
 			return fmt.Errorf("quote %d's PCR values: %w", i, err)
 		}
-		if err := json.Unmarshal(data, &quotes[i].PCRs); err != nil {
-			return fmt.Errorf("decode quote %d's stored PCR values: %w", i, err)
-		}
+		quotes[i].PCRs = v
 	}
 	return nil
+}
+
+// decodePCRs decodes the PCR values blob h.
+func (r blobReader) decodePCRs(h string) (pcrValues, error) {
+	data, err := r.get(h)
+	if err != nil {
+		return nil, err
+	}
+	var v pcrValues
+	if err := json.Unmarshal(data, &v); err != nil {
+		return nil, fmt.Errorf("decode stored PCR values: %w", err)
+	}
+	return v, nil
 }
 
 // LatestEvidence returns the evidence of host's latest attestation as the

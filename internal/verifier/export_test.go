@@ -29,3 +29,10 @@ func EncodeRecord(ev *wire.Evidence, ak []byte, v *appraisal.Verdict) error {
 	splitVerdict(v)
 	return nil
 }
+
+// HoldPreview marks a policy preview as running until the returned func
+// is called, as a long preview on another request would.
+func (v *Verifier) HoldPreview() func() {
+	v.previewing.Store(true)
+	return func() { v.previewing.Store(false) }
+}

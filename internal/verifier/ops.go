@@ -75,36 +75,18 @@ func (v *Verifier) LearnReference(ctx context.Context, actor, name string) (*pol
 	if err != nil {
 		return nil, err
 	}
-	if err := v.PutPolicy(ctx, actor, h.Group, learned); err != nil {
+	if _, err := v.PutPolicyVersion(ctx, actor, h.Group, learned, "reference values learned from host "+name); err != nil {
 		return nil, err
 	}
 	v.audit(ctx, actor, "policy.learn", h.Group, "reference values learned from host "+name)
 	return learned, nil
 }
 
-// PutPolicy validates and stores a group's policy (creating the group).
+// PutPolicy validates and stores a group's policy (creating the group) as
+// its next version (policyversions.go).
 func (v *Verifier) PutPolicy(ctx context.Context, actor, group string, p *policy.Policy) error {
-	if err := CheckGroupName(group); err != nil {
-		return err
-	}
-	if err := p.Validate(); err != nil {
-		return refuse(KindInvalid, "policy.invalid", "%v", err)
-	}
-	b, err := p.Marshal()
-	if err != nil {
-		return err
-	}
-	now := v.now()
-	g := store.Group{Name: group, Policy: b, CreatedAt: now, UpdatedAt: now}
-	if old, err := v.st.GetGroup(ctx, group); err == nil {
-		g.CreatedAt = old.CreatedAt
-	}
-	if err := v.st.PutGroup(ctx, g); err != nil {
-		return fmt.Errorf("store policy of %s: %w", group, err)
-	}
-	v.policies.invalidate(group)
-	v.audit(ctx, actor, "policy.put", group, "")
-	return nil
+	_, err := v.PutPolicyVersion(ctx, actor, group, p, "")
+	return err
 }
 
 // CreateJoinToken makes a single-use join token for group (and optionally

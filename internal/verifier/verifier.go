@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bootproof/bootproof/internal/appraisal"
@@ -82,6 +83,8 @@ type Verifier struct {
 	// health caches store probes and keeps the last write's time
 	// (storehealth.go).
 	health storeHealth
+	// previewing is set while a policy preview runs (preview.go).
+	previewing atomic.Bool
 }
 
 // New checks cfg and returns a Verifier.
@@ -178,6 +181,7 @@ type policyCache struct {
 
 type cachedPolicy struct {
 	p       *policy.Policy
+	version int // the group's PolicyVersion p is
 	updated time.Time
 	fetched time.Time
 }
@@ -185,34 +189,41 @@ type cachedPolicy struct {
 const policyTTL = 2 * time.Second
 
 func (c *policyCache) get(ctx context.Context, group string) (*policy.Policy, error) {
+	p, _, err := c.getVersion(ctx, group)
+	return p, err
+}
+
+// getVersion is get with the version the policy is (0: the default policy
+// of a group not stored).
+func (c *policyCache) getVersion(ctx context.Context, group string) (*policy.Policy, int, error) {
 	now := c.now()
 	c.mu.Lock()
 	cp, ok := c.m[group]
 	c.mu.Unlock()
 	if ok && now.Sub(cp.fetched) < policyTTL {
-		return cp.p, nil
+		return cp.p, cp.version, nil
 	}
 	g, err := c.st.GetGroup(ctx, group)
 	if errors.Is(err, store.ErrNotFound) {
-		return policy.Default(), nil
+		return policy.Default(), 0, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load policy of group %s: %w", group, err)
+		return nil, 0, fmt.Errorf("load policy of group %s: %w", group, err)
 	}
 	p := cp.p
-	if !ok || !g.UpdatedAt.Equal(cp.updated) {
+	if !ok || !g.UpdatedAt.Equal(cp.updated) || g.PolicyVersion != cp.version {
 		p, err = policy.Parse(g.Policy)
 		if err != nil {
-			return nil, fmt.Errorf("policy of group %s: %w", group, err)
+			return nil, 0, fmt.Errorf("policy of group %s: %w", group, err)
 		}
 	}
 	c.mu.Lock()
 	if c.m == nil {
 		c.m = make(map[string]cachedPolicy)
 	}
-	c.m[group] = cachedPolicy{p: p, updated: g.UpdatedAt, fetched: now}
+	c.m[group] = cachedPolicy{p: p, version: g.PolicyVersion, updated: g.UpdatedAt, fetched: now}
 	c.mu.Unlock()
-	return p, nil
+	return p, g.PolicyVersion, nil
 }
 
 func (c *policyCache) invalidate(group string) {

@@ -71,7 +71,7 @@ func TestWebhooksOnlyWithReceivers(t *testing.T) {
 		v.policies = policyCache{st: st, now: v.now, m: map[string]cachedPolicy{"prod": {p: warn, fetched: now}}}
 
 		ev := &wire.Evidence{Nonce: []byte("nonce"), TPMFamily: wire.FamilyTPM20}
-		if _, err := v.record(context.Background(), h, ev, &appraisal.Verdict{Status: appraisal.Failed}, time.Millisecond); err != nil {
+		if _, err := v.record(context.Background(), h, ev, judged{verdict: &appraisal.Verdict{Status: appraisal.Failed}}, time.Millisecond); err != nil {
 			t.Fatalf("record: %v", err)
 		}
 		if _, err := v.Placement(context.Background(), "scheduler", h.Name); err != nil {

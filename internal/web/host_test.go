@@ -38,13 +38,14 @@ func TestHostPage(t *testing.T) {
 				`<tr><th scope="row">esx-base</th><td>6.7.0-3.73</td><td>Example OS Vendor</td><td>certified</td><td>valid (chains to Example OS Vendor Root)</td></tr>`,
 				`Passed → <span class="badge st-failed">Failed</span>`,
 				`<time datetime="2026-01-15T11:40:00Z">2026-01-15T11:40:00Z</time> <span class="rel">(20 min ago)</span>`,
+				`<p id="judged-under">Judged under policy version 4 of group prod-a (<code>bootproof policy history prod-a</code>).</p>`,
 			},
 			dontWant: []string{"Attest now"},
 		},
 		{
 			name: "passed host has no differences", host: "esx-01", wantCode: 200,
 			want:     []string{`<span class="pl pl-allow">allow</span>`, `<span class="badge st-passed">Passed</span>`, `The quote carries the nonce the verifier issued.`},
-			dontWant: []string{"What differs"},
+			dontWant: []string{"What differs", "judged-under"}, // recorded before versions: no version to name
 		},
 		{
 			name: "TPM 1.2 host: nothing measured", host: "esx-03", wantCode: 200,

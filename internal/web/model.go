@@ -159,6 +159,9 @@ type StoreState struct {
 type HostDetail struct {
 	HostRow
 	Checks []Check // the latest verdict's checks, in the verifier's order
+	// PolicyVersion is the version of the group's policy the latest
+	// verdict was judged under; 0 when unknown (recorded before versions).
+	PolicyVersion int
 	// SecureBoot, Components and NotJudged are the latest verdict's own
 	// (appraisal.Verdict), worded on the page by package bootview as
 	// `bootproof hosts show` words them. SecureBoot is nil when the host

@@ -31,18 +31,19 @@ const (
 		attest_requested_at = CASE WHEN attest_requested_at <= ? THEN NULL ELSE attest_requested_at END,
 		clock = COALESCE(?, clock), reset_count = COALESCE(?, reset_count), restart_count = COALESCE(?, restart_count)
 		WHERE name = ?`
-	qPutLatest = `INSERT INTO latest_evidence (host, at, evidence, verdict, blob_set) VALUES (?, ?, ?, ?, ?)
+	qPutLatest = `INSERT INTO latest_evidence (host, at, evidence, verdict, blob_set, status, policy_version)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (host) DO UPDATE SET at = excluded.at, evidence = excluded.evidence, verdict = excluded.verdict,
-		blob_set = excluded.blob_set`
+		blob_set = excluded.blob_set, status = excluded.status, policy_version = excluded.policy_version`
 	qInsertSummary = `INSERT INTO attestation_summaries (host, at, status, reason_code, duration_micros)
 		VALUES (?, ?, ?, ?, ?)`
 	qInsertChange = `INSERT INTO status_changes (host, from_status, to_status, at, reason_code, reason, verdict, evidence,
-		blob_set, evidence_bytes, verdict_blob) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		blob_set, evidence_bytes, verdict_blob, policy_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qInsertDelivery = `INSERT INTO webhook_deliveries (event, payload, created_at, attempts, next_attempt_at,
 		last_error, lease_owner) VALUES (?, ?, ?, 0, ?, '', '')`
-	qLatestEvidence = `SELECT host, at, evidence, verdict FROM latest_evidence WHERE host = ?`
+	qLatestEvidence = `SELECT host, at, evidence, verdict, status, policy_version FROM latest_evidence WHERE host = ?`
 	qHistory        = `SELECT id, host, from_status, to_status, at, reason_code, reason, verdict, evidence,
-		evidence_bytes, evidence_dropped FROM status_changes WHERE host = ? ORDER BY at DESC, id DESC LIMIT ? OFFSET ?`
+		evidence_bytes, evidence_dropped, policy_version FROM status_changes WHERE host = ? ORDER BY at DESC, id DESC LIMIT ? OFFSET ?`
 	// qUnreachableCandidates narrows the sweep to hosts silent since before
 	// the latest cutoff; the per-group cutoff is applied in Go. On SQLite
 	// it must use the last_seen index (a multi-index OR): it runs inside
@@ -98,7 +99,7 @@ func (s *Store) RecordAttestation(ctx context.Context, r store.AttestationRecord
 				return fmt.Errorf("record attestation of host %q: %w", r.Host, err)
 			}
 		}
-		if _, err := c.exec(ctx, qPutLatest, r.Host, at, blob(r.Evidence), blob(r.Verdict), set); err != nil {
+		if _, err := c.exec(ctx, qPutLatest, latestArgs(r, at, set)...); err != nil {
 			return fmt.Errorf("record attestation of host %q: latest evidence: %w", r.Host, err)
 		}
 		if _, err := c.exec(ctx, qInsertSummary, r.Host, at, r.Status, r.ReasonCode, r.DurationMicros); err != nil {
@@ -125,7 +126,13 @@ func (s *Store) RecordAttestation(ctx context.Context, r store.AttestationRecord
 // bytes.
 func changeArgs(r store.AttestationRecord, old string, at int64, set any, stored int64) []any {
 	return []any{r.Host, old, r.Status, at, r.ReasonCode, r.Reason, blob(r.Verdict), blob(r.Evidence), set,
-		evidenceCharge(r, stored), r.VerdictSHA256}
+		evidenceCharge(r, stored), r.VerdictSHA256, r.PolicyVersion}
+}
+
+// latestArgs are qPutLatest's arguments for r recorded at at with blob set
+// set.
+func latestArgs(r store.AttestationRecord, at int64, set any) []any {
+	return []any{r.Host, at, blob(r.Evidence), blob(r.Verdict), set, r.Status, r.PolicyVersion}
 }
 
 // evidenceCharge is what keeping r's evidence costs its host: its evidence
@@ -226,7 +233,7 @@ func (s *Store) MarkUnreachable(ctx context.Context, cutoffByGroup map[string]ti
 				return fmt.Errorf("mark host %q unreachable: %w", h.Name, err)
 			}
 			if _, err := c.exec(ctx, qInsertChange, h.Name, h.Status, store.StatusUnreachable, micros(now),
-				store.ReasonUnreachable, reason, nil, nil, nil, 0, ""); err != nil {
+				store.ReasonUnreachable, reason, nil, nil, nil, 0, "", 0); err != nil {
 				return fmt.Errorf("mark host %q unreachable: status change: %w", h.Name, err)
 			}
 			if webhookPayload != nil {
@@ -268,7 +275,7 @@ func (s *Store) LatestEvidence(ctx context.Context, host string) (store.LatestEv
 	var e store.LatestEvidence
 	var at int64
 	var ev, vd []byte
-	err := s.read().queryRow(ctx, qLatestEvidence, host).Scan(&e.Host, &at, &ev, &vd)
+	err := s.read().queryRow(ctx, qLatestEvidence, host).Scan(&e.Host, &at, &ev, &vd, &e.Status, &e.PolicyVersion)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.LatestEvidence{}, fmt.Errorf("latest evidence of host %q: %w", host, store.ErrNotFound)
 	}
@@ -292,7 +299,7 @@ func (s *Store) History(ctx context.Context, host string, limit, offset int) ([]
 		var at int64
 		var vd, ev []byte
 		if err := rows.Scan(&sc.ID, &sc.Host, &sc.From, &sc.To, &at, &sc.ReasonCode, &sc.Reason, &vd, &ev,
-			&sc.EvidenceBytes, &sc.EvidenceDropped); err != nil {
+			&sc.EvidenceBytes, &sc.EvidenceDropped, &sc.PolicyVersion); err != nil {
 			return nil, fmt.Errorf("history of host %q: %w", host, err)
 		}
 		sc.At, sc.Verdict, sc.Evidence = fromMicros(at), fromBlob(vd), fromBlob(ev)

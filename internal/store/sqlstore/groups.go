@@ -10,23 +10,17 @@ import (
 )
 
 const (
-	qPutGroup = `INSERT INTO host_groups (name, policy, created_at, updated_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at`
-	qGetGroup      = `SELECT name, policy, created_at, updated_at FROM host_groups WHERE name = ?`
-	qListGroups    = `SELECT name, policy, created_at, updated_at FROM host_groups ORDER BY name`
-	qGroupHasHosts = `SELECT COUNT(*) FROM hosts WHERE group_name = ?`
-	qDeleteGroup   = `DELETE FROM host_groups WHERE name = ?`
+	qGetGroup       = `SELECT name, policy, created_at, updated_at, policy_version FROM host_groups WHERE name = ?`
+	qListGroups     = `SELECT name, policy, created_at, updated_at, policy_version FROM host_groups ORDER BY name`
+	qGroupHasHosts  = `SELECT COUNT(*) FROM hosts WHERE group_name = ?`
+	qDeleteGroup    = `DELETE FROM host_groups WHERE name = ?`
+	qDeleteVersions = `DELETE FROM policy_versions WHERE group_name = ?`
 )
 
-// PutGroup creates the group or replaces its policy.
+// PutGroup creates the group or replaces its policy, as a new version.
 func (s *Store) PutGroup(ctx context.Context, g store.Group) error {
-	if g.Name == "" {
-		return errors.New("put group: empty name")
-	}
-	if _, err := s.write().exec(ctx, qPutGroup, g.Name, blob(g.Policy), micros(g.CreatedAt), micros(g.UpdatedAt)); err != nil {
-		return fmt.Errorf("put group %q: %w", g.Name, err)
-	}
-	return nil
+	_, err := s.putPolicy(ctx, store.PolicyVersion{Group: g.Name, Policy: g.Policy, At: g.UpdatedAt}, g.CreatedAt)
+	return err
 }
 
 // GetGroup returns the named group.
@@ -76,6 +70,9 @@ func (s *Store) DeleteGroup(ctx context.Context, name string) error {
 		if err != nil {
 			return fmt.Errorf("delete group %q: %w", name, err)
 		}
+		if _, err := c.exec(ctx, qDeleteVersions, name); err != nil {
+			return fmt.Errorf("delete group %q: policy versions: %w", name, err)
+		}
 		return mustAffect(res, fmt.Sprintf("group %q", name))
 	})
 }
@@ -86,7 +83,7 @@ func scanGroup(r scanner) (store.Group, error) {
 	var g store.Group
 	var policy []byte
 	var created, updated int64
-	if err := r.Scan(&g.Name, &policy, &created, &updated); err != nil {
+	if err := r.Scan(&g.Name, &policy, &created, &updated, &g.PolicyVersion); err != nil {
 		return store.Group{}, err
 	}
 	g.Policy = fromBlob(policy)

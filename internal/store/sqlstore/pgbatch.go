@@ -344,7 +344,7 @@ func pgRecordWrite(ctx context.Context, pc *pgx.Conn, r store.AttestationRecord,
 	if newSet {
 		queueBlobSet(&e, pre, set, blobs, absent)
 	}
-	e.queue(pre+"latest evidence", qPutLatest, r.Host, at, blob(r.Evidence), blob(r.Verdict), set)
+	e.queue(pre+"latest evidence", qPutLatest, latestArgs(r, at, set)...)
 	e.queue(pre+"summary", qInsertSummary, r.Host, at, r.Status, r.ReasonCode, r.DurationMicros)
 	if old != r.Status {
 		e.queue(pre+"status change", qInsertChange, changeArgs(r, old, at, set, blobBytes(absent))...)

@@ -67,7 +67,8 @@ func testRecordAttestation(t *testing.T, s store.Store) {
 		t.Fatalf("LatestEvidence: %v", err)
 	}
 	wantEv := store.LatestEvidence{Host: "h1", At: at(4 * time.Minute),
-		Evidence: []byte(fmt.Sprintf(`{"at":%d}`, 4*time.Minute)), Verdict: []byte(store.StatusFailed)}
+		Evidence: []byte(fmt.Sprintf(`{"at":%d}`, 4*time.Minute)), Verdict: []byte(store.StatusFailed),
+		Status: store.StatusFailed}
 	if d := diff(wantEv, ev); d != "" {
 		t.Errorf("LatestEvidence (-want +got):\n%s", d)
 	}

@@ -24,7 +24,7 @@ func testGroups(t *testing.T, s store.Store) {
 	if err := s.PutGroup(ctx(t), store.Group{Name: "prod", Policy: []byte("v2"), CreatedAt: at(time.Hour), UpdatedAt: at(time.Hour)}); err != nil {
 		t.Fatalf("PutGroup(prod again): %v", err)
 	}
-	want := store.Group{Name: "prod", Policy: []byte("v2"), CreatedAt: t0, UpdatedAt: at(time.Hour)}
+	want := store.Group{Name: "prod", Policy: []byte("v2"), CreatedAt: t0, UpdatedAt: at(time.Hour), PolicyVersion: 2}
 	got, err := s.GetGroup(ctx(t), "prod")
 	if err != nil {
 		t.Fatalf("GetGroup(prod): %v", err)
@@ -36,6 +36,7 @@ func testGroups(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatalf("ListGroups: %v", err)
 	}
+	lab.PolicyVersion = 1
 	if d := diff([]store.Group{lab, want}, all); d != "" {
 		t.Errorf("ListGroups (-want +got):\n%s", d)
 	}

@@ -25,6 +25,10 @@ func Run(t *testing.T, newStore NewStore) {
 	}{
 		{"Groups", testGroups},
 		{"DeleteGroup", testDeleteGroup},
+		{"PolicyVersions", testPolicyVersions},
+		{"PolicyVersionsConcurrent", testPolicyVersionsConcurrent},
+		{"JudgedUnderVersion", testJudgedUnderVersion},
+		{"ScanLatestEvidence", testScanLatestEvidence},
 		{"HostRoundTrip", testHostRoundTrip},
 		{"HostErrors", testHostErrors},
 		{"UpdateHost", testUpdateHost},
