@@ -322,12 +322,13 @@ func (a *appraisal) checkReferences() {
 			}
 			measured = true
 			c.Judged = true
-			if ref, ok, _ := p.Match(*c); ok {
+			ref, ok, lapsed := p.MatchAt(*c, a.in.Now)
+			if ok {
 				c.Reference = ref.String()
 				continue
 			}
 			a.fail(Check{Code: code, Bank: a.v.Bank, PCR: intp(c.PCR), EventIndex: intp(c.EventIndex), Component: shownName(*c),
-				Message: notReferenceMessage(*c), Expected: refStrings(refs), Found: c.Digests[a.v.Bank]})
+				Message: notReferenceMessage(*c) + expiredNote(lapsed), Expected: refStrings(refs), Found: c.Digests[a.v.Bank]})
 		}
 		if !measured {
 			// A boot that measured none of a class the group pins did not
