@@ -272,19 +272,6 @@ func newPolicyCmd(stdio IO) *cobra.Command {
 			}
 			return simpleCall(cmd.Context(), cf, stdio, "PUT", "/api/v1/groups/"+url.PathEscape(args[0])+"/policy", b, "policy of "+args[0]+" updated")
 		}}
-	learn := &cobra.Command{Use: "learn GROUP HOST", Short: "Take HOST's latest verified boot as GROUP's reference values", Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := cf.client()
-			if err != nil {
-				return err
-			}
-			var raw []byte
-			if err := c.Do(cmd.Context(), "POST", "/api/v1/groups/"+url.PathEscape(args[0])+"/learn", map[string]string{"host": args[1]}, &raw); err != nil {
-				return err
-			}
-			_, err = stdio.Out.Write(raw)
-			return err
-		}}
-	cmd.AddCommand(get, set, learn)
+	cmd.AddCommand(get, set, newPolicyLearnCmd(stdio, &cf))
 	return cmd
 }
