@@ -103,16 +103,12 @@ func showLearnPreview(w io.Writer, p api.LearnResponse) {
 	}
 }
 
-// isTerminal says whether the command may ask: stdin is a character
-// device (a terminal), not a pipe, a file or /dev/null. A variable so that
-// tests can answer.
+// isTerminal says whether the command may ask: stdin is a terminal, not
+// a pipe, a file or /dev/null (terminal_*.go). A variable so that tests
+// can answer.
 var isTerminal = func(r io.Reader) bool {
 	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0 && f.Name() != os.DevNull
+	return ok && fileIsTerminal(f)
 }
 
 // errNotConfirmed ends a learn the operator did not confirm.
