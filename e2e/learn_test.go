@@ -1,16 +1,19 @@
 package e2e
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bootproof/bootproof/internal/policy"
+	"github.com/bootproof/bootproof/internal/web/webtest"
 )
 
-// TestLearnSafely drives `bootproof policy learn` as an operator rolling a
-// kernel: a Secure-Boot-off host is refused (non-zero exit, the blocking
-// check named) and changes nothing; an old-kernel host shows the kernel it
+// TestLearnSafely drives `bootproof policy learn` and the report's button
+// as an operator rolling a kernel: a Secure-Boot-off host is refused
+// (non-zero exit, the blocking check named; the page has no confirm
+// button) and changes nothing; an old-kernel host shows the kernel it
 // would add, applies nothing without a terminal or --yes, and with --yes
 // --expire 7d applies exactly that, after which the host Passes and the
 // golden host's kernel expires in seven days.
@@ -39,6 +42,20 @@ func TestLearnSafely(t *testing.T) {
 		}
 		if stored() != before {
 			t.Errorf("the refused learn changed the policy")
+		}
+	})
+	t.Run("the report's button", func(t *testing.T) {
+		opts := webtest.ReferenceOptions{IgnoreCertErrors: true}
+		sb := webtest.TakeReference(t, f.url, adminToken(t, f), "sboff", opts)
+		if !slices.Contains(sb.Blocking, "secureboot.disabled") || sb.Confirm {
+			t.Errorf("Secure-Boot-off host's page: %+v, want secureboot.disabled and no confirm button", sb)
+		}
+		old := webtest.TakeReference(t, f.url, adminToken(t, f), "old", opts)
+		if len(old.Blocking) != 0 || !old.Confirm || !strings.HasPrefix(old.Diff, "+ kernel: ") {
+			t.Errorf("old-kernel host's page: %+v, want the kernel it adds and a confirm button", old)
+		}
+		if stored() != before {
+			t.Errorf("the report's preview changed the policy")
 		}
 	})
 	t.Run("old kernel: no terminal and no --yes applies nothing", func(t *testing.T) {

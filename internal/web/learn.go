@@ -41,7 +41,7 @@ type learnView struct {
 }
 
 // learnPreview is the reference button: it shows the change, and a confirm
-// button, or the blocking checks and none (409). Nothing changes here.
+// button, or the blocking checks and none. Nothing changes here.
 func (h *handler) learnPreview(w http.ResponseWriter, r *http.Request, s session) error {
 	if err := h.checkAction(w, r, s); err != nil {
 		return err
@@ -52,11 +52,9 @@ func (h *handler) learnPreview(w http.ResponseWriter, r *http.Request, s session
 		return actionFailed(err, "preview the reference change", name, s.Name)
 	}
 	v := learnView{pageView: h.pageView(r, s, "Take "+name+"'s boot as the reference"), Name: name, Href: hostHref(name), LearnPreview: p}
-	code := http.StatusOK
-	if len(p.Blocking) > 0 {
-		code = http.StatusConflict
-	}
-	h.render(w, r, code, "learn", v)
+	// 200 also when refused: the page answered what was asked (what the
+	// change would be), and nothing was attempted.
+	h.render(w, r, http.StatusOK, "learn", v)
 	return nil
 }
 

@@ -9,7 +9,7 @@ import (
 
 // TestLearnFlow: the reference button shows the change and a confirm
 // button; a host that cannot be a reference gets the blocking checks and
-// no confirm button (409); confirming applies the version shown, and a
+// no confirm button; confirming applies the version shown, and a
 // policy changed in between is refused (409) without applying.
 func TestLearnFlow(t *testing.T) {
 	e := newTestEnv(t)
@@ -31,7 +31,7 @@ func TestLearnFlow(t *testing.T) {
 		{name: "diff and confirm", path: "/hosts/esx-01/reference", form: url.Values{"csrf": {csrf}}, wantCode: 200,
 			want:     []string{`<pre class="diff" id="diff">&#43; kernel: /vmlinuz-6.12`, `action="/hosts/esx-01/reference/confirm"`, `name="version" value="v1"`, `id="confirm"`},
 			dontWant: []string{`id="blocking"`}, wantCall: "preview olga esx-01"},
-		{name: "refused with the reason and no confirm", path: "/hosts/esx-02/reference", form: url.Values{"csrf": {csrf}}, wantCode: 409,
+		{name: "refused with the reason and no confirm", path: "/hosts/esx-02/reference", form: url.Values{"csrf": {csrf}}, wantCode: 200,
 			want:     []string{`This boot cannot be a reference`, `<li class="blocker" data-code="secureboot.disabled"><code>secureboot.disabled</code>: Secure Boot is off.</li>`},
 			dontWant: []string{`id="confirm"`, `/reference/confirm`}, wantCall: "preview olga esx-02"},
 		{name: "policy changed since the preview", path: "/hosts/esx-01/reference/confirm", form: url.Values{"csrf": {csrf}, "version": {"v1"}}, version: "v2",
