@@ -268,8 +268,12 @@ func (r *reportSource) PreviewLearn(ctx context.Context, actor, host string) (we
 // ApplyLearn applies the change previewed against version.
 func (r *reportSource) ApplyLearn(ctx context.Context, actor, host, version string) error {
 	_, err := r.s.Verifier.LearnReference(ctx, "web:"+actor, verifier.LearnRequest{Host: host, PolicyVersion: version})
-	if e, ok := verifier.AsError(err); ok && e.Code == verifier.CodePolicyChanged {
+	e, ok := verifier.AsError(err)
+	switch {
+	case ok && e.Code == verifier.CodePolicyChanged:
 		return fmt.Errorf("%s: %w", e.Message, web.ErrPolicyChanged)
+	case ok && e.Code == verifier.CodeNotAReference:
+		return fmt.Errorf("%s: %w", e.Message, web.ErrNotAReference)
 	}
 	return notFound(err)
 }

@@ -222,6 +222,9 @@ func (b boundActions) ApplyLearn(ctx context.Context, actor, host, version strin
 	if version != current {
 		return fmt.Errorf("version %s, now %s: %w", version, current, ErrPolicyChanged)
 	}
+	if p, ok := b.previews[host]; ok && len(p.Blocking) > 0 {
+		return fmt.Errorf("%s: %w", p.Blocking[0].Code, ErrNotAReference)
+	}
 	return b.record("reference "+version, actor, host, b.src)
 }
 

@@ -11,6 +11,11 @@ import (
 // applied that was not shown.
 var ErrPolicyChanged = errors.New("the group's policy changed since the preview")
 
+// ErrNotAReference is what Actions.ApplyLearn returns, wrapped, when the
+// host's latest boot can no longer be a reference (it attested again
+// since the preview, and failed): nothing is applied.
+var ErrNotAReference = errors.New("the host's latest boot cannot be a reference")
+
 // LearnPreview is what "Take this boot as the group's reference" would
 // do: the change to the group's policy, or why the boot cannot be a
 // reference.
@@ -71,6 +76,9 @@ func (h *handler) learnConfirm(w http.ResponseWriter, r *http.Request, s session
 	err := h.cfg.Actions.ApplyLearn(r.Context(), s.Name, name, version)
 	if errors.Is(err, ErrPolicyChanged) {
 		return &httpError{Code: http.StatusConflict, Msg: fmt.Sprintf("The policy of host %q's group changed since you saw the change; nothing was applied. Take the reference again from the host page to see the change as it is now.", clip(name))}
+	}
+	if errors.Is(err, ErrNotAReference) {
+		return &httpError{Code: http.StatusConflict, Msg: fmt.Sprintf("Host %q's latest boot can no longer be a reference; nothing was applied. Take the reference again from the host page to see why.", clip(name))}
 	}
 	if err != nil {
 		return actionFailed(err, "take reference", name, s.Name)

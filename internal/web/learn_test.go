@@ -36,6 +36,8 @@ func TestLearnFlow(t *testing.T) {
 			dontWant: []string{`id="confirm"`, `/reference/confirm`}, wantCall: "preview olga esx-02"},
 		{name: "policy changed since the preview", path: "/hosts/esx-01/reference/confirm", form: url.Values{"csrf": {csrf}, "version": {"v1"}}, version: "v2",
 			wantCode: 409, want: []string{"changed since you saw the change; nothing was applied"}},
+		{name: "confirm for a host that can no longer be a reference", path: "/hosts/esx-02/reference/confirm", form: url.Values{"csrf": {csrf}, "version": {"v1"}},
+			wantCode: 409, want: []string{"can no longer be a reference; nothing was applied"}},
 		{name: "confirm without a version", path: "/hosts/esx-01/reference/confirm", form: url.Values{"csrf": {csrf}}, wantCode: 400},
 		{name: "confirm of the version shown", path: "/hosts/esx-01/reference/confirm", form: url.Values{"csrf": {csrf}, "version": {"v1"}},
 			wantCode: http.StatusSeeOther, wantCall: "reference v1 olga esx-01"},

@@ -81,7 +81,8 @@ type Actions interface {
 	PreviewLearn(ctx context.Context, actor, host string) (LearnPreview, error)
 	// ApplyLearn makes that change, if the group's policy is still the
 	// version previewed; else it returns an error wrapping
-	// ErrPolicyChanged and changes nothing.
+	// ErrPolicyChanged, or ErrNotAReference when the host's latest boot
+	// can no longer be a reference, and changes nothing.
 	ApplyLearn(ctx context.Context, actor, host, version string) error
 }
 
