@@ -328,7 +328,7 @@ func (a *appraisal) checkReferences() {
 				continue
 			}
 			a.fail(Check{Code: code, Bank: a.v.Bank, PCR: intp(c.PCR), EventIndex: intp(c.EventIndex), Component: shownName(*c),
-				Message: notReferenceMessage(*c) + expiredNote(lapsed), Expected: refStrings(refs), Found: c.Digests[a.v.Bank]})
+				Message: notReferenceMessage(*c) + expiredNote(lapsed), Expected: expectedRefs(refs, a.in.Now), Found: c.Digests[a.v.Bank]})
 		}
 		if !measured {
 			// A boot that measured none of a class the group pins did not

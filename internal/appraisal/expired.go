@@ -1,6 +1,10 @@
 package appraisal
 
-import "github.com/bootproof/bootproof/internal/policy"
+import (
+	"time"
+
+	"github.com/bootproof/bootproof/internal/policy"
+)
 
 // expiredNote completes a reference failure whose component matched only
 // a lapsed reference (`policy learn --expire`): the operator sees that the
@@ -10,4 +14,17 @@ func expiredNote(lapsed *policy.Reference) string {
 		return ""
 	}
 	return " It matched the reference " + lapsed.String() + ", which expired on " + policy.ExpiryText(lapsed.Expires) + "."
+}
+
+// expectedRefs lists the references as a failed check's expected values,
+// an expired one marked so, so that a digest equal to the one found does
+// not read as a match.
+func expectedRefs(refs []policy.Reference, now time.Time) []string {
+	out := refStrings(refs)
+	for i, r := range refs {
+		if r.Expired(now) {
+			out[i] += ", expired on " + policy.ExpiryText(r.Expires)
+		}
+	}
+	return out
 }

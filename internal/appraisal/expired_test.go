@@ -1,6 +1,7 @@
 package appraisal
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,7 +48,10 @@ func TestExpiredReference(t *testing.T) {
 			}
 			f := v.Failures()
 			if len(f) != 1 || f[0].Code != CodeRefKernel || !strings.Contains(f[0].Message, tt.message) {
-				t.Errorf("failures %+v, want one %s saying %q", f, CodeRefKernel, tt.message)
+				t.Fatalf("failures %+v, want one %s saying %q", f, CodeRefKernel, tt.message)
+			}
+			if want := p.References.Kernel[0].String() + ", expired on " + policy.ExpiryText(tt.expires); !slices.Contains(f[0].Expected, want) {
+				t.Errorf("expected values %q, want %q among them", f[0].Expected, want)
 			}
 		})
 	}
