@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -23,6 +24,9 @@ const (
 	// CodeLearnOptions: a bad --replace class or --expire (400).
 	CodeLearnOptions = "learn.options"
 )
+
+// learnApplyMu serialises the version check and the store of learns.
+var learnApplyMu sync.Mutex
 
 // maxLearnExpire and maxReasonLen bound what a learn request may ask.
 const (
@@ -179,6 +183,11 @@ func (v *Verifier) PolicyVersion(ctx context.Context, group string) (string, err
 // longer the one the plan was computed from or the caller previewed: what
 // is stored is what was shown.
 func (v *Verifier) applyLearn(ctx context.Context, actor string, plan *LearnPlan, previewed string) error {
+	// Two learns in this process cannot both pass the check and then
+	// store; the store itself has no compare-and-set yet, so another
+	// replica's write between the check and the store is not caught.
+	learnApplyMu.Lock()
+	defer learnApplyMu.Unlock()
 	now, err := v.PolicyVersion(ctx, plan.Group)
 	if err != nil {
 		return err
