@@ -361,19 +361,23 @@ var endpoints = []endpoint{
 		}},
 	{route: "POST /api/v1/groups/{name}/learn",
 		happy: func(t *testing.T, f *fixture) {
-			st, body, _ := f.do(t, f.client, "POST", "/api/v1/groups/lab/learn", f.env.Token(auth.Operator), []byte(`{"host":"`+hostA+`"}`), "application/json")
-			p, err := policy.Parse(body)
-			if st != 200 || err != nil || len(p.References.Kernel) == 0 || len(p.References.Bootloader) == 0 {
-				t.Fatalf("learn = %d %v %s", st, err, body)
+			var res api.LearnResponse
+			f.mustJSON(t, "POST", "/api/v1/groups/lab/learn", auth.Operator, `{"host":"`+hostA+`"}`, 200, &res)
+			p, err := policy.Parse([]byte(res.Policy))
+			if err != nil || !res.Applied || len(p.References.Kernel) == 0 || len(p.References.Bootloader) == 0 {
+				t.Fatalf("learn = %v %+v", err, res)
 			}
 			_, stored, _ := f.do(t, f.client, "GET", "/api/v1/groups/lab/policy", f.env.AdminToken, nil, "")
-			if !bytes.Equal(stored, body) {
+			if !bytes.Equal(stored, []byte(res.Policy)) {
 				t.Error("the learned policy is not the group's policy")
 			}
 		},
 		bad: append(jsonBodyCases("/api/v1/groups/lab/learn", false),
 			badCase{name: "unknown host", path: "/api/v1/groups/lab/learn", body: `{"host":"no-such-host"}`, ctype: "application/json", status: 404, code: "host.not_found"},
-			badCase{name: "host of another group", path: "/api/v1/groups/staging/learn", body: `{"host":"` + hostA + `"}`, ctype: "application/json", status: 400, code: "policy.learn_group"})},
+			badCase{name: "host of another group", path: "/api/v1/groups/staging/learn", body: `{"host":"` + hostA + `"}`, ctype: "application/json", status: 400, code: "policy.learn_group"},
+			badCase{name: "expire not a period", path: "/api/v1/groups/lab/learn", body: `{"host":"` + hostA + `","expire":"a week"}`, ctype: "application/json", status: 400, code: "learn.options"},
+			badCase{name: "force without a reason", path: "/api/v1/groups/lab/learn", body: `{"host":"` + hostA + `","force":true,"reason":"  "}`, ctype: "application/json", status: 400, code: "learn.reason_required"},
+			badCase{name: "replace an unknown class", path: "/api/v1/groups/lab/learn", body: `{"host":"` + hostA + `","replace":["kernels"]}`, ctype: "application/json", status: 400, code: "learn.options"})},
 	{route: "GET /api/v1/join-tokens",
 		happy: func(t *testing.T, f *fixture) {
 			var l api.List[api.JoinTokenInfo]

@@ -41,12 +41,8 @@ const (
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("api: the endpoint tests boot emulated hosts; skipped with -short")
-	}
-	env := servertest.Start(t)
-	f := &fixture{env: env, client: env.HTTPClient()}
-	f.trustEmulatedVendors(t, "lab")
+	f := startFixture(t)
+	env := f.env
 	stateA := filepath.Join(t.TempDir(), hostA)
 	f.runHost(t, hostA, stateA, 0, "")
 	f.runHost(t, hostB, filepath.Join(t.TempDir(), hostB), 0, "")
@@ -67,6 +63,19 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
+// startFixture starts a verifier whose group "lab" trusts the emulated
+// vendors, with no host yet; it skips with -short.
+func startFixture(t *testing.T) *fixture {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("api: these tests boot emulated hosts; skipped with -short")
+	}
+	env := servertest.Start(t)
+	f := &fixture{env: env, client: env.HTTPClient()}
+	f.trustEmulatedVendors(t, "lab")
+	return f
+}
+
 // runHost boots an emulated host in this process and runs its agent once.
 // wantErr, when set, is a text the agent's refusal must contain.
 func (f *fixture) runHost(t *testing.T, name, state string, seed int64, wantErr string) {
@@ -77,11 +86,17 @@ func (f *fixture) runHost(t *testing.T, name, state string, seed int64, wantErr 
 // runHostAt is runHost with the agent talking to the verifier at url.
 func (f *fixture) runHostAt(t *testing.T, url, name, state string, seed int64, wantErr string) {
 	t.Helper()
+	f.runProfileAt(t, url, name, emuhost.Good, state, seed, wantErr)
+}
+
+// runProfileAt is runHostAt for a host of any emulated profile.
+func (f *fixture) runProfileAt(t *testing.T, url, name string, profile emuhost.Profile, state string, seed int64, wantErr string) {
+	t.Helper()
 	var jt api.JoinTokenResponse
 	f.mustJSON(t, "POST", "/api/v1/join-tokens", auth.Operator, fmt.Sprintf(`{"group":"lab","host":%q,"ttl":"10m"}`, name), http.StatusCreated, &jt)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	err := emurun.Run(ctx, emurun.Config{Name: name, Profile: emuhost.Good, Seed: seed, MakerCADir: f.env.MakerCADir,
+	err := emurun.Run(ctx, emurun.Config{Name: name, Profile: profile, Seed: seed, MakerCADir: f.env.MakerCADir,
 		VerifierURL: url, CAPEM: f.env.CAPEM, StateDir: state, JoinToken: jt.Token, Once: true})
 	switch {
 	case wantErr == "" && err != nil:

@@ -311,32 +311,6 @@ func readPolicy(w http.ResponseWriter, r *http.Request) (*policy.Policy, error) 
 	return p, nil
 }
 
-func (s *server) learnPolicy(w http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		Host string `json:"host"`
-	}
-	if err := decode(w, r, 4<<10, &req); err != nil {
-		return err
-	}
-	h, err := s.v.Store().GetHost(r.Context(), req.Host)
-	if errors.Is(err, store.ErrNotFound) {
-		return errorf(http.StatusNotFound, "host.not_found", "no host named %q", req.Host)
-	} else if err != nil {
-		return err
-	}
-	if h.Group != r.PathValue("name") {
-		return errorf(http.StatusBadRequest, "policy.learn_group", "host %q is in group %q, not %q", h.Name, h.Group, r.PathValue("name"))
-	}
-	p, err := s.v.LearnReference(r.Context(), actor(r), req.Host)
-	if err != nil {
-		return err
-	}
-	b, _ := p.Marshal()
-	w.Header().Set("Content-Type", "application/yaml")
-	_, err = w.Write(b)
-	return err
-}
-
 func (s *server) listJoinTokens(w http.ResponseWriter, r *http.Request) error {
 	ts, err := s.v.Store().ListJoinTokens(r.Context())
 	if err != nil {

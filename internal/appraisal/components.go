@@ -383,7 +383,8 @@ func (a *appraisal) checkReferences() {
 			if a.rules.denied[c.EventIndex] {
 				continue // failed as denied, whatever else matches
 			}
-			if ref, ok := policy.MatchDigests(refs, policy.DigestsOf(*c)); ok {
+			ref, ok, lapsed := p.MatchAt(*c, a.in.Now)
+			if ok {
 				c.Reference = ref.String()
 				continue
 			}
@@ -392,7 +393,7 @@ func (a *appraisal) checkReferences() {
 				continue
 			}
 			a.fail(Check{Code: code, Bank: a.v.Bank, PCR: intp(c.PCR), EventIndex: intp(c.EventIndex), Component: shownName(*c),
-				Message: msg, Expected: a.expected(class, refs), Found: c.Digests[a.v.Bank]})
+				Message: msg + expiredNote(lapsed), Expected: a.expected(class, refs), Found: c.Digests[a.v.Bank]})
 		}
 		if !measured {
 			// A boot that measured none of a class the group pins did not

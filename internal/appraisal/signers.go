@@ -219,7 +219,7 @@ func (a *appraisal) ruleAccepts(c *policy.Component, refs []policy.Reference) (m
 // expected lists what would have passed a component of the class: its
 // reference values and its signer rule's certificates.
 func (a *appraisal) expected(class string, refs []policy.Reference) []string {
-	out := refStrings(refs)
+	out := expectedRefs(refs, a.in.Now)
 	if rule := a.in.Policy.Signers.Rule(class); rule != nil {
 		for _, c := range rule.Certificates {
 			out = append(out, "signed by "+c.String())

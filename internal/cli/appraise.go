@@ -50,7 +50,9 @@ The verifier's clock check compares with the host's last quote; offline
 there is none, so a replayed old quote is not caught here.
 
 --learn prints, as policy YAML, what ` + "`policy learn`" + ` would take from this boot
-(the --policy file, or the default, with the boot's reference values).
+(the --policy file, or the default, with the boot's reference values added),
+or, with exit status 2, why it would refuse this boot (learn.not_a_reference:
+a failure other than reference values, or Secure Boot off or unknown).
 
 Exit status: 0 Passed, 1 Failed, 2 could not appraise (unreadable files, an
 invalid policy, or a host without a TPM 2.0: N/A).`,

@@ -272,20 +272,7 @@ func newPolicyCmd(stdio IO) *cobra.Command {
 		}}
 	set.Flags().BoolVar(&yes, "yes", false, "store without asking (scripts); the preview is still printed")
 	set.Flags().StringVar(&comment, "comment", "", "why, kept with the version")
-	learn := &cobra.Command{Use: "learn GROUP HOST", Short: "Take HOST's latest verified boot as GROUP's reference values", Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := cf.client()
-			if err != nil {
-				return err
-			}
-			var raw []byte
-			if err := c.Do(cmd.Context(), "POST", "/api/v1/groups/"+url.PathEscape(args[0])+"/learn", map[string]string{"host": args[1]}, &raw); err != nil {
-				return err
-			}
-			_, err = stdio.Out.Write(raw)
-			return err
-		}}
-	cmd.AddCommand(get, set, learn, newPolicyHistoryCmd(stdio, &cf), newPolicyDiffCmd(stdio, &cf),
+	cmd.AddCommand(get, set, newPolicyLearnCmd(stdio, &cf), newPolicyHistoryCmd(stdio, &cf), newPolicyDiffCmd(stdio, &cf),
 		newPolicyRollbackCmd(stdio, &cf), newPolicyPreviewCmd(stdio, &cf))
 	return cmd
 }

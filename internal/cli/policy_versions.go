@@ -196,8 +196,8 @@ func headline(ch verifier.PreviewChange) string {
 	return ch.ReasonCode + ": " + ch.Headline
 }
 
-// errNotConfirmed: policy set was not confirmed and stored nothing.
-var errNotConfirmed = errors.New("policy not stored: answer y to store it, or pass --yes")
+// errSetNotConfirmed: policy set was not confirmed and stored nothing.
+var errSetNotConfirmed = errors.New("policy not stored: answer y to store it, or pass --yes")
 
 // setPolicy previews yaml for group, asks (unless yes) and stores it.
 func setPolicy(ctx context.Context, stdio IO, cf *clientFlags, group, file, comment string, yes bool) error {
@@ -220,7 +220,7 @@ func setPolicy(ctx context.Context, stdio IO, cf *clientFlags, group, file, comm
 		writePreview(stdio, pv, file)
 	}
 	if !yes && !confirm(stdio, fmt.Sprintf("Store %s as the next policy version of %s? [y/N] ", file, group)) {
-		return errNotConfirmed
+		return errSetNotConfirmed
 	}
 	q := ""
 	if comment != "" {

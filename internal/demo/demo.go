@@ -18,6 +18,7 @@ import (
 	"github.com/bootproof/bootproof/internal/policy"
 	"github.com/bootproof/bootproof/internal/server"
 	"github.com/bootproof/bootproof/internal/store"
+	"github.com/bootproof/bootproof/internal/verifier"
 )
 
 // Config says what demo to run.
@@ -202,7 +203,7 @@ func (d *demo) setUp(ctx context.Context) error {
 	if err := d.waitFor(ctx, golden.Name, func(h store.Host) bool { return h.LastAttested != nil }, 60*time.Second); err != nil {
 		return fmt.Errorf("golden host %s: %w", golden.Name, err)
 	}
-	if _, err := v.LearnReference(ctx, "demo", golden.Name); err != nil {
+	if _, err := v.LearnReference(ctx, "demo", verifier.LearnRequest{Host: golden.Name}); err != nil {
 		return fmt.Errorf("learn reference values from %s: %w", golden.Name, err)
 	}
 	d.printf("Learned reference values of group esx from %s's boot (as an operator would from a golden host).\n", golden.Name)

@@ -74,17 +74,6 @@ func DigestsOf(c Component) Digests {
 	return Digests{c.Digests["sha1"], c.Digests["sha256"], c.Digests["sha384"], c.Digests["sha512"]}
 }
 
-// MatchDigests returns the first of refs that a measurement with these
-// digests matches.
-func MatchDigests(refs []Reference, d Digests) (Reference, bool) {
-	for _, r := range refs {
-		if r.matches(d) {
-			return r, true
-		}
-	}
-	return Reference{}, false
-}
-
 func (r Reference) matches(d Digests) bool {
 	if d.SHA1 != "" && r.SHA1 != "" && d.SHA1 != r.SHA1 {
 		return false

@@ -145,6 +145,8 @@ type Reference struct {
 	SHA384 string `yaml:"sha384,omitempty"`
 	SHA512 string `yaml:"sha512,omitempty"`
 	Label  string `yaml:"label,omitempty"`
+	// Expires, when set, is when the reference lapses (expiry.go).
+	Expires time.Time `yaml:"expires,omitempty"`
 }
 
 // Digest returns the reference's digest in a bank named as pcrs.json names

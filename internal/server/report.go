@@ -240,8 +240,42 @@ func (r *reportSource) AttestNow(ctx context.Context, actor, host string) error 
 	return notFound(err)
 }
 
-func (r *reportSource) LearnReference(ctx context.Context, actor, host string) error {
-	_, err := r.s.Verifier.LearnReference(ctx, "web:"+actor, host)
+// PreviewLearn is the reference button: a dry run of `policy learn`. A
+// host that cannot be a reference is a preview with its blocking checks,
+// not an error, so the page can say why.
+func (r *reportSource) PreviewLearn(ctx context.Context, actor, host string) (web.LearnPreview, error) {
+	plan, err := r.s.Verifier.LearnReference(ctx, "web:"+actor, verifier.LearnRequest{Host: host, DryRun: true})
+	var refusal *verifier.LearnRefusal
+	if errors.As(err, &refusal) {
+		p := web.LearnPreview{}
+		if h, err := r.s.Store.GetHost(ctx, host); err == nil {
+			p.Group = h.Group
+		}
+		for _, b := range refusal.Blocking {
+			p.Blocking = append(p.Blocking, web.LearnBlocker{Code: b.Code, Message: b.Message})
+		}
+		return p, nil
+	}
+	if err != nil {
+		return web.LearnPreview{}, notFound(err)
+	}
+	p := web.LearnPreview{Group: plan.Group, Version: plan.PolicyVersion}
+	if !plan.Changes.Empty() {
+		p.Changes = strings.Split(strings.TrimSuffix(plan.Changes.String(), "\n"), "\n")
+	}
+	return p, nil
+}
+
+// ApplyLearn applies the change previewed against version.
+func (r *reportSource) ApplyLearn(ctx context.Context, actor, host, version string) error {
+	_, err := r.s.Verifier.LearnReference(ctx, "web:"+actor, verifier.LearnRequest{Host: host, PolicyVersion: version})
+	e, ok := verifier.AsError(err)
+	switch {
+	case ok && e.Code == verifier.CodePolicyChanged:
+		return fmt.Errorf("%s: %w", e.Message, web.ErrPolicyChanged)
+	case ok && e.Code == verifier.CodeNotAReference:
+		return fmt.Errorf("%s: %w", e.Message, web.ErrNotAReference)
+	}
 	return notFound(err)
 }
 

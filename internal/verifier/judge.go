@@ -31,13 +31,14 @@ func Judge(in appraisal.Input) Judgement {
 	return j
 }
 
-// Learn is what `policy learn` takes from a verdict: its components as
-// base's reference values. Evidence that is not authentic (a quote or the
-// event log's replay failed) teaches nothing (policy.learn_unverified);
-// what names the evidence in that refusal.
+// Learn is what `policy learn` takes from a verdict: its components added
+// to base's reference values. A boot that failed for anything but
+// reference values, or had Secure Boot off or unknown, teaches nothing
+// (learn.not_a_reference, as the verifier refuses it; offline there is no
+// --force); what names the evidence in that refusal.
 func Learn(vd *appraisal.Verdict, base *policy.Policy, what string) (*policy.Policy, error) {
-	if !authentic(vd) {
-		return nil, refuse(KindConflict, "policy.learn_unverified", "%s is not authentic (quote or event log replay failed); it cannot be a reference", what)
+	if bs := learnBlockers(vd); len(bs) > 0 {
+		return nil, refuse(KindConflict, CodeNotAReference, "%s cannot be a reference: %s", what, blockerList(bs))
 	}
 	return policy.Learn(vd.Components, base), nil
 }

@@ -51,37 +51,6 @@ func (v *Verifier) host(ctx context.Context, name string) (store.Host, error) {
 	return h, err
 }
 
-// LearnReference takes a host's latest verified boot as its group's
-// reference values, as an operator does with a golden host. The evidence
-// must be authentic (quote and replay held); other failures are what the
-// operator chooses to accept.
-func (v *Verifier) LearnReference(ctx context.Context, actor, name string) (*policy.Policy, error) {
-	h, err := v.host(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	if err := CheckGroupName(h.Group); err != nil {
-		return nil, err
-	}
-	vd, _, err := v.LatestVerdict(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := v.policies.get(ctx, h.Group)
-	if err != nil {
-		return nil, err
-	}
-	learned, err := Learn(vd, cur, fmt.Sprintf("host %q's latest evidence", name))
-	if err != nil {
-		return nil, err
-	}
-	if _, err := v.PutPolicyVersion(ctx, actor, h.Group, learned, "reference values learned from host "+name); err != nil {
-		return nil, err
-	}
-	v.audit(ctx, actor, "policy.learn", h.Group, "reference values learned from host "+name)
-	return learned, nil
-}
-
 // PutPolicy validates and stores a group's policy (creating the group) as
 // its next version (policyversions.go).
 func (v *Verifier) PutPolicy(ctx context.Context, actor, group string, p *policy.Policy) error {

@@ -252,7 +252,7 @@ func isRefusal(err error, code string) bool {
 func TestLearnIsAVersion(t *testing.T) {
 	f := previewFleet(t, map[emuhost.Profile]int{emuhost.Good: 1})
 	ctx := context.Background()
-	if _, err := f.v.LearnReference(ctx, "carol", "good-00"); err != nil {
+	if _, err := f.v.LearnReference(ctx, "carol", verifier.LearnRequest{Host: "good-00"}); err != nil {
 		t.Fatal(err)
 	}
 	hist, err := f.v.PolicyHistory(ctx, "lab")

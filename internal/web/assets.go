@@ -21,7 +21,7 @@ var staticFS embed.FS
 // that any test of the package catches; it cannot come from input.
 var pages = func() map[string]*template.Template {
 	m := map[string]*template.Template{}
-	for _, p := range []string{"fleet", "host", "signin", "error"} {
+	for _, p := range []string{"fleet", "host", "signin", "error", "learn"} {
 		m[p] = template.Must(template.New(p).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html"))
 	}
 	return m

@@ -53,3 +53,32 @@ func TestBrowserAgainstReport(t *testing.T) {
 	res := webtest.Browse(t, base, token, webtest.Want{IgnoreCertErrors: strings.HasPrefix(base, "https:")})
 	t.Logf("opened %s: %s", res.FailedHost, res.Reason)
 }
+
+// TestBrowserTakeReference presses "Take this boot as the group's
+// reference" in headless Chromium: a Secure-Boot-off host gets its
+// blocking check and no confirm button; an old-kernel host gets the diff
+// and a confirm button, and only pressing it applies the change.
+func TestBrowserTakeReference(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test; skipped with -short")
+	}
+	e := newTestEnv(t)
+	e.actions.previews = map[string]LearnPreview{
+		"esx-02": {Group: "lab", Blocking: []LearnBlocker{{Code: "secureboot.disabled", Message: "Secure Boot was disabled at boot."}}},
+	}
+	refused := webtest.TakeReference(t, e.srv.URL, operatorToken, "esx-02", webtest.ReferenceOptions{Apply: true})
+	if !slices.Equal(refused.Blocking, []string{"secureboot.disabled"}) || refused.Confirm || refused.Flash != "" {
+		t.Errorf("Secure-Boot-off host: %+v, want secureboot.disabled, no confirm button, nothing applied", refused)
+	}
+	shown := webtest.TakeReference(t, e.srv.URL, operatorToken, "esx-01", webtest.ReferenceOptions{})
+	if len(shown.Blocking) != 0 || !shown.Confirm || !strings.HasPrefix(shown.Diff, "+ kernel: /vmlinuz-6.12") {
+		t.Errorf("old-kernel host: %+v, want the kernel it adds and a confirm button", shown)
+	}
+	if slices.ContainsFunc(e.actions.calls, func(c string) bool { return strings.HasPrefix(c, "reference ") }) {
+		t.Fatalf("a change was applied without confirmation: %q", e.actions.calls)
+	}
+	applied := webtest.TakeReference(t, e.srv.URL, operatorToken, "esx-01", webtest.ReferenceOptions{Apply: true})
+	if !strings.HasPrefix(applied.Flash, "This host's boot is now its group's reference") || !slices.Contains(e.actions.calls, "reference v1 olga esx-01") {
+		t.Errorf("after confirming: flash %q, calls %q", applied.Flash, e.actions.calls)
+	}
+}

@@ -169,6 +169,12 @@ type fakeActions struct {
 	mu    sync.Mutex
 	calls []string // "attest alice web-01"
 	err   error
+	// previews are PreviewLearn's answers by host; a host not in it
+	// previews one added kernel at version "v1".
+	previews map[string]LearnPreview
+	// version is the group's policy version ApplyLearn compares with;
+	// "" means "v1".
+	version string
 }
 
 func (a *fakeActions) record(kind, actor, host string, src *fakeSource) error {
@@ -194,8 +200,32 @@ func (b boundActions) AttestNow(ctx context.Context, actor, host string) error {
 	return b.record("attest", actor, host, b.src)
 }
 
-func (b boundActions) LearnReference(ctx context.Context, actor, host string) error {
-	return b.record("reference", actor, host, b.src)
+func (b boundActions) PreviewLearn(ctx context.Context, actor, host string) (LearnPreview, error) {
+	if err := b.record("preview", actor, host, b.src); err != nil {
+		return LearnPreview{}, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if p, ok := b.previews[host]; ok {
+		return p, nil
+	}
+	return LearnPreview{Group: "lab", Version: "v1", Changes: []string{"+ kernel: /vmlinuz-6.12 (sha256:" + strings.Repeat("c", 64) + ")"}}, nil
+}
+
+func (b boundActions) ApplyLearn(ctx context.Context, actor, host, version string) error {
+	b.mu.Lock()
+	current := b.version
+	b.mu.Unlock()
+	if current == "" {
+		current = "v1"
+	}
+	if version != current {
+		return fmt.Errorf("version %s, now %s: %w", version, current, ErrPolicyChanged)
+	}
+	if p, ok := b.previews[host]; ok && len(p.Blocking) > 0 {
+		return fmt.Errorf("%s: %w", p.Blocking[0].Code, ErrNotAReference)
+	}
+	return b.record("reference "+version, actor, host, b.src)
 }
 
 var errVerifierDown = errors.New("database is locked")

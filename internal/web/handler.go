@@ -58,8 +58,8 @@ const (
 )
 
 // Register adds the report's routes to mux: the fleet page at "/", a page
-// per host under "/hosts/{name}" (with POST ".../attest" and
-// ".../reference" for operators), "/export.csv", "/export.json",
+// per host under "/hosts/{name}" (with POST ".../attest", ".../reference"
+// (the confirm page) and ".../reference/confirm" for operators), "/export.csv", "/export.json",
 // "/events" (JSON, polled by the fleet page), "/signin", "/signout" and the
 // embedded assets under "/static/".
 func Register(mux *http.ServeMux, cfg Config) error {
@@ -70,8 +70,9 @@ func Register(mux *http.ServeMux, cfg Config) error {
 	cop := http.NewCrossOriginProtection()
 	mux.HandleFunc("GET /{$}", h.page(h.fleet))
 	mux.HandleFunc("GET /hosts/{name}", h.page(h.host))
-	mux.Handle("POST /hosts/{name}/attest", cop.Handler(h.page(h.action(actionAttest))))
-	mux.Handle("POST /hosts/{name}/reference", cop.Handler(h.page(h.action(actionReference))))
+	mux.Handle("POST /hosts/{name}/attest", cop.Handler(h.page(h.attest)))
+	mux.Handle("POST /hosts/{name}/reference", cop.Handler(h.page(h.learnPreview)))
+	mux.Handle("POST /hosts/{name}/reference/confirm", cop.Handler(h.page(h.learnConfirm)))
 	mux.HandleFunc("GET "+PathExportCSV, h.api(h.exportCSV))
 	mux.HandleFunc("GET "+PathExportJSON, h.api(h.exportJSON))
 	mux.HandleFunc("GET "+PathEvents, h.api(h.events))

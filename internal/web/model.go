@@ -75,9 +75,15 @@ type Source interface {
 type Actions interface {
 	// AttestNow asks the verifier to challenge the host at once.
 	AttestNow(ctx context.Context, actor, host string) error
-	// LearnReference takes the host's latest verified boot as its group's
-	// reference values.
-	LearnReference(ctx context.Context, actor, host string) error
+	// PreviewLearn says what taking the host's latest boot as its group's
+	// reference values would change, or why the boot cannot be one
+	// (LearnPreview.Blocking); it changes nothing.
+	PreviewLearn(ctx context.Context, actor, host string) (LearnPreview, error)
+	// ApplyLearn makes that change, if the group's policy is still the
+	// version previewed; else it returns an error wrapping
+	// ErrPolicyChanged, or ErrNotAReference when the host's latest boot
+	// can no longer be a reference, and changes nothing.
+	ApplyLearn(ctx context.Context, actor, host, version string) error
 }
 
 // Authenticator checks an API token, from the sign-in cookie or from an

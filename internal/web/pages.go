@@ -54,46 +54,45 @@ func (h *handler) host(w http.ResponseWriter, r *http.Request, s session) error 
 	return nil
 }
 
-type actionKind int
-
-const (
-	actionAttest actionKind = iota
-	actionReference
-)
-
-func (h *handler) action(kind actionKind) pageFunc {
-	return func(w http.ResponseWriter, r *http.Request, s session) error {
-		r.Body = http.MaxBytesReader(w, r.Body, maxSignInBody)
-		if h.cfg.Actions == nil {
-			return &httpError{Code: http.StatusNotFound, Msg: "This verifier offers no actions."}
-		}
-		if s.token == "" || !s.Can(RoleOperator) {
-			return &httpError{Code: http.StatusForbidden, Msg: "Only an operator or an admin may do this; sign in with such a token."}
-		}
-		if !s.checkCSRF(r) {
-			return &httpError{Code: http.StatusForbidden, Msg: "The form is stale or came from another site; reload the host page and try again."}
-		}
-		name := r.PathValue("name")
-		var err error
-		var done, what string
-		switch kind {
-		case actionAttest:
-			err, done, what = h.cfg.Actions.AttestNow(r.Context(), s.Name, name), "attest", "request attestation"
-		case actionReference:
-			err, done, what = h.cfg.Actions.LearnReference(r.Context(), s.Name, name), "reference", "take reference"
-		}
-		if errors.Is(err, ErrNotFound) {
-			return &httpError{Code: http.StatusNotFound, Msg: fmt.Sprintf("No host is named %q.", clip(name))}
-		}
-		if err != nil {
-			return &httpError{Code: http.StatusBadGateway,
-				Msg: fmt.Sprintf("The verifier could not %s for host %q; its log has the details.", what, clip(name)),
-				Err: fmt.Errorf("%s for host %q by %q: %w", what, name, s.Name, err)}
-		}
-		h.log.Info("report action", "action", done, "host", name, "actor", s.Name)
-		http.Redirect(w, r, hostHref(name)+"?done="+done, http.StatusSeeOther)
-		return nil
+// checkAction is what every button's POST must pass: actions offered, an
+// operator signed in with a token, and the form's CSRF token.
+func (h *handler) checkAction(w http.ResponseWriter, r *http.Request, s session) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxSignInBody)
+	if h.cfg.Actions == nil {
+		return &httpError{Code: http.StatusNotFound, Msg: "This verifier offers no actions."}
 	}
+	if s.token == "" || !s.Can(RoleOperator) {
+		return &httpError{Code: http.StatusForbidden, Msg: "Only an operator or an admin may do this; sign in with such a token."}
+	}
+	if !s.checkCSRF(r) {
+		return &httpError{Code: http.StatusForbidden, Msg: "The form is stale or came from another site; reload the host page and try again."}
+	}
+	return nil
+}
+
+// actionFailed is the page of a button whose action failed: 404 for an
+// unknown host, else 502 with the details in the log only.
+func actionFailed(err error, what, name, actor string) error {
+	if errors.Is(err, ErrNotFound) {
+		return &httpError{Code: http.StatusNotFound, Msg: fmt.Sprintf("No host is named %q.", clip(name))}
+	}
+	return &httpError{Code: http.StatusBadGateway,
+		Msg: fmt.Sprintf("The verifier could not %s for host %q; its log has the details.", what, clip(name)),
+		Err: fmt.Errorf("%s for host %q by %q: %w", what, name, actor, err)}
+}
+
+// attest is the "Attest now" button.
+func (h *handler) attest(w http.ResponseWriter, r *http.Request, s session) error {
+	if err := h.checkAction(w, r, s); err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	if err := h.cfg.Actions.AttestNow(r.Context(), s.Name, name); err != nil {
+		return actionFailed(err, "request attestation", name, s.Name)
+	}
+	h.log.Info("report action", "action", "attest", "host", name, "actor", s.Name)
+	http.Redirect(w, r, hostHref(name)+"?done=attest", http.StatusSeeOther)
+	return nil
 }
 
 // eventsReply is what the fleet page polls: when anything last changed.

@@ -85,16 +85,33 @@ type Result struct {
 // installed.
 func Browse(t *testing.T, baseURL, token string, want Want) Result {
 	t.Helper()
+	w, stop := open(t, baseURL, want.Timeout, want.IgnoreCertErrors)
+	defer stop()
+	defer w.checkConsole() // also when a step fails: the console often says why
+	w.signIn(token)
+	w.checkA11y("fleet page")
+	w.checkCounts("fleet page", want.Counts)
+	if want.Change != nil {
+		w.live(want.Change, want.CountsAfterChange)
+	}
+	w.filterFailed()
+	w.openFailedHost(want.FailedHost)
+	w.exportCSV()
+	return w.res
+}
+
+// open starts headless Chromium on a new profile, skipping the test when
+// there is none; stop closes it. timeout 0 means 90 s.
+func open(t *testing.T, baseURL string, timeout time.Duration, ignoreCertErrors bool) (w *walk, stop func()) {
+	t.Helper()
 	bin := Chromium()
 	if bin == "" {
 		t.Skip("no Chromium: /usr/bin/chromium is absent and neither chromium nor chromium-browser is on PATH (apt-get install chromium)")
 	}
-	timeout := want.Timeout
 	if timeout == 0 {
 		timeout = 90 * time.Second
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(bin),
 		chromedp.Headless,
@@ -110,29 +127,18 @@ func Browse(t *testing.T, baseURL, token string, want Want) Result {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1366, 768), // a laptop screen
 	}
-	if want.IgnoreCertErrors {
+	if ignoreCertErrors {
 		opts = append(opts, chromedp.IgnoreCertErrors)
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
 	tab, cancelTab := chromedp.NewContext(allocCtx)
-	defer cancelTab()
-
-	w := &walk{t: t, ctx: tab, base: strings.TrimSuffix(baseURL, "/"), dir: ArtefactsDir(t)}
+	stop = func() { cancelTab(); cancelAlloc(); cancel() }
+	w = &walk{t: t, ctx: tab, base: strings.TrimSuffix(baseURL, "/"), dir: ArtefactsDir(t)}
 	if err := w.listen(); err != nil {
+		stop()
 		t.Fatalf("start Chromium %s: %v", bin, err)
 	}
-	defer w.checkConsole() // also when a step fails: the console often says why
-	w.signIn(token)
-	w.checkA11y("fleet page")
-	w.checkCounts("fleet page", want.Counts)
-	if want.Change != nil {
-		w.live(want.Change, want.CountsAfterChange)
-	}
-	w.filterFailed()
-	w.openFailedHost(want.FailedHost)
-	w.exportCSV()
-	return w.res
+	return w, stop
 }
 
 // walk is one browser session through the report.
