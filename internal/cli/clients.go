@@ -286,5 +286,6 @@ func newPolicyCmd(stdio IO) *cobra.Command {
 			return err
 		}}
 	cmd.AddCommand(get, set, learn)
+	cmd.AddCommand(newPolicyAddCmd(&cf, stdio))
 	return cmd
 }

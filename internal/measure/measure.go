@@ -100,7 +100,7 @@ func File(b []byte) (*Result, error) {
 		return nil, err
 	}
 	r.Measurements = append(r.Measurements, Measurement{PCR: PCRFiles, Method: MethodFile,
-		By: "GRUB, for each file it reads", Digests: FileDigests(b)})
+		By: "GRUB, when it reads the file (a kernel, an initramfs, grub.cfg)", Digests: FileDigests(b)})
 	r.Classes = classesOf(r.Kind)
 	return r, nil
 }
