@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -114,7 +115,8 @@ func refsFromFiles(flags []*addFlag, label string) ([]fileRef, error) {
 				return nil, fmt.Errorf("policy add --%s: %w", f.name, err)
 			}
 			if !r.CanBe(f.class) {
-				return nil, fmt.Errorf("policy add --%s %s: it is a %s, which can be %v, not %s", f.name, path, kindText[r.Kind], r.Classes, f.class)
+				return nil, fmt.Errorf("policy add --%s %s: %s: it can be %s, not %s",
+					f.name, path, kindText[r.Kind], strings.Join(r.Classes, " or "), f.class)
 			}
 			out = append(out, fileRefs(f, filepath.Base(path), r, label)...)
 		}
