@@ -1,18 +1,15 @@
 package qemu
 
 import (
-	"bytes"
 	"crypto/sha256"
-	"debug/pe"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
-	"sort"
 	"strings"
 	"testing"
+
+	"github.com/bootproof/bootproof/internal/measure"
 )
 
 // dumpedEvent is one event of 'bootproof eventlog dump --json'.
@@ -104,85 +101,17 @@ func sha256File(t *testing.T, path string) string {
 }
 
 // authenticode is the SHA-256 Authenticode digest of a PE image, the digest
-// UEFI firmware and shim extend into PCR 4 for each image they start (the
-// Windows Authenticode PE specification: the headers without the checksum
-// and the certificate table entry, the sections in file order, then what
-// follows them except the signatures).
+// UEFI firmware and shim extend into PCR 4 for each image they start, as
+// internal/measure (and so 'bootproof measure') computes it.
 func authenticode(t *testing.T, path string) string {
 	t.Helper()
-	d, err := authenticodeDigest(path)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := measure.Authenticode(b)
 	if err != nil {
 		t.Fatalf("authenticode digest of %s: %v", path, err)
 	}
-	return d
-}
-
-func authenticodeDigest(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	return authenticodeOf(b)
-}
-
-func authenticodeOf(b []byte) (string, error) {
-	f, err := pe.NewFile(bytes.NewReader(b))
-	if err != nil {
-		return "", err
-	}
-	if len(b) < 0x40 {
-		return "", fmt.Errorf("too short for a PE image")
-	}
-	opt := int(binary.LittleEndian.Uint32(b[0x3c:])) + 4 + 20 // PE signature, COFF header
-	var dirs int
-	var sizeOfHeaders uint32
-	switch h := f.OptionalHeader.(type) {
-	case *pe.OptionalHeader64:
-		dirs, sizeOfHeaders = opt+112, h.SizeOfHeaders
-	case *pe.OptionalHeader32:
-		dirs, sizeOfHeaders = opt+96, h.SizeOfHeaders
-	default:
-		return "", fmt.Errorf("no optional header")
-	}
-	checksum := opt + 64
-	certEntry := dirs + 4*8 // data directory 4: the certificate table
-	if checksum+4 > certEntry || certEntry+8 > int(sizeOfHeaders) || int(sizeOfHeaders) > len(b) {
-		return "", fmt.Errorf("headers out of range")
-	}
-	certSize := int(binary.LittleEndian.Uint32(b[certEntry+4:]))
-	h := sha256.New()
-	h.Write(b[:checksum])
-	h.Write(b[checksum+4 : certEntry])
-	h.Write(b[certEntry+8 : sizeOfHeaders])
-	sections := append([]*pe.Section(nil), f.Sections...)
-	sort.Slice(sections, func(i, j int) bool { return sections[i].Offset < sections[j].Offset })
-	hashed := int(sizeOfHeaders)
-	for _, s := range sections {
-		if s.Size == 0 {
-			continue
-		}
-		end := int(s.Offset) + int(s.Size)
-		if end > len(b) {
-			return "", fmt.Errorf("section %s out of range", s.Name)
-		}
-		h.Write(b[s.Offset:end])
-		hashed += int(s.Size)
-	}
-	if rest := len(b) - certSize; rest > hashed {
-		h.Write(b[hashed:rest])
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// FuzzAuthenticode feeds damaged PE images to the digest: an error, never a
-// panic.
-func FuzzAuthenticode(f *testing.F) {
-	if b, err := os.ReadFile(grubEFI); err == nil {
-		f.Add(b[:min(len(b), 4096)])
-	}
-	f.Add([]byte("MZ"))
-	f.Add(append([]byte("MZ"), make([]byte, 0x100)...))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = authenticodeOf(b)
-	})
+	return d.SHA256
 }

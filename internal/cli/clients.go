@@ -274,5 +274,6 @@ func newPolicyCmd(stdio IO) *cobra.Command {
 	set.Flags().StringVar(&comment, "comment", "", "why, kept with the version")
 	cmd.AddCommand(get, set, newPolicyLearnCmd(stdio, &cf), newPolicyHistoryCmd(stdio, &cf), newPolicyDiffCmd(stdio, &cf),
 		newPolicyRollbackCmd(stdio, &cf), newPolicyPreviewCmd(stdio, &cf))
+	cmd.AddCommand(newPolicyAddCmd(&cf, stdio))
 	return cmd
 }

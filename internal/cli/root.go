@@ -73,5 +73,6 @@ separate verifier, never by the host itself.`,
 		newHostsCmd(stdio), newReportCmd(stdio), newTokenCmd(stdio), newPolicyCmd(stdio),
 		newBundleCmd(stdio), newEvidenceCmd(stdio), newEventlogCmd(stdio), newGateCmd(stdio), newLoadgenCmd(stdio),
 		newAppraiseCmd(stdio))
+	root.AddCommand(newMeasureCmd(stdio))
 	return root
 }
