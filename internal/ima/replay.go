@@ -1,0 +1,293 @@
+package ima
+
+import (
+	"bytes"
+	"crypto/sha1" // the template hash IMA logs is SHA-1
+	"fmt"
+	"hash"
+	"sort"
+
+	"github.com/bootproof/bootproof/internal/eventlog"
+)
+
+// Mode is how a kernel extends the non-SHA-1 banks. The SHA-1 bank is
+// extended with the logged template hash in both.
+type Mode uint8
+
+const (
+	// ModeUnknown: not yet determined (only the SHA-1 bank was proven).
+	ModeUnknown Mode = iota
+	// ModeBankHash: each bank is extended with the template data hashed in
+	// the bank's algorithm (Linux 5.8 and later).
+	ModeBankHash
+	// ModeSHA1Padded: each bank is extended with the SHA-1 template hash
+	// padded with zeros to the bank's size (kernels before 5.8).
+	ModeSHA1Padded
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModeBankHash:
+		return "bank_hash"
+	case ModeSHA1Padded:
+		return "sha1_padded"
+	}
+	return "unknown"
+}
+
+// PCRs holds PCR values by bank and index: quoted values, or a replay's.
+type PCRs map[eventlog.Alg]map[uint32][]byte
+
+// State is where a replay stands: the entries proven so far and the PCR
+// values they reach. A verifier keeps it per host and boot; the zero State
+// is the start of a boot (every PCR the list extends is zero).
+type State struct {
+	Mode   Mode   `json:"mode"`
+	Next   uint64 `json:"next"` // entries proven; the index of the next entry
+	Values PCRs   `json:"values"`
+}
+
+// Prove replays entries, which must be the list from entry s.Next on, in
+// the banks of quoted, and returns the state after the shortest prefix of
+// entries that reaches the quoted value of every bank and PCR, with the
+// length of that prefix. Entries after it are not proven: the kernel
+// appends while the agent reads, so a list read after the quote may be
+// longer than the quote covers; they are proven by the next quote.
+//
+// With s.Mode unknown, both modes are tried and the one that held is
+// returned in the new state. Errors: *EntryError (an entry out of place,
+// a template hash that is not SHA-1 of the data, a PCR the quote lacks),
+// *ReplayError (no prefix reaches the quoted values).
+func (s State) Prove(entries []Entry, quoted PCRs) (State, int, error) {
+	if len(quoted) == 0 {
+		return s, 0, fmt.Errorf("%s: no quoted banks to replay against", CodeReplay)
+	}
+	if err := s.check(entries, quoted); err != nil {
+		return s, 0, err
+	}
+	if s.Mode != ModeUnknown || !hasNonSHA1(quoted) {
+		return s.prove(entries, quoted, s.Mode)
+	}
+	out, n, err := s.prove(entries, quoted, ModeBankHash)
+	if err == nil {
+		return out, n, nil
+	}
+	if out, n, err2 := s.prove(entries, quoted, ModeSHA1Padded); err2 == nil {
+		return out, n, nil
+	}
+	return s, 0, err
+}
+
+// check validates what does not depend on the mode: entries follow on from
+// s.Next, template hashes match their data, and the quote covers each PCR
+// an entry extends.
+func (s State) check(entries []Entry, quoted PCRs) error {
+	for _, a := range sortedBanks(quoted) {
+		if a.Size() == 0 || !knownBank(a) {
+			return fmt.Errorf("%s: bank %v cannot be replayed", CodeReplay, a)
+		}
+		if s.Next > 0 && s.Values[a] == nil {
+			return fmt.Errorf("%s: bank %v was not replayed before entry %d; start over from entry 0", CodeReplay, a, s.Next)
+		}
+	}
+	for i := range entries {
+		e := &entries[i]
+		if want := s.Next + uint64(i); e.Index != want {
+			return &EntryError{Reason: CodeReplay, Entry: e.Index, Path: e.Path,
+				Msg: fmt.Sprintf("out of place: expected entry %d", want)}
+		}
+		if !e.Violation() && sha1.Sum(e.TemplateData) != e.TemplateHash {
+			return &EntryError{Reason: CodeTemplateHash, Entry: e.Index, Path: e.Path,
+				Msg: fmt.Sprintf("template hash %x is not the SHA-1 of the template data", e.TemplateHash)}
+		}
+		for a, pcrs := range quoted {
+			if _, ok := pcrs[e.PCR]; !ok {
+				return &EntryError{Reason: CodeReplay, Entry: e.Index, Path: e.Path,
+					Msg: fmt.Sprintf("extends PCR %d, which the quote's %v bank lacks", e.PCR, a)}
+			}
+		}
+	}
+	return nil
+}
+
+// prove replays in one mode and stops at the first prefix that matches.
+func (s State) prove(entries []Entry, quoted PCRs, mode Mode) (State, int, error) {
+	banks := sortedBanks(quoted)
+	ext := make([]*extender, len(banks))
+	for i, a := range banks {
+		ext[i] = newExtender(a, s.Values[a])
+	}
+	matches := func() bool {
+		for _, x := range ext {
+			if !x.matches(quoted[x.alg]) {
+				return false
+			}
+		}
+		return true
+	}
+	for n := 0; ; n++ {
+		if matches() {
+			return s.after(ext, mode, n), n, nil
+		}
+		if n == len(entries) {
+			break
+		}
+		for _, x := range ext {
+			x.extend(&entries[n], mode)
+		}
+	}
+	return s, 0, mismatch(ext, quoted, s.Next+uint64(len(entries)))
+}
+
+// after is the state once n more entries are proven.
+func (s State) after(ext []*extender, mode Mode, n int) State {
+	out := State{Mode: mode, Next: s.Next + uint64(n), Values: PCRs{}}
+	if n == 0 || !hasNonSHA1Ext(ext) {
+		out.Mode = s.Mode // nothing told the modes apart
+	}
+	for _, x := range ext {
+		out.Values[x.alg] = x.values()
+	}
+	return out
+}
+
+// mismatch names the first bank and PCR whose replay misses the quote.
+func mismatch(ext []*extender, quoted PCRs, entries uint64) error {
+	for _, x := range ext {
+		for _, pcr := range sortedPCRs(quoted[x.alg]) {
+			if got := x.value(pcr); !bytes.Equal(got, quoted[x.alg][pcr]) {
+				return &ReplayError{Bank: x.alg.String(), PCR: pcr, Entries: entries,
+					Quoted: quoted[x.alg][pcr], Computed: got,
+					Msg: "no prefix of the entries replays to the quoted value"}
+			}
+		}
+	}
+	// Every bank matches at the end but never all at once at a prefix:
+	// unreachable, since the end is a prefix; kept for safety.
+	return fmt.Errorf("%s: no prefix of the entries replays to the quoted values", CodeReplay)
+}
+
+// extender holds one bank's running PCR values.
+type extender struct {
+	alg  eventlog.Alg
+	h    hash.Hash
+	pcrs map[uint32][]byte
+	buf  []byte // old value || digest
+	ones []byte
+}
+
+func newExtender(a eventlog.Alg, start map[uint32][]byte) *extender {
+	hf, _ := a.Hash()
+	x := &extender{alg: a, h: hf.New(), pcrs: map[uint32][]byte{}, buf: make([]byte, 2*a.Size())}
+	for pcr, v := range start {
+		x.pcrs[pcr] = bytes.Clone(v)
+	}
+	x.ones = bytes.Repeat([]byte{0xff}, a.Size())
+	return x
+}
+
+// value is the PCR's current value; a PCR no entry extended is zero.
+func (x *extender) value(pcr uint32) []byte {
+	if v, ok := x.pcrs[pcr]; ok {
+		return v
+	}
+	return make([]byte, x.alg.Size())
+}
+
+func (x *extender) matches(quoted map[uint32][]byte) bool {
+	for pcr, q := range quoted {
+		if v, ok := x.pcrs[pcr]; ok {
+			if !bytes.Equal(v, q) {
+				return false
+			}
+		} else if !isZero(q) {
+			return false
+		}
+	}
+	return true
+}
+
+// extend computes PCR := H(PCR || digest) with the digest the kernel uses
+// for this entry in this bank and mode.
+func (x *extender) extend(e *Entry, mode Mode) {
+	size := x.alg.Size()
+	d := x.buf[size:]
+	switch {
+	case e.Violation():
+		copy(d, x.ones)
+	case x.alg == eventlog.SHA1 || mode == ModeSHA1Padded:
+		clear(d)
+		copy(d, e.TemplateHash[:])
+	default:
+		x.h.Reset()
+		x.h.Write(e.TemplateData)
+		x.h.Sum(d[:0])
+	}
+	copy(x.buf, x.value(e.PCR))
+	x.h.Reset()
+	x.h.Write(x.buf)
+	v := x.pcrs[e.PCR]
+	if v == nil {
+		v = make([]byte, size)
+		x.pcrs[e.PCR] = v
+	}
+	x.h.Sum(v[:0])
+}
+
+func (x *extender) values() map[uint32][]byte {
+	out := make(map[uint32][]byte, len(x.pcrs))
+	for pcr, v := range x.pcrs {
+		out[pcr] = bytes.Clone(v)
+	}
+	return out
+}
+
+func knownBank(a eventlog.Alg) bool {
+	_, ok := a.Hash()
+	return ok
+}
+
+func hasNonSHA1(p PCRs) bool {
+	for a := range p {
+		if a != eventlog.SHA1 {
+			return true
+		}
+	}
+	return false
+}
+
+func hasNonSHA1Ext(ext []*extender) bool {
+	for _, x := range ext {
+		if x.alg != eventlog.SHA1 {
+			return true
+		}
+	}
+	return false
+}
+
+func isZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedBanks(p PCRs) []eventlog.Alg {
+	out := make([]eventlog.Alg, 0, len(p))
+	for a := range p {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+func sortedPCRs(m map[uint32][]byte) []uint32 {
+	out := make([]uint32, 0, len(m))
+	for p := range m {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
