@@ -8,7 +8,31 @@ import (
 )
 
 // builtin are the kernel's template field lists (ima_template.c).
-var builtin = map[string]string{
+var builtin = map[string][]string{}
+
+func init() {
+	for name, fmt := range builtinFormats {
+		builtin[name] = strings.Split(fmt, "|")
+	}
+	builtin["ima"] = []string{"d", "n"}
+	for name := range builtin {
+		templateNames[name] = name
+	}
+}
+
+// templateNames maps each builtin template name to itself, so that
+// internTemplate returns the kernel's names without allocating.
+var templateNames = map[string]string{}
+
+// internTemplate returns a template name as a string.
+func internTemplate(b []byte) string {
+	if s, ok := templateNames[string(b)]; ok {
+		return s
+	}
+	return string(b)
+}
+
+var builtinFormats = map[string]string{
 	"ima-ng":     "d-ng|n-ng",
 	"ima-ngv2":   "d-ngv2|n-ng",
 	"ima-sig":    "d-ng|n-ng|sig",
@@ -30,8 +54,8 @@ var knownField = map[string]bool{
 // under its format string, so a name made only of known field identifiers
 // is read as its own field list.
 func templateFields(name string) []string {
-	if f, ok := builtin[name]; ok {
-		return strings.Split(f, "|")
+	if ids, ok := builtin[name]; ok {
+		return ids
 	}
 	ids := strings.Split(name, "|")
 	for _, id := range ids {
@@ -114,11 +138,27 @@ func digestNG(b []byte, typed bool) (string, []byte, error) {
 		}
 		return legacyAlg(b), b, nil
 	}
-	prefix := string(b[:i])
+	prefix := internAlg(b[:i])
 	if typed && !strings.Contains(prefix, ":") {
 		return "", nil, fmt.Errorf("prefix %q lacks the digest type", prefix)
 	}
 	return prefix, b[i+2:], nil
+}
+
+// internAlg returns a digest prefix as a string, without allocating for
+// the common algorithms.
+func internAlg(b []byte) string {
+	switch string(b) {
+	case "sha256":
+		return "sha256"
+	case "sha1":
+		return "sha1"
+	case "sha384":
+		return "sha384"
+	case "sha512":
+		return "sha512"
+	}
+	return string(b)
 }
 
 // splitXattrs cuts xattrvalues by the u32 lengths of xattrlengths.

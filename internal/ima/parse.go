@@ -3,6 +3,7 @@ package ima
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 )
 
 // Parse reads a whole measurement list (binary_runtime_measurements).
@@ -23,20 +24,57 @@ func Parse(b []byte) ([]Entry, error) {
 func ParseAt(b []byte, at Position) ([]Entry, Position, error) {
 	r := reader{b: b, base: at.Offset}
 	pos := at
-	var out []Entry
+	out := make([]Entry, 0, countEntries(b))
 	for r.off < len(b) {
 		if len(out) == MaxEntries {
 			return out, pos, r.fail(pos.Entry, r.off, fmt.Sprintf(
 				"more than %d entries in one call: parse the rest from this position", MaxEntries))
 		}
-		e, err := r.entry(pos.Entry)
-		if err != nil {
-			return out, pos, err
+		if len(out) == cap(out) {
+			out = append(out, Entry{})
+		} else {
+			out = out[:len(out)+1] // the hint was right: no copy of a zero Entry
 		}
-		out = append(out, e)
+		if err := r.entry(&out[len(out)-1], pos.Entry); err != nil {
+			return out[:len(out)-1], pos, err
+		}
 		pos = Position{Entry: pos.Entry + 1, Offset: at.Offset + uint64(r.off)}
 	}
 	return out, pos, nil
+}
+
+// countEntries walks the framing only, to size the result once: entries
+// are large, and growing the slice entry by entry cost more than parsing
+// them. It is a capacity hint; the parse proper checks everything.
+func countEntries(b []byte) int {
+	u32 := func(at int) (int, bool) {
+		if at < 0 || at > len(b)-4 {
+			return 0, false
+		}
+		return int(binary.LittleEndian.Uint32(b[at:])), true
+	}
+	n, off := 0, 0
+	for off < len(b) && n < MaxEntries {
+		nameLen, ok := u32(off + 24)
+		if !ok || nameLen > MaxTemplateName {
+			break
+		}
+		off += 28 + nameLen
+		var l int
+		if off <= len(b) && string(b[off-nameLen:off]) == "ima" {
+			l, ok = u32(off + 20)
+			l += 24
+		} else {
+			l, ok = u32(off)
+			l += 4
+		}
+		if !ok || l > MaxEntrySize+4 {
+			break
+		}
+		off += l
+		n++
+	}
+	return n
 }
 
 // reader walks the list; base is the offset of b in the whole list, so
@@ -45,6 +83,17 @@ type reader struct {
 	b    []byte
 	off  int
 	base uint64
+	slab []Field // fields are cut from here, a chunk at a time
+}
+
+// fields returns an empty slice with room for n fields from the slab.
+func (r *reader) fields(n int) []Field {
+	if len(r.slab) < n {
+		r.slab = make([]Field, max(n, 1024))
+	}
+	f := r.slab[:0:n]
+	r.slab = r.slab[n:]
+	return f
 }
 
 func (r *reader) fail(entry uint64, off int, msg string) *ParseError {
@@ -72,8 +121,9 @@ func (r *reader) u32(entry uint64, what string) (uint32, error) {
 // length reads a u32 length field and checks it against max.
 func (r *reader) length(entry uint64, what string, max int) (int, error) {
 	at := r.off
-	n, err := r.u32(entry, what+" length")
+	n, err := r.u32(entry, what)
 	if err != nil {
+		err.(*ParseError).Msg = what + " length" + strings.TrimPrefix(err.(*ParseError).Msg, what)
 		return 0, err
 	}
 	if uint64(n) > uint64(max) {
@@ -82,40 +132,41 @@ func (r *reader) length(entry uint64, what string, max int) (int, error) {
 	return int(n), nil
 }
 
-// entry reads one entry: PCR, template hash, template name, template data.
-func (r *reader) entry(index uint64) (Entry, error) {
-	e := Entry{Index: index, Offset: r.base + uint64(r.off)}
+// entry reads one entry into e: PCR, template hash, template name,
+// template data.
+func (r *reader) entry(e *Entry, index uint64) error {
+	e.Index, e.Offset = index, r.base+uint64(r.off) // e is zero
 	pcrAt := r.off
 	pcr, err := r.u32(index, "PCR index")
 	if err != nil {
-		return e, err
+		return err
 	}
 	if pcr > 23 {
-		return e, r.fail(index, pcrAt, fmt.Sprintf("PCR index %d is not a PCR (0-23)", pcr))
+		return r.fail(index, pcrAt, fmt.Sprintf("PCR index %d is not a PCR (0-23)", pcr))
 	}
 	e.PCR = pcr
 	h, err := r.take(index, 20, "template hash")
 	if err != nil {
-		return e, err
+		return err
 	}
 	copy(e.TemplateHash[:], h)
 	nameAt := r.off
 	n, err := r.length(index, "template name", MaxTemplateName)
 	if err != nil {
-		return e, err
+		return err
 	}
 	name, err := r.take(index, n, "template name")
 	if err != nil {
-		return e, err
+		return err
 	}
 	if n == 0 {
-		return e, r.fail(index, nameAt, "empty template name")
+		return r.fail(index, nameAt, "empty template name")
 	}
-	e.Template = string(name)
+	e.Template = internTemplate(name)
 	if e.Template == "ima" {
-		return e, r.legacy(&e)
+		return r.legacy(e)
 	}
-	return e, r.templateData(&e)
+	return r.templateData(e)
 }
 
 // legacy reads the `ima` template, which the list frames differently: a
@@ -158,29 +209,33 @@ func (r *reader) templateData(e *Entry) error {
 	e.TemplateData = data
 	ids := templateFields(e.Template)
 	fr := reader{b: data, base: r.base + uint64(dataAt)}
-	var at []int // offset of each field in r.b
+	var at [16]int // offset in r.b of each of the first fields, for errors
+	e.Fields = r.fields(len(ids))
 	for i := 0; fr.off < len(data); i++ {
-		at = append(at, dataAt+fr.off)
-		fn, err := fr.length(e.Index, fmt.Sprintf("field %d", i), len(data))
+		if i < len(at) {
+			at[i] = dataAt + fr.off
+		}
+		fn, err := fr.length(e.Index, "field", len(data))
+		if err == nil {
+			var fd []byte
+			fd, err = fr.take(e.Index, fn, "field")
+			e.Fields = append(e.Fields, Field{Data: fd})
+		}
 		if err != nil {
+			err.(*ParseError).Msg = fmt.Sprintf("field %d", i) + strings.TrimPrefix(err.(*ParseError).Msg, "field")
 			return err
 		}
-		fd, err := fr.take(e.Index, fn, fmt.Sprintf("field %d", i))
-		if err != nil {
-			return err
-		}
-		f := Field{Data: fd}
+		f := &e.Fields[len(e.Fields)-1]
 		if i < len(ids) {
 			f.ID = ids[i]
 		}
-		e.Fields = append(e.Fields, f)
 	}
 	if ids != nil && len(e.Fields) != len(ids) {
 		return r.fail(e.Index, dataAt, fmt.Sprintf("template %s has %d fields, the data holds %d",
 			e.Template, len(ids), len(e.Fields)))
 	}
 	if i, err := decodeFields(e); err != nil {
-		return r.fail(e.Index, at[i], err.Error())
+		return r.fail(e.Index, at[min(i, len(at)-1)], err.Error())
 	}
 	return nil
 }

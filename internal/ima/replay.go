@@ -62,6 +62,10 @@ func (s State) Prove(entries []Entry, quoted PCRs) (State, int, error) {
 	if len(quoted) == 0 {
 		return s, 0, fmt.Errorf("%s: no quoted banks to replay against", CodeReplay)
 	}
+	quoted, err := s.relevant(entries, quoted)
+	if err != nil {
+		return s, 0, err
+	}
 	if err := s.check(entries, quoted); err != nil {
 		return s, 0, err
 	}
@@ -90,6 +94,7 @@ func (s State) check(entries []Entry, quoted PCRs) error {
 			return fmt.Errorf("%s: bank %v was not replayed before entry %d; start over from entry 0", CodeReplay, a, s.Next)
 		}
 	}
+	covered := coveredPCRs(quoted)
 	for i := range entries {
 		e := &entries[i]
 		if want := s.Next + uint64(i); e.Index != want {
@@ -100,14 +105,60 @@ func (s State) check(entries []Entry, quoted PCRs) error {
 			return &EntryError{Reason: CodeTemplateHash, Entry: e.Index, Path: e.Path,
 				Msg: fmt.Sprintf("template hash %x is not the SHA-1 of the template data", e.TemplateHash)}
 		}
-		for a, pcrs := range quoted {
-			if _, ok := pcrs[e.PCR]; !ok {
-				return &EntryError{Reason: CodeReplay, Entry: e.Index, Path: e.Path,
-					Msg: fmt.Sprintf("extends PCR %d, which the quote's %v bank lacks", e.PCR, a)}
-			}
+		if e.PCR >= 24 || covered[e.PCR] != 0 {
+			return &EntryError{Reason: CodeReplay, Entry: e.Index, Path: e.Path,
+				Msg: fmt.Sprintf("extends PCR %d, which the quote's %v bank lacks", e.PCR, covered[min(e.PCR, 23)])}
 		}
 	}
 	return nil
+}
+
+// coveredPCRs maps each PCR to 0 when every quoted bank has it, else to
+// the first bank that lacks it.
+func coveredPCRs(quoted PCRs) [24]eventlog.Alg {
+	var out [24]eventlog.Alg
+	for p := range out {
+		for _, a := range sortedBanks(quoted) {
+			if _, ok := quoted[a][uint32(p)]; !ok {
+				out[p] = a
+				break
+			}
+		}
+	}
+	return out
+}
+
+// IMAPCR is the PCR the kernel's IMA extends unless its policy says
+// otherwise (CONFIG_IMA_MEASURE_PCR_IDX).
+const IMAPCR = 10
+
+// relevant keeps of the quote the PCRs the list can extend: PCR 10, which
+// must be quoted, and any other PCR an entry or the state names. A quote
+// of all 24 PCRs can be passed as it is.
+func (s State) relevant(entries []Entry, quoted PCRs) (PCRs, error) {
+	var want [24]bool
+	want[IMAPCR] = true
+	for _, vals := range s.Values {
+		for p := range vals {
+			want[p%24] = true
+		}
+	}
+	for i := range entries {
+		want[entries[i].PCR%24] = true
+	}
+	out := PCRs{}
+	for a, vals := range quoted {
+		if _, ok := vals[IMAPCR]; !ok {
+			return nil, fmt.Errorf("%s: the quote's %v bank lacks PCR %d", CodeReplay, a, IMAPCR)
+		}
+		out[a] = map[uint32][]byte{}
+		for p, v := range vals {
+			if p < 24 && want[p] {
+				out[a][p] = v
+			}
+		}
+	}
+	return out, nil
 }
 
 // prove replays in one mode and stops at the first prefix that matches.
@@ -115,11 +166,11 @@ func (s State) prove(entries []Entry, quoted PCRs, mode Mode) (State, int, error
 	banks := sortedBanks(quoted)
 	ext := make([]*extender, len(banks))
 	for i, a := range banks {
-		ext[i] = newExtender(a, s.Values[a])
+		ext[i] = newExtender(a, s.Values[a], quoted[a])
 	}
 	matches := func() bool {
 		for _, x := range ext {
-			if !x.matches(quoted[x.alg]) {
+			if !x.matches() {
 				return false
 			}
 		}
@@ -169,18 +220,29 @@ func mismatch(ext []*extender, quoted PCRs, entries uint64) error {
 
 // extender holds one bank's running PCR values.
 type extender struct {
-	alg  eventlog.Alg
-	h    hash.Hash
-	pcrs map[uint32][]byte
-	buf  []byte // old value || digest
-	ones []byte
+	alg     eventlog.Alg
+	h       hash.Hash
+	pcrs    [24][]byte // nil: not extended, zero
+	targets []target   // the quoted values to stop at
+	buf     []byte     // old value || digest
+	ones    []byte
 }
 
-func newExtender(a eventlog.Alg, start map[uint32][]byte) *extender {
+type target struct {
+	pcr   uint32
+	value []byte
+}
+
+func newExtender(a eventlog.Alg, start, quoted map[uint32][]byte) *extender {
 	hf, _ := a.Hash()
-	x := &extender{alg: a, h: hf.New(), pcrs: map[uint32][]byte{}, buf: make([]byte, 2*a.Size())}
+	x := &extender{alg: a, h: hf.New(), buf: make([]byte, 2*a.Size())}
 	for pcr, v := range start {
-		x.pcrs[pcr] = bytes.Clone(v)
+		if pcr < 24 {
+			x.pcrs[pcr] = bytes.Clone(v)
+		}
+	}
+	for _, pcr := range sortedPCRs(quoted) {
+		x.targets = append(x.targets, target{pcr, quoted[pcr]})
 	}
 	x.ones = bytes.Repeat([]byte{0xff}, a.Size())
 	return x
@@ -188,19 +250,22 @@ func newExtender(a eventlog.Alg, start map[uint32][]byte) *extender {
 
 // value is the PCR's current value; a PCR no entry extended is zero.
 func (x *extender) value(pcr uint32) []byte {
-	if v, ok := x.pcrs[pcr]; ok {
-		return v
+	if pcr < 24 && x.pcrs[pcr] != nil {
+		return x.pcrs[pcr]
 	}
 	return make([]byte, x.alg.Size())
 }
 
-func (x *extender) matches(quoted map[uint32][]byte) bool {
-	for pcr, q := range quoted {
-		if v, ok := x.pcrs[pcr]; ok {
-			if !bytes.Equal(v, q) {
+func (x *extender) matches() bool {
+	for _, t := range x.targets {
+		if t.pcr >= 24 {
+			return false
+		}
+		if v := x.pcrs[t.pcr]; v != nil {
+			if !bytes.Equal(v, t.value) {
 				return false
 			}
-		} else if !isZero(q) {
+		} else if !isZero(t.value) {
 			return false
 		}
 	}
@@ -208,7 +273,7 @@ func (x *extender) matches(quoted map[uint32][]byte) bool {
 }
 
 // extend computes PCR := H(PCR || digest) with the digest the kernel uses
-// for this entry in this bank and mode.
+// for this entry in this bank and mode. check has bounded e.PCR.
 func (x *extender) extend(e *Entry, mode Mode) {
 	size := x.alg.Size()
 	d := x.buf[size:]
@@ -223,21 +288,23 @@ func (x *extender) extend(e *Entry, mode Mode) {
 		x.h.Write(e.TemplateData)
 		x.h.Sum(d[:0])
 	}
-	copy(x.buf, x.value(e.PCR))
-	x.h.Reset()
-	x.h.Write(x.buf)
 	v := x.pcrs[e.PCR]
 	if v == nil {
 		v = make([]byte, size)
 		x.pcrs[e.PCR] = v
 	}
+	copy(x.buf, v)
+	x.h.Reset()
+	x.h.Write(x.buf)
 	x.h.Sum(v[:0])
 }
 
 func (x *extender) values() map[uint32][]byte {
-	out := make(map[uint32][]byte, len(x.pcrs))
+	out := map[uint32][]byte{}
 	for pcr, v := range x.pcrs {
-		out[pcr] = bytes.Clone(v)
+		if v != nil {
+			out[uint32(pcr)] = bytes.Clone(v)
+		}
 	}
 	return out
 }

@@ -45,6 +45,10 @@ func TestProve(t *testing.T) {
 	otherSHA256[eventlog.SHA256] = quote10(edited, ModeBankHash, eventlog.SHA256)[eventlog.SHA256]
 	pcr11 := append(append([]raw{}, es...), entryOf(11, "ima-ng", false, dng("sha256", nil), nng("/x")))
 
+	allPCRs := bootPCRs("boot")
+	for a := range allPCRs {
+		allPCRs[a][10] = quoted[a][10]
+	}
 	tests := []struct {
 		name   string
 		log    []raw
@@ -54,6 +58,9 @@ func TestProve(t *testing.T) {
 		err    string // the error's text, "" for none
 	}{
 		{"whole log, every bank", es, quoted, len(es), ModeBankHash, ""},
+		{"quote of PCRs 0-10: only 10 is replayed", es, allPCRs, len(es), ModeBankHash, ""},
+		{"quote without PCR 10", es, PCRs{eventlog.SHA256: {9: make([]byte, 32)}}, 0, 0,
+			"ima.replay: the quote's sha256 bank lacks PCR 10"},
 		{"older kernel: SHA-1 hash padded", es, quote10(es, ModeSHA1Padded, allBanks...), len(es), ModeSHA1Padded, ""},
 		{"only SHA-1 quoted: mode undetermined", es, quote10(es, ModeBankHash, eventlog.SHA1), len(es), ModeUnknown, ""},
 		{"log longer than the quote", es, quote10(es[:3], ModeBankHash, allBanks...), 3, ModeBankHash, ""},
@@ -82,6 +89,11 @@ func TestProve(t *testing.T) {
 				t.Errorf("proven %d, next %d, mode %v; want %d, %d, %v", n, st.Next, st.Mode, tt.proven, tt.proven, tt.mode)
 			}
 			want := quote10(tt.log[:tt.proven], tt.mode, sortedBanks(tt.quoted)...)
+			for a := range want { // PCRs the list does not extend are not part of the state
+				if tt.proven == 0 {
+					want[a] = map[uint32][]byte{}
+				}
+			}
 			if diff := cmp.Diff(want, st.Values); diff != "" {
 				t.Errorf("values (-want +got):\n%s", diff)
 			}
