@@ -84,7 +84,8 @@ func decodeFields(e *Entry) (int, error) {
 			}
 		case "d-modsig":
 			if len(f.Data) > 0 {
-				e.ModsigAlg, e.ModsigHash, err = digestNG(f.Data, false)
+				x := e.extra()
+				x.ModsigAlg, x.ModsigHash, err = digestNG(f.Data, false)
 			}
 		case "n", "n-ng":
 			e.Path = string(bytes.TrimSuffix(f.Data, []byte{0}))
@@ -93,23 +94,23 @@ func decodeFields(e *Entry) (int, error) {
 		case "buf":
 			e.Buffer = f.Data
 		case "modsig":
-			e.Modsig = f.Data
+			e.extra().Modsig = f.Data
 		case "evmsig":
-			e.EVMSig = f.Data
+			e.extra().EVMSig = f.Data
 		case "xattrnames":
 			if s := string(bytes.TrimSuffix(f.Data, []byte{0})); s != "" {
-				e.XattrNames = strings.Split(s, "|")
+				e.extra().XattrNames = strings.Split(s, "|")
 			}
 		case "xattrlengths":
 			xattrLens = f.Data
 		case "xattrvalues":
-			e.XattrValues, err = splitXattrs(xattrLens, f.Data)
+			e.extra().XattrValues, err = splitXattrs(xattrLens, f.Data)
 		case "iuid":
-			e.UID, err = uintField(f)
+			e.extra().UID, err = uintField(f)
 		case "igid":
-			e.GID, err = uintField(f)
+			e.extra().GID, err = uintField(f)
 		case "imode":
-			e.Mode, err = uintField(f)
+			e.extra().Mode, err = uintField(f)
 		}
 		if err != nil {
 			return i, fmt.Errorf("field %s: %w", f.ID, err)

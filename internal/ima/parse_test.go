@@ -31,9 +31,11 @@ type decoded struct {
 func decode(e Entry) decoded {
 	d := decoded{PCR: e.PCR, Template: e.Template, DigestAlg: e.DigestAlg, DigType: e.DigestType,
 		Digest: e.Digest, Path: e.Path, Signature: e.Signature, Buffer: e.Buffer,
-		ModsigAlg: e.ModsigAlg, ModsigHash: e.ModsigHash, Modsig: e.Modsig, EVMSig: e.EVMSig,
-		XattrNames: e.XattrNames, XattrValues: e.XattrValues, UID: e.UID, GID: e.GID, Mode: e.Mode,
 		TemplateHashMatches: sha1.Sum(e.TemplateData) == e.TemplateHash}
+	if x := e.Extra; x != nil {
+		d.ModsigAlg, d.ModsigHash, d.Modsig, d.EVMSig = x.ModsigAlg, x.ModsigHash, x.Modsig, x.EVMSig
+		d.XattrNames, d.XattrValues, d.UID, d.GID, d.Mode = x.XattrNames, x.XattrValues, x.UID, x.GID, x.Mode
+	}
 	for _, f := range e.Fields {
 		d.FieldIDs = append(d.FieldIDs, f.ID)
 	}

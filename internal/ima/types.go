@@ -49,12 +49,19 @@ type Entry struct {
 	Fields       []Field
 
 	// Decoded from the fields, where the template has them.
-	DigestAlg   string // "sha256", "sha1", "md5", ...
-	DigestType  string // "ima" or "verity" for d-ngv2 templates, else ""
-	Digest      []byte
-	Path        string // n / n-ng, without its NUL
-	Signature   []byte // sig: the v2/v3 signature header and signature
-	Buffer      []byte // buf (ima-buf)
+	DigestAlg  string // "sha256", "sha1", "md5", ...
+	DigestType string // "ima" or "verity" for d-ngv2 templates, else ""
+	Digest     []byte
+	Path       string // n / n-ng, without its NUL
+	Signature  []byte // sig: the v2/v3 signature header and signature
+	Buffer     []byte // buf (ima-buf)
+	// Extra holds the fields of ima-modsig and evm-sig; nil for the other
+	// templates, which keeps an Entry small (a list has 100,000s).
+	Extra *Extra
+}
+
+// Extra is what ima-modsig and evm-sig entries add.
+type Extra struct {
 	ModsigAlg   string // d-modsig
 	ModsigHash  []byte
 	Modsig      []byte // modsig: the appended PKCS#7 signature
@@ -63,6 +70,14 @@ type Entry struct {
 	XattrValues [][]byte
 	UID, GID    *uint64 // iuid / igid where present
 	Mode        *uint64 // imode where present
+}
+
+// extra returns e.Extra, making it on first use.
+func (e *Entry) extra() *Extra {
+	if e.Extra == nil {
+		e.Extra = &Extra{}
+	}
+	return e.Extra
 }
 
 // Violation reports whether the entry records an IMA violation (a file
