@@ -59,3 +59,19 @@ func (e *ReplayError) Error() string {
 
 // Code is the stable code of the error.
 func (e *ReplayError) Code() string { return CodeReplay }
+
+// Error is a failure that concerns the list or the quote as a whole, not
+// one entry or bank value: a quote without PCR 10, a bank the state lacks.
+type Error struct {
+	Reason string // one of the Code constants
+	Msg    string
+}
+
+func (e *Error) Error() string { return e.Reason + ": " + e.Msg }
+
+// Code is the stable code of the error.
+func (e *Error) Code() string { return e.Reason }
+
+func replayErr(format string, a ...any) error {
+	return &Error{Reason: CodeReplay, Msg: fmt.Sprintf(format, a...)}
+}

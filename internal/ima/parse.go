@@ -26,9 +26,9 @@ func ParseAt(b []byte, at Position) ([]Entry, Position, error) {
 	pos := at
 	out := make([]Entry, 0, countEntries(b))
 	for r.off < len(b) {
-		if len(out) == MaxEntries {
+		if len(out) == entryLimit {
 			return out, pos, r.fail(pos.Entry, r.off, fmt.Sprintf(
-				"more than %d entries in one call: parse the rest from this position", MaxEntries))
+				"more than %d entries in one call: parse the rest from this position", entryLimit))
 		}
 		if len(out) == cap(out) {
 			out = append(out, Entry{})
@@ -54,7 +54,7 @@ func countEntries(b []byte) int {
 		return int(binary.LittleEndian.Uint32(b[at:])), true
 	}
 	n, off := 0, 0
-	for off < len(b) && n < MaxEntries {
+	for off < len(b) && n < entryLimit {
 		nameLen, ok := u32(off + 24)
 		if !ok || nameLen > MaxTemplateName {
 			break
@@ -76,6 +76,9 @@ func countEntries(b []byte) int {
 	}
 	return n
 }
+
+// entryLimit is MaxEntries; tests lower it.
+var entryLimit = MaxEntries
 
 // reader walks the list; base is the offset of b in the whole list, so
 // errors name offsets a user can find in the file.

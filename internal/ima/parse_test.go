@@ -192,3 +192,24 @@ func TestParseAt(t *testing.T) {
 		t.Errorf("err = %v, want entry 4 at byte %d", err, len(log))
 	}
 }
+
+// TestParseEntryLimit: a call reads at most the limit, says so, and the
+// rest parses from the position it returns.
+func TestParseEntryLimit(t *testing.T) {
+	defer func(n int) { entryLimit = n }(entryLimit)
+	entryLimit = 3
+	es := sampleLog()
+	log := join(es...)
+	first, pos, err := ParseAt(log, Position{})
+	var pe *ParseError
+	if !errors.As(err, &pe) || !strings.Contains(pe.Msg, "more than 3 entries in one call") || pe.Entry != 3 {
+		t.Fatalf("err = %v, want the limit error at entry 3", err)
+	}
+	if len(first) != 3 || pos.Entry != 3 || pos.Offset != first[2].Offset+uint64(len(es[2].bin)) {
+		t.Fatalf("got %d entries and position %+v", len(first), pos)
+	}
+	rest, end, err := ParseAt(log[pos.Offset:], pos)
+	if err != nil || len(rest) != len(es)-3 || end.Entry != uint64(len(es)) {
+		t.Fatalf("rest: %d entries, end %+v, %v", len(rest), end, err)
+	}
+}

@@ -60,7 +60,7 @@ type State struct {
 // *ReplayError (no prefix reaches the quoted values).
 func (s State) Prove(entries []Entry, quoted PCRs) (State, int, error) {
 	if len(quoted) == 0 {
-		return s, 0, fmt.Errorf("%s: no quoted banks to replay against", CodeReplay)
+		return s, 0, replayErr("no quoted banks to replay against")
 	}
 	quoted, err := s.relevant(entries, quoted)
 	if err != nil {
@@ -88,10 +88,10 @@ func (s State) Prove(entries []Entry, quoted PCRs) (State, int, error) {
 func (s State) check(entries []Entry, quoted PCRs) error {
 	for _, a := range sortedBanks(quoted) {
 		if a.Size() == 0 || !knownBank(a) {
-			return fmt.Errorf("%s: bank %v cannot be replayed", CodeReplay, a)
+			return replayErr("bank %v cannot be replayed", a)
 		}
 		if s.Next > 0 && s.Values[a] == nil {
-			return fmt.Errorf("%s: bank %v was not replayed before entry %d; start over from entry 0", CodeReplay, a, s.Next)
+			return replayErr("bank %v was not replayed before entry %d; start over from entry 0", a, s.Next)
 		}
 	}
 	covered := coveredPCRs(quoted)
@@ -149,7 +149,7 @@ func (s State) relevant(entries []Entry, quoted PCRs) (PCRs, error) {
 	out := PCRs{}
 	for a, vals := range quoted {
 		if _, ok := vals[IMAPCR]; !ok {
-			return nil, fmt.Errorf("%s: the quote's %v bank lacks PCR %d", CodeReplay, a, IMAPCR)
+			return nil, replayErr("the quote's %v bank lacks PCR %d", a, IMAPCR)
 		}
 		out[a] = map[uint32][]byte{}
 		for p, v := range vals {
@@ -215,7 +215,7 @@ func mismatch(ext []*extender, quoted PCRs, entries uint64) error {
 	}
 	// Every bank matches at the end but never all at once at a prefix:
 	// unreachable, since the end is a prefix; kept for safety.
-	return fmt.Errorf("%s: no prefix of the entries replays to the quoted values", CodeReplay)
+	return replayErr("no prefix of the entries replays to the quoted values")
 }
 
 // extender holds one bank's running PCR values.

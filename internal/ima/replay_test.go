@@ -80,6 +80,10 @@ func TestProve(t *testing.T) {
 				if err == nil || !startsWith(err.Error(), tt.err) {
 					t.Fatalf("err = %v, want %q...", err, tt.err)
 				}
+				var c interface{ Code() string }
+				if !errors.As(err, &c) || !startsWith(tt.err, c.Code()+":") {
+					t.Errorf("err %T has no code or the wrong one", err)
+				}
 				return
 			}
 			if err != nil {
@@ -200,7 +204,9 @@ func TestNewBankNeedsStartOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err = st.Prove(all[2:], quote10(es, ModeBankHash, allBanks...))
-	if err == nil || !startsWith(err.Error(), "ima.replay: bank sha256 was not replayed before entry 2") {
+	var ie *Error
+	if !errors.As(err, &ie) || ie.Code() != CodeReplay ||
+		err.Error() != "ima.replay: bank sha256 was not replayed before entry 2; start over from entry 0" {
 		t.Errorf("err = %v, want the start-over error", err)
 	}
 }

@@ -83,6 +83,9 @@ func (e *Entry) extra() *Extra {
 // Violation reports whether the entry records an IMA violation (a file
 // measured while open for write, or opened for write while measured): its
 // template hash is all zero and every bank is extended with all ones.
+// Nothing of a violation's template data reaches the PCR, so its path and
+// digest are the host's word only: a policy may count the violation, never
+// trust what it names.
 func (e *Entry) Violation() bool {
 	return e.TemplateHash == [20]byte{}
 }
