@@ -75,20 +75,22 @@ func join(es ...raw) []byte {
 	return b
 }
 
+// kernelDigest is what a kernel extends bank a with for the entry.
+func kernelDigest(e raw, a eventlog.Alg, mode Mode) []byte {
+	switch {
+	case e.hash == [20]byte{}:
+		return bytes.Repeat([]byte{0xff}, a.Size())
+	case a == eventlog.SHA1 || mode == ModeSHA1Padded:
+		return append(e.hash[:], make([]byte, a.Size()-20)...)
+	}
+	return a.Sum(e.hashed)
+}
+
 // refPCR replays entries into one bank the slow, obvious way.
 func refPCR(es []raw, a eventlog.Alg, mode Mode) []byte {
 	v := make([]byte, a.Size())
 	for _, e := range es {
-		var d []byte
-		switch {
-		case e.hash == [20]byte{}:
-			d = bytes.Repeat([]byte{0xff}, a.Size())
-		case a == eventlog.SHA1 || mode == ModeSHA1Padded:
-			d = append(e.hash[:], make([]byte, a.Size()-20)...)
-		default:
-			d = a.Sum(e.hashed)
-		}
-		v = a.Sum(append(bytes.Clone(v), d...))
+		v = a.Sum(append(bytes.Clone(v), kernelDigest(e, a, mode)...))
 	}
 	return v
 }
