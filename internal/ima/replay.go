@@ -47,17 +47,20 @@ type State struct {
 	Values PCRs   `json:"values"`
 }
 
-// Prove replays entries, which must be the list from entry s.Next on, in
-// the banks of quoted, and returns the state after the shortest prefix of
-// entries that reaches the quoted value of every bank and PCR, with the
-// length of that prefix. Entries after it are not proven: the kernel
-// appends while the agent reads, so a list read after the quote may be
-// longer than the quote covers; they are proven by the next quote.
+// Prove replays entries in the banks of quoted and returns the state after
+// the shortest prefix of entries that reaches the quoted value of PCR 10
+// (and of any other PCR an entry extends) in every bank, with the length
+// of that prefix. Entries must be the list from entry s.Next on, parsed
+// with ParseAt from the Position the verifier kept, never one the host
+// claims. Entries after the prefix are not proven: the kernel appends
+// while the agent reads, so a list read after the quote may be longer than
+// the quote covers; the next quote proves them.
 //
 // With s.Mode unknown, both modes are tried and the one that held is
-// returned in the new state. Errors: *EntryError (an entry out of place,
-// a template hash that is not SHA-1 of the data, a PCR the quote lacks),
-// *ReplayError (no prefix reaches the quoted values).
+// returned in the new state. Errors: *EntryError (an entry out of place, a
+// template hash that is not SHA-1 of its data, a PCR the quote lacks),
+// *ReplayError (no prefix reaches the quoted values), *Error (the quote
+// lacks PCR 10, or the state lacks a quoted bank: start over from 0).
 func (s State) Prove(entries []Entry, quoted PCRs) (State, int, error) {
 	if len(quoted) == 0 {
 		return s, 0, replayErr("no quoted banks to replay against")
@@ -78,6 +81,9 @@ func (s State) Prove(entries []Entry, quoted PCRs) (State, int, error) {
 	}
 	if out, n, err2 := s.prove(entries, quoted, ModeSHA1Padded); err2 == nil {
 		return out, n, nil
+	}
+	if re, ok := err.(*ReplayError); ok {
+		re.Msg += " in either mode (bank_hash, sha1_padded)"
 	}
 	return s, 0, err
 }

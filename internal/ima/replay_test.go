@@ -69,7 +69,8 @@ func TestProve(t *testing.T) {
 		{"path edited, template hash kept", edited, quoted, 0, 0,
 			"ima.template_hash: entry 1 (/usr/bin/evil): template hash"},
 		{"path edited, template hash recomputed", editedRehashed, quoted, 0, 0, "ima.replay: sha1 PCR 10: no prefix"},
-		{"SHA-1 replays, SHA-256 does not", es, otherSHA256, 0, 0, "ima.replay: sha256 PCR 10: no prefix"},
+		{"SHA-1 replays, SHA-256 does not", es, otherSHA256, 0, 0,
+			"ima.replay: sha256 PCR 10: no prefix of the entries replays to the quoted value in either mode (bank_hash, sha1_padded)"},
 		{"entry extends a PCR the quote lacks", pcr11, quoted, 0, 0,
 			"ima.replay: entry 6 (/x): extends PCR 11, which the quote's sha1 bank lacks"},
 	}
