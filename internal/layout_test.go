@@ -13,7 +13,7 @@ import (
 
 // pure packages judge bytes; they must not reach the network, a database,
 // other processes or a logger (and take the time as an argument).
-var pure = []string{"eventlog", "uefi", "bundle", "policy", "appraisal", "enroll", "trusttoken", "wire", "quote", "memo", "runtimepolicy", "measure"}
+var pure = []string{"eventlog", "uefi", "bundle", "policy", "appraisal", "enroll", "trusttoken", "wire", "quote", "memo", "runtimepolicy", "measure", "ima"}
 
 var forbiddenInPure = []string{"net/http", "database/sql", "os/exec", "log/slog", "log"}
 
