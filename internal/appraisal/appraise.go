@@ -129,7 +129,9 @@ func Appraise(in Input) (*Verdict, error) {
 	a.listNotJudged(verified, proven, lying)
 	a.describeShim(verified, proven, lying)
 	a.checkReferences()
+	a.checkPerHost()
 	a.checkBundles()
+	a.checkTrustLevel()
 	return a.v, nil
 }
 

@@ -311,7 +311,9 @@ func (a *appraisal) checkReferences() {
 		code := referenceCodes[class]
 		refs := p.References.Class(class)
 		if len(refs) == 0 {
-			a.pass(code, "The policy sets no reference values for "+classPlural[class]+".")
+			if !p.IsPerHost(class) { // checkPerHost says what judged it
+				a.pass(code, "The policy sets no reference values for "+classPlural[class]+".")
+			}
 			continue
 		}
 		measured := false

@@ -165,7 +165,7 @@ func TestValidateTrustedRoots(t *testing.T) {
 }
 
 func TestMarshalRoundTrip(t *testing.T) {
-	for _, file := range []string{"full.yaml", "minimal.yaml"} {
+	for _, file := range []string{"full.yaml", "minimal.yaml", "perhost.yaml"} {
 		t.Run(file, func(t *testing.T) {
 			p, err := Parse(readTestdata(t, file))
 			if err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/bootproof/bootproof/internal/bundle"
@@ -52,6 +53,7 @@ func (p *Policy) Validate() error {
 			errs = append(errs, r.validate(class, i)...)
 		}
 	}
+	errs = append(errs, p.validatePerHost()...)
 	// Every attestation validates its policy, so a valid one should cost
 	// no allocation: messages are made only for what is wrong.
 	sb := p.SecureBootVariables
@@ -125,4 +127,24 @@ func isLowerHex(s string) bool {
 		}
 	}
 	return true
+}
+
+// validatePerHost checks per_host: known classes, each once. Errors name
+// per_host[i].
+func (p *Policy) validatePerHost() []error {
+	var errs []error
+	for i, class := range p.PerHost {
+		switch {
+		case p.References.classPtr(class) == nil:
+			errs = append(errs, fmt.Errorf("per_host[%d]: %q is not a component class, want one of %s", i, class, strings.Join(Classes, ", ")))
+		case slices.Contains(p.PerHost[:i], class):
+			errs = append(errs, fmt.Errorf("per_host[%d]: %q listed twice", i, class))
+		}
+	}
+	return errs
+}
+
+// IsPerHost reports whether a class is pinned per host.
+func (p *Policy) IsPerHost(class string) bool {
+	return slices.Contains(p.PerHost, class)
 }
