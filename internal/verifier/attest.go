@@ -90,6 +90,9 @@ func (v *Verifier) Submit(ctx context.Context, h store.Host, ev *wire.Evidence) 
 		// cannot earn a Passed by sending quotes now.
 		in.Evidence = &wire.Evidence{Nonce: ev.Nonce, TPMFamily: h.TPMFamily}
 	}
+	if in.Pins, err = v.pinsFor(ctx, h.Name, p); err != nil {
+		return wire.EvidenceResult{}, err
+	}
 	if last := h.LastClock; last != (store.ClockInfo{}) {
 		in.Last = &appraisal.ClockInfo{Clock: last.Clock, ResetCount: last.ResetCount, RestartCount: last.RestartCount}
 	}
@@ -112,6 +115,7 @@ func (v *Verifier) Submit(ctx context.Context, h store.Host, ev *wire.Evidence) 
 	case err != nil:
 		return wire.EvidenceResult{}, err
 	}
+	v.pinFirst(ctx, h, p, in.Pins, verdict)
 	v.metrics.AttestationTime.Observe(time.Since(start).Seconds())
 	v.countFresh(ev, sentBy, rec.Blobs) // before heldLog and heldBundles remember them
 	return wire.EvidenceResult{Status: rec.Status, Reason: rec.Reason, IntervalSeconds: int(p.Interval / time.Second),
