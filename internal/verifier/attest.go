@@ -149,7 +149,7 @@ func (v *Verifier) record(ctx context.Context, h store.Host, ev *wire.Evidence, 
 	}
 	if v.cfg.Webhooks {
 		rec.Webhook = &store.WebhookDelivery{Event: "host.status_changed", CreatedAt: at, NextAttemptAt: at,
-			Payload: statusPayload(h, rec)}
+			Payload: statusPayload(h, rec, verdict.TrustLevel)}
 	}
 	t0 := time.Now()
 	changed, err := v.st.RecordAttestation(ctx, rec)
@@ -183,11 +183,14 @@ type StatusEvent struct {
 	At         time.Time `json:"at"`
 	ReasonCode string    `json:"reason_code,omitempty"`
 	Reason     string    `json:"reason,omitempty"`
+	// TrustLevel is the trust level of a change to Passed
+	// (appraisal.TrustLevelOf): secure_boot_only or references.
+	TrustLevel string `json:"trust_level,omitempty"`
 }
 
-func statusPayload(h store.Host, rec store.AttestationRecord) []byte {
+func statusPayload(h store.Host, rec store.AttestationRecord, trust string) []byte {
 	b, _ := json.Marshal(StatusEvent{Event: "host.status_changed", Host: h.Name, Group: h.Group, From: h.Status,
-		To: rec.Status, At: rec.At, ReasonCode: rec.ReasonCode, Reason: rec.Reason})
+		To: rec.Status, At: rec.At, ReasonCode: rec.ReasonCode, Reason: rec.Reason, TrustLevel: trust})
 	return b
 }
 
