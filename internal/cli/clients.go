@@ -275,6 +275,17 @@ func newPolicyCmd(stdio IO) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			b, note, err := forNewGroup(cmd.Context(), c, args[0], b)
+			if err != nil {
+				return err
+			}
+			if note != "" {
+				fmt.Fprintln(stdio.Err, note)
+			}
 			return simpleCall(cmd.Context(), cf, stdio, "PUT", "/api/v1/groups/"+url.PathEscape(args[0])+"/policy", b, "policy of "+args[0]+" updated")
 		}}
 	learn := &cobra.Command{Use: "learn GROUP HOST", Short: "Take HOST's latest verified boot as GROUP's reference values", Args: cobra.ExactArgs(2),
