@@ -120,6 +120,13 @@ func (v *Verifier) acceptable(ctx context.Context, name, class string) (store.Ho
 	if err != nil {
 		return store.HostPin{}, err
 	}
+	return acceptedPin(name, class, vd)
+}
+
+// acceptedPin is the pin of class a verdict shows, refused (pin.unverified)
+// unless its evidence is authentic: a bank whose replay failed beside one
+// that held still leaves a decision bank, yet proves the log altered.
+func acceptedPin(name, class string, vd *appraisal.Verdict) (store.HostPin, error) {
 	pin, ok := hostPin(name, class, vd)
 	if !authentic(vd) || !ok {
 		return store.HostPin{}, refuse(KindConflict, "pin.unverified", "host %q: its latest evidence is not authentic (quote or event log replay failed); its %s cannot be accepted", name, class)
