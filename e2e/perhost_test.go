@@ -103,6 +103,11 @@ func TestSecureBootOnlyTrustLevel(t *testing.T) {
 	if out, _, _ := runCLI(t, env, "report", "--group", "sbonly"); !strings.Contains(out, "Passed 1 (1 Secure Boot only: no reference values)") {
 		t.Errorf("report table does not count the Secure Boot only host:\n%s", out)
 	}
+	for _, path := range []string{"/?group=sbonly", "/hosts/sb-01"} {
+		if page := f.page(t, path); !strings.Contains(page, `<span class="badge st-passed">Passed (Secure Boot only: no reference values)</span>`) {
+			t.Errorf("%s does not show sb-01 as Passed on Secure Boot only", path)
+		}
+	}
 
 	f.setGroupPolicy("sbonly", func(p *policy.Policy) { p.ReferencesRequired = true })
 	h := f.bootOnce(t, "sb-01", "good", tok)
