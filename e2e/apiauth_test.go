@@ -45,6 +45,7 @@ var authProbes = map[string]authProbe{
 	"GET /api/v1/hosts/{name}/placement":              {role: auth.Viewer},
 	"POST /api/v1/hosts/{name}/trust-token":           {role: auth.Viewer},
 	"POST /api/v1/attest":                             {role: auth.Operator, body: `{"group":"lab"}`},
+	"POST /api/v1/hosts/accept":                       {role: auth.Operator, body: `{"hosts":["no-such-host"],"class":"initrd"}`},
 	"GET /api/v1/groups":                              {role: auth.Viewer},
 	"GET /api/v1/groups/{name}/policy":                {role: auth.Viewer},
 	"PUT /api/v1/groups/{name}/policy":                {role: auth.Admin, body: "interval: 1h\n", yaml: true},
