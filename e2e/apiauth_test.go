@@ -44,6 +44,7 @@ var authProbes = map[string]authProbe{
 	"GET /api/v1/hosts/{name}/attestations":               {role: auth.Viewer},
 	"GET /api/v1/hosts/{name}/placement":                  {role: auth.Viewer},
 	"POST /api/v1/hosts/{name}/trust-token":               {role: auth.Viewer},
+	"POST /api/v1/hosts/accept":                           {role: auth.Operator, body: `{"hosts":["no-such-host"],"class":"initrd"}`},
 	"POST /api/v1/attest":                                 {role: auth.Operator, body: `{"group":"lab"}`},
 	"GET /api/v1/groups":                                  {role: auth.Viewer},
 	"GET /api/v1/groups/{name}/policy":                    {role: auth.Viewer},

@@ -62,6 +62,9 @@ func TestDemo(t *testing.T) {
 			if h.Status != want.status || h.ReasonCode != want.code {
 				return fmt.Sprintf("%s: %s %q (%s), want %s %q", name, h.Status, h.ReasonCode, h.Reason, want.status, want.code)
 			}
+			if wantTrust := demoTrustLevel(h); h.TrustLevel != wantTrust {
+				return fmt.Sprintf("%s (group %s): trust level %q, want %q", name, h.Group, h.TrustLevel, wantTrust)
+			}
 		}
 		return ""
 	}

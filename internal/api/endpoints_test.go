@@ -378,6 +378,20 @@ var endpoints = []endpoint{
 			badCase{name: "expire not a period", path: "/api/v1/groups/lab/learn", body: `{"host":"` + hostA + `","expire":"a week"}`, ctype: "application/json", status: 400, code: "learn.options"},
 			badCase{name: "force without a reason", path: "/api/v1/groups/lab/learn", body: `{"host":"` + hostA + `","force":true,"reason":"  "}`, ctype: "application/json", status: 400, code: "learn.reason_required"},
 			badCase{name: "replace an unknown class", path: "/api/v1/groups/lab/learn", body: `{"host":"` + hostA + `","replace":["kernels"]}`, ctype: "application/json", status: 400, code: "learn.options"})},
+	{route: "POST /api/v1/hosts/accept",
+		happy: func(t *testing.T, f *fixture) {
+			restore := pinKernelPerHost(t, f)
+			defer restore()
+			var out api.AcceptResponse
+			f.mustJSON(t, "POST", "/api/v1/hosts/accept", auth.Operator, `{"hosts":["`+hostA+`"],"class":"kernel"}`, 200, &out)
+			if len(out.Pins) != 1 || out.Pins[0].Host != hostA || out.Pins[0].Class != "kernel" || out.Pins[0].AcceptedBy == "" || len(out.Pins[0].Digests) == 0 {
+				t.Errorf("accept = %+v, want host %s's kernel pinned by the operator", out, hostA)
+			}
+		},
+		bad: append(jsonBodyCases("/api/v1/hosts/accept", false),
+			badCase{name: "class not per host", path: "/api/v1/hosts/accept", body: `{"hosts":["` + hostA + `"],"class":"kernel"}`, ctype: "application/json", status: 409, code: "pin.not_per_host"},
+			badCase{name: "unknown host", path: "/api/v1/hosts/accept", body: `{"hosts":["no-such-host"],"class":"kernel"}`, ctype: "application/json", status: 404, code: "host.not_found"},
+			badCase{name: "not a class", path: "/api/v1/hosts/accept", body: `{"hosts":["` + hostA + `"],"class":"initramfs"}`, ctype: "application/json", status: 400, code: "pin.class"})},
 	{route: "GET /api/v1/join-tokens",
 		happy: func(t *testing.T, f *fixture) {
 			var l api.List[api.JoinTokenInfo]
@@ -650,4 +664,24 @@ func TestUnknownEndpoint(t *testing.T) {
 		st, body, hdr := f.do(t, f.client, rq.method, rq.path, env.AdminToken, nil, "")
 		wantError(t, st, body, hdr, 404, "not_found")
 	}
+}
+
+// pinKernelPerHost makes group lab pin the kernel per host and returns
+// what restores its policy.
+func pinKernelPerHost(t *testing.T, f *fixture) func() {
+	t.Helper()
+	_, old, _ := f.do(t, f.client, "GET", "/api/v1/groups/lab/policy", f.env.AdminToken, nil, "")
+	p, err := policy.Parse(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.PerHost = []string{policy.ClassKernel}
+	b, _ := p.Marshal()
+	put := func(b []byte) {
+		if st, body, _ := f.do(t, f.client, "PUT", "/api/v1/groups/lab/policy", f.env.AdminToken, b, "application/yaml"); st != 204 && st != 200 {
+			t.Fatalf("put policy = %d %s", st, body)
+		}
+	}
+	put(b)
+	return func() { put(old) }
 }

@@ -44,7 +44,7 @@ func (s *server) report(w http.ResponseWriter, r *http.Request) error {
 func (s *server) reportRow(r *http.Request, h store.Host) ReportRow {
 	row := ReportRow{Name: h.Name, Group: h.Group, TPMFamily: h.TPMFamily, Status: h.Status, StatusSince: h.StatusSince,
 		LastAttested: h.LastAttested, ReasonCode: h.ReasonCode, Reason: h.Reason, Reasons: []string{}, ReasonCodes: []string{},
-		Staleness: StalenessOf(s.v.Staleness(r.Context(), h))}
+		Staleness: StalenessOf(s.v.Staleness(r.Context(), h)), TrustLevel: s.v.TrustLevel(r.Context(), h)}
 	switch h.Status {
 	case store.StatusFailed:
 		if vd, _, err := s.v.LatestVerdict(r.Context(), h.Name); err == nil {
@@ -65,14 +65,14 @@ func (s *server) reportRow(r *http.Request, h store.Host) ReportRow {
 // reason) first, then every failed check joined by "; ".
 func WriteCSV(w io.Writer, rows []ReportRow) error {
 	cw := csvsafe.NewWriter(w)
-	_ = cw.Write([]string{"name", "group", "tpm_family", "status", "status_since", "last_attested", "reason_code", "reason", "reason_codes", "reasons"})
+	_ = cw.Write([]string{"name", "group", "tpm_family", "status", "status_since", "last_attested", "reason_code", "reason", "reason_codes", "reasons", "trust_level"})
 	for _, r := range rows {
 		last := ""
 		if r.LastAttested != nil {
 			last = r.LastAttested.UTC().Format(time.RFC3339)
 		}
 		_ = cw.Write([]string{r.Name, r.Group, r.TPMFamily, r.Status, r.StatusSince.UTC().Format(time.RFC3339), last,
-			r.ReasonCode, r.Reason, strings.Join(r.ReasonCodes, "; "), strings.Join(r.Reasons, "; ")})
+			r.ReasonCode, r.Reason, strings.Join(r.ReasonCodes, "; "), strings.Join(r.Reasons, "; "), r.TrustLevel})
 	}
 	cw.Flush()
 	return cw.Error()

@@ -20,7 +20,7 @@ func TestWriteCSVHeadlineThenList(t *testing.T) {
 			ReasonCode: "reference.kernel", Reason: "The kernel \"vmlinuz\" is not among the policy's reference values.",
 			ReasonCodes: []string{"secureboot.disabled", "reference.kernel"},
 			Reasons:     []string{"Secure Boot was disabled at boot.", "The kernel \"vmlinuz\" is not among the policy's reference values."}},
-		{Name: "esx-01-good", Group: "esx", TPMFamily: "2.0", Status: "Passed", StatusSince: at, LastAttested: &at,
+		{Name: "esx-01-good", Group: "esx", TPMFamily: "2.0", Status: "Passed", StatusSince: at, LastAttested: &at, TrustLevel: "secure_boot_only",
 			Reasons: []string{}, ReasonCodes: []string{}},
 		{Name: "esx-09-tpm12", Group: "esx", TPMFamily: "1.2", Status: "N/A", StatusSince: at,
 			ReasonCode: "tpm.not_tpm20", Reason: "=no TPM 2.0", ReasonCodes: []string{"tpm.not_tpm20"}, Reasons: []string{"=no TPM 2.0"}},

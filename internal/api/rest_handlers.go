@@ -77,6 +77,7 @@ func (s *server) listHosts(w http.ResponseWriter, r *http.Request) error {
 func (s *server) hostView(r *http.Request, h store.Host) Host {
 	out := HostFrom(h)
 	out.Staleness = StalenessOf(s.v.Staleness(r.Context(), h))
+	out.TrustLevel = s.v.TrustLevel(r.Context(), h)
 	return out
 }
 

@@ -60,6 +60,7 @@ var routes = []route{
 	{"GET", "/api/v1/hosts/{name}/placement", auth.Viewer, false, (*server).hostPlacement},
 	{"POST", "/api/v1/hosts/{name}/trust-token", auth.Viewer, false, (*server).trustToken},
 	{"POST", "/api/v1/attest", auth.Operator, false, (*server).attestMany},
+	{"POST", "/api/v1/hosts/accept", auth.Operator, false, (*server).acceptPins},
 	{"GET", "/api/v1/groups", auth.Viewer, false, (*server).listGroups},
 	{"GET", "/api/v1/groups/{name}/policy", auth.Viewer, false, (*server).getPolicy},
 	{"PUT", "/api/v1/groups/{name}/policy", auth.Admin, false, (*server).putPolicy},

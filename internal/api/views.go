@@ -16,9 +16,12 @@ type Host struct {
 	LastAttested *time.Time `json:"last_attested,omitempty"`
 	ReasonCode   string     `json:"reason_code,omitempty"`
 	Reason       string     `json:"reason,omitempty"`
-	EnrolledAt   time.Time  `json:"enrolled_at"`
-	EKSHA256     string     `json:"ek_sha256,omitempty"`
-	PendingEK    bool       `json:"pending_ek_change,omitempty"`
+	// TrustLevel is a Passed host's trust level: secure_boot_only when
+	// its group constrains no component, references otherwise.
+	TrustLevel string    `json:"trust_level,omitempty"`
+	EnrolledAt time.Time `json:"enrolled_at"`
+	EKSHA256   string    `json:"ek_sha256,omitempty"`
+	PendingEK  bool      `json:"pending_ek_change,omitempty"`
 	// PendingEKInfo is the TPM waiting for an operator's approval
 	// (approve-ek): set only once credential activation proved that the
 	// enrolling agent holds it.
@@ -177,5 +180,29 @@ type ReportRow struct {
 	Reason       string     `json:"reason"`
 	Reasons      []string   `json:"reasons"`
 	ReasonCodes  []string   `json:"reason_codes"`
+	// TrustLevel as on Host: "" unless Passed.
+	TrustLevel string `json:"trust_level"`
 	Staleness
+}
+
+// AcceptRequest accepts the value of a per-host class for some hosts
+// (POST /api/v1/hosts/accept).
+type AcceptRequest struct {
+	Hosts []string `json:"hosts"`
+	Class string   `json:"class"`
+}
+
+// Pin is the value of a per-host class pinned on a host.
+type Pin struct {
+	Host       string    `json:"host"`
+	Class      string    `json:"class"`
+	Bank       string    `json:"bank"`
+	Digests    []string  `json:"digests"`
+	Since      time.Time `json:"since"`
+	AcceptedBy string    `json:"accepted_by,omitempty"`
+}
+
+// AcceptResponse lists the pins an accept wrote.
+type AcceptResponse struct {
+	Pins []Pin `json:"pins"`
 }

@@ -137,7 +137,9 @@ func Appraise(in Input) (*Verdict, error) {
 	a.checkDenied()
 	a.checkCmdline(verified)
 	a.checkReferences()
+	a.checkPerHost()
 	a.checkBundles()
+	a.checkTrustLevel()
 	return a.v, nil
 }
 

@@ -369,7 +369,9 @@ func (a *appraisal) checkReferences() {
 		refs := p.References.Class(class)
 		ruled := a.ruled(class)
 		if len(refs) == 0 && !ruled {
-			a.pass(code, "The policy sets no reference values for "+classPlural[class]+".")
+			if !p.IsPerHost(class) { // checkPerHost says what judged it
+				a.pass(code, "The policy sets no reference values for "+classPlural[class]+".")
+			}
 			continue
 		}
 		measured := false

@@ -100,7 +100,9 @@ type bootOpts struct {
 	kernel     []byte
 	// sbLie logs SecureBoot=1 while the TPM measured SecureBoot=0.
 	sbLie bool
-	extra []measurement
+	// initrd, when set, replaces the standard initramfs.
+	initrd []byte
+	extra  []measurement
 }
 
 // standardBoot is what a Linux host with Secure Boot measures.
@@ -112,6 +114,10 @@ func standardBoot(t testing.TB, o bootOpts) []measurement {
 	kernel := o.kernel
 	if kernel == nil {
 		kernel = kernelImage
+	}
+	initrd := o.initrd
+	if initrd == nil {
+		initrd = initrdImage
 	}
 	sbEvent := measurement{pcr: 7, typ: eventlog.EvEFIVariableDriverConfig, data: sbVar("SecureBoot", sb)}
 	if o.sbLie {
@@ -133,7 +139,7 @@ func standardBoot(t testing.TB, o bootOpts) []measurement {
 		measurement{pcr: 4, typ: eventlog.EvEFIBootServicesApplication, data: imageLoadEvent(`\EFI\BOOT\BOOTX64.EFI`), measured: loaderImage},
 		measurement{pcr: 8, typ: eventlog.EvIPL, data: []byte(kernelCmdline + "\x00"), measured: []byte(kernelCmdline[len("kernel_cmdline: "):])},
 		measurement{pcr: 9, typ: eventlog.EvIPL, data: []byte("/boot/vmlinuz-6.7.0\x00"), measured: kernel},
-		measurement{pcr: 9, typ: eventlog.EvIPL, data: []byte("/boot/initrd.img-6.7.0\x00"), measured: initrdImage},
+		measurement{pcr: 9, typ: eventlog.EvIPL, data: []byte("/boot/initrd.img-6.7.0\x00"), measured: initrd},
 	)
 	return append(ms, o.extra...)
 }

@@ -92,6 +92,10 @@ type Input struct {
 	// NotChecked. Never set by the verifier, which has no other source of
 	// PCR values than a quote.
 	UnquotedPCRs eventlog.PCRValues
+	// Pins are the values pinned on this host for the policy's per-host
+	// classes (policy.PerHost), from the verifier's store; a class without
+	// one has no pin yet.
+	Pins []Pin
 }
 
 // ClockInfo is a quote's TPMS_CLOCK_INFO (TPM 2.0 Part 2 §10.11.1): the
@@ -123,6 +127,10 @@ type Check struct {
 // Verdict is the outcome of one appraisal.
 type Verdict struct {
 	Status Status `json:"status"`
+	// TrustLevel says how much a Passed verdict vouches for:
+	// TrustSecureBootOnly when the group constrains no component,
+	// TrustReferences otherwise. Empty unless Passed.
+	TrustLevel string `json:"trust_level,omitempty"`
 	// Checks are every judgement made, passed and failed, in the order
 	// made.
 	Checks []Check `json:"checks"`

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bootproof/bootproof/internal/api"
+	"github.com/bootproof/bootproof/internal/appraisal"
 	"github.com/bootproof/bootproof/internal/client"
 )
 
@@ -93,7 +94,7 @@ func newHostsCmd(stdio IO) *cobra.Command {
 		}}
 	move.Flags().StringVar(&toGroup, "group", "", "target group")
 	approve := newApproveEKCmd(&cf, stdio)
-	cmd.AddCommand(list, show, attest, remove, move, approve)
+	cmd.AddCommand(list, show, attest, remove, move, approve, newHostsAcceptCmd(&cf, stdio))
 	cmd.AddCommand(newHostsEvidenceCmd(&cf, stdio))
 	return cmd
 }
@@ -149,10 +150,14 @@ func newReportCmd(stdio IO) *cobra.Command {
 					return err
 				}
 				counts := map[string]int{}
+				sbOnly := 0
 				tw := tabwriter.NewWriter(stdio.Out, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "NAME\tGROUP\tTPM\tSTATUS\tSINCE\tCODE\tREASON")
 				for _, h := range hosts {
 					counts[h.Status]++
+					if h.TrustLevel == appraisal.TrustSecureBootOnly {
+						sbOnly++
+					}
 					// The stored headline, as hosts list and the web page
 					// show it; never the first failed check in check order.
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Name, h.Group, h.TPMFamily, h.Status, h.StatusSince.Format(time.RFC3339), h.ReasonCode, h.Reason)
@@ -160,8 +165,8 @@ func newReportCmd(stdio IO) *cobra.Command {
 				if err := tw.Flush(); err != nil {
 					return err
 				}
-				fmt.Fprintf(stdio.Out, "\nPassed %d  Failed %d  N/A %d  Unreachable %d  Pending %d\n",
-					counts["Passed"], counts["Failed"], counts["N/A"], counts["Unreachable"], counts["Pending"])
+				fmt.Fprintf(stdio.Out, "\nPassed %d%s  Failed %d  N/A %d  Unreachable %d  Pending %d\n",
+					counts["Passed"], secureBootOnlyNote(sbOnly), counts["Failed"], counts["N/A"], counts["Unreachable"], counts["Pending"])
 				return nil
 			}
 			return fmt.Errorf("--format must be table, json or csv")

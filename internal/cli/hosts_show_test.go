@@ -74,6 +74,16 @@ func failedShow() api.HostDetail {
 	return h
 }
 
+// secureBootOnlyShow is deb-01 Passed in a group that constrains no
+// component: nothing was judged but Secure Boot.
+func secureBootOnlyShow() api.HostDetail {
+	v := showChain("")
+	v.TrustLevel = appraisal.TrustSecureBootOnly
+	h := showHost("Passed", v)
+	h.TrustLevel = appraisal.TrustSecureBootOnly
+	return h
+}
+
 // TestHostsShowText pins `hosts show`'s text for a Passed and a Failed host
 // (go test -update rewrites the golden files).
 func TestHostsShowText(t *testing.T) {
@@ -83,6 +93,7 @@ func TestHostsShowText(t *testing.T) {
 	}{
 		{"hosts-show-passed", showHost("Passed", showChain("debian kernel 6.1.0-18 ("+strings.Repeat("c", 64)+")"))},
 		{"hosts-show-failed", failedShow()},
+		{"hosts-show-secure-boot-only", secureBootOnlyShow()},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			raw, err := json.Marshal(tt.host)

@@ -43,6 +43,9 @@ func (p *textPrinter) printf(format string, a ...any) {
 func (p *textPrinter) hostLine(h api.HostDetail, now time.Time) {
 	p.printf("%s  group %s  %s since %s  last attested %s\n", h.Name, h.Group, h.Status,
 		h.StatusSince.UTC().Format(time.RFC3339), attested(h.LastAttested, now))
+	if h.TrustLevel == appraisal.TrustSecureBootOnly {
+		p.printf("trust level: Secure Boot only: no reference values (the group constrains no component; any boot Secure Boot let run passes)\n")
+	}
 	if h.Stale && h.StaleSince != nil {
 		p.printf("STALE: no evidence since the group's limit ran out at %s; %s is the last recorded status, not current\n",
 			h.StaleSince.UTC().Format(time.RFC3339), h.Status)

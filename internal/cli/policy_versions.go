@@ -209,6 +209,15 @@ func setPolicy(ctx context.Context, stdio IO, cf *clientFlags, group, file, comm
 	if err != nil {
 		return err
 	}
+	// A group this creates requires reference values unless the file
+	// says otherwise (policy_newgroup.go).
+	b, note, err := forNewGroup(ctx, c, group, b)
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		fmt.Fprintln(stdio.Err, note)
+	}
 	pv, err := preview(ctx, c, group, b, verifier.PreviewListed)
 	var ae *client.APIError
 	switch {

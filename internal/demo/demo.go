@@ -175,6 +175,9 @@ func (d *demo) setUp(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := d.secureBootOnly(ctx, p); err != nil {
+		return err
+	}
 	viewer, err := d.token(ctx, "viewer.token", "demo viewer", auth.Viewer)
 	if err != nil {
 		return err
@@ -209,4 +212,18 @@ func (d *demo) setUp(ctx context.Context) error {
 	d.printf("Learned reference values of group esx from %s's boot (as an operator would from a golden host).\n", golden.Name)
 	d.printf("Starting %d more hosts...\n", len(d.fleet)-1)
 	return d.startAll(ctx, d.fleet[1:])
+}
+
+// secureBootOnly gives group esx-sb, once, esx's policy without reference
+// values: the same vendors trusted, nothing constrained beyond Secure
+// Boot, so that the demo shows both trust levels.
+func (d *demo) secureBootOnly(ctx context.Context, esx *policy.Policy) error {
+	v := d.srv.Verifier
+	cur, err := v.Policy(ctx, secureBootOnlyGroup)
+	if err != nil || len(cur.Bundles.TrustedRoots) > 0 {
+		return err
+	}
+	p := esx.Clone()
+	p.References, p.PerHost, p.ReferencesRequired = policy.References{}, nil, false
+	return v.PutPolicy(ctx, "demo", secureBootOnlyGroup, p)
 }

@@ -10,7 +10,19 @@ import (
 type member struct {
 	Name    string
 	Profile emuhost.Profile
+	// Group is the host's group: group esx, whose reference values the
+	// demo learns, or secureBootOnlyGroup.
+	Group string
 }
+
+// The demo's groups: esx learns its reference values from the golden
+// host; esx-sb has none, so its hosts pass at trust level
+// secure_boot_only, which every surface shows ("Passed (Secure Boot only:
+// no reference values)").
+const (
+	referencesGroup     = "esx"
+	secureBootOnlyGroup = "esx-sb"
+)
 
 // mix is the order profiles are handed out in: a golden host first, then
 // one of every profile, then more good hosts.
@@ -27,7 +39,11 @@ func Fleet(n int) []member {
 		if i < len(mix) {
 			p = mix[i]
 		}
-		out = append(out, member{Name: fmt.Sprintf("esx-%02d-%s", i+1, p), Profile: p})
+		g := referencesGroup
+		if i == len(mix)-2 || i == len(mix)-1 { // the last two good hosts of the mix
+			g = secureBootOnlyGroup
+		}
+		out = append(out, member{Name: fmt.Sprintf("esx-%02d-%s", i+1, p), Profile: p, Group: g})
 	}
 	return out
 }

@@ -61,7 +61,7 @@ func (d *demo) startHost(ctx context.Context, m member, secureBoot *bool) error 
 		"--maker-ca", filepath.Join(d.cfg.DataDir, "maker-ca"), "--verifier", d.url,
 		"--ca", filepath.Join(d.cfg.DataDir, "ca.pem")}
 	if _, err := os.Stat(filepath.Join(dir, "identity.json")); err != nil {
-		tok, _, err := d.srv.Verifier.CreateJoinToken(ctx, "demo", "esx", m.Name, time.Hour)
+		tok, _, err := d.srv.Verifier.CreateJoinToken(ctx, "demo", m.Group, m.Name, time.Hour)
 		if err != nil {
 			return fmt.Errorf("join token for %s: %w", m.Name, err)
 		}

@@ -12,7 +12,10 @@ import (
 type Metrics struct {
 	reg *prometheus.Registry
 
-	HostsByStatus   *prometheus.GaugeVec
+	HostsByStatus *prometheus.GaugeVec
+	// PassedByTrust counts the Passed hosts by trust level
+	// (secure_boot_only, references), counted with HostsByStatus.
+	PassedByTrust   *prometheus.GaugeVec
 	Attestations    *prometheus.CounterVec
 	AppraisalTime   prometheus.Histogram
 	AttestationTime prometheus.Histogram
@@ -45,6 +48,9 @@ func New() *Metrics {
 		reg: reg,
 		HostsByStatus: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "bootproof_hosts", Help: "Hosts by current status."}, []string{"status"}),
+		PassedByTrust: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "bootproof_passed_hosts", Help: "Passed hosts by trust level: secure_boot_only (their group constrains no component) or references."},
+			[]string{"trust_level"}),
 		Attestations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bootproof_attestations_total", Help: "Attestations appraised, by resulting status."}, []string{"status"}),
 		AppraisalTime: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -82,7 +88,7 @@ func New() *Metrics {
 			Name: "bootproof_hosts_counted_timestamp_seconds",
 			Help: "Unix time bootproof_hosts was counted; while counting fails the last counts are kept and this stops moving."}),
 	}
-	reg.MustRegister(m.HostsByStatus, m.Attestations, m.AppraisalTime, m.AttestationTime, m.Failures,
+	reg.MustRegister(m.HostsByStatus, m.PassedByTrust, m.Attestations, m.AppraisalTime, m.AttestationTime, m.Failures,
 		m.StoreTime, m.Enrolments, m.PlacementDenied, m.PlacementWarn, m.WebhookSent, m.StatusChanges, m.WaitsRefused,
 		m.WaitAnsweredLate, m.StoreLastWrite, m.HostsCounted,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

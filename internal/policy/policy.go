@@ -65,6 +65,18 @@ type Policy struct {
 	SbatMinimum SbatMinimum `yaml:"sbat_minimum,omitempty"`
 	// Cmdline are rules on the proven kernel command line's arguments.
 	Cmdline CmdlineRules `yaml:"cmdline,omitempty"`
+	// PerHost are classes pinned per host: each host's first Passed boot
+	// pins its own value of the class (the digests of its components of
+	// that class), and a later boot whose value differs fails until an
+	// operator accepts it (`bootproof hosts accept`). For what differs
+	// from host to host by design, such as an initramfs built on each
+	// host. A class may also have reference values: both must then hold.
+	PerHost []string `yaml:"per_host,omitempty"`
+	// ReferencesRequired makes a host Failed (policy.no_references) when
+	// the group constrains no component, so that a group cannot pass any
+	// signed boot unnoticed. Default false for a policy document; the CLI
+	// sets it on the groups it creates (docs/policy.md, "Trust level").
+	ReferencesRequired bool `yaml:"references_required,omitempty"`
 	// PCRsIgnore are PCRs the verifier neither requires in the quote nor
 	// replays (for example PCR 10, extended by IMA after the firmware log
 	// closes). Their events are never used. PCR 0-7 cannot be ignored.
@@ -287,6 +299,7 @@ func (p *Policy) Clone() *Policy {
 		*c.References.classPtr(class) = cloneRefs(p.References.Class(class))
 	}
 	c.PCRsIgnore = append([]int(nil), p.PCRsIgnore...)
+	c.PerHost = append([]string(nil), p.PerHost...)
 	c.SecureBootVariables = SecureBootVariables{
 		PK:          append([]string(nil), p.SecureBootVariables.PK...),
 		KEK:         append([]string(nil), p.SecureBootVariables.KEK...),

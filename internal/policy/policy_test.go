@@ -158,7 +158,7 @@ func TestValidateTrustedRoots(t *testing.T) {
 }
 
 func TestMarshalRoundTrip(t *testing.T) {
-	for _, file := range []string{"full.yaml", "minimal.yaml", "rules-debian.yaml"} {
+	for _, file := range []string{"full.yaml", "minimal.yaml", "rules-debian.yaml", "perhost.yaml"} {
 		t.Run(file, func(t *testing.T) {
 			p, err := Parse(readTestdata(t, file))
 			if err != nil {

@@ -57,6 +57,7 @@ func (p *Policy) Validate() error {
 	errs = p.validateSigners(errs)
 	errs = p.validateSbat(errs)
 	errs = p.Cmdline.validate(errs)
+	errs = append(errs, p.validatePerHost()...)
 	// Every attestation validates its policy, so a valid one should cost
 	// no allocation: messages are made only for what is wrong.
 	sb := p.SecureBootVariables
@@ -242,4 +243,24 @@ func sortedKeys(m SignerRules) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// validatePerHost checks per_host: known classes, each once. Errors name
+// per_host[i].
+func (p *Policy) validatePerHost() []error {
+	var errs []error
+	for i, class := range p.PerHost {
+		switch {
+		case p.References.classPtr(class) == nil:
+			errs = append(errs, fmt.Errorf("per_host[%d]: %q is not a component class, want one of %s", i, class, strings.Join(Classes, ", ")))
+		case slices.Contains(p.PerHost[:i], class):
+			errs = append(errs, fmt.Errorf("per_host[%d]: %q listed twice", i, class))
+		}
+	}
+	return errs
+}
+
+// IsPerHost reports whether a class is pinned per host.
+func (p *Policy) IsPerHost(class string) bool {
+	return slices.Contains(p.PerHost, class)
 }

@@ -170,7 +170,7 @@ func (r *reportSource) rows(ctx context.Context, hosts []store.Host) []web.HostR
 	out := make([]web.HostRow, 0, len(hosts))
 	for _, h := range hosts {
 		row := web.HostRow{Name: h.Name, Group: h.Group, TPMFamily: h.TPMFamily, Status: h.Status, Since: h.StatusSince,
-			LastAttested: h.LastAttested, Reason: h.Reason, ReasonCode: h.ReasonCode}
+			LastAttested: h.LastAttested, Reason: h.Reason, ReasonCode: h.ReasonCode, TrustLevel: r.s.Verifier.TrustLevel(ctx, h)}
 		if since, stale := r.s.Verifier.Staleness(ctx, h); stale {
 			row.StaleSince = since
 		}

@@ -393,3 +393,15 @@ type WebhookDelivery struct {
 	LeaseOwner    string
 	LeaseUntil    *time.Time
 }
+
+// HostPin is the value of one per-host component class pinned on a host
+// (policy per_host): the digests of its components of that class in Bank,
+// sorted, each once.
+type HostPin struct {
+	Host       string
+	Class      string
+	Bank       string
+	Digests    []string
+	Since      time.Time
+	AcceptedBy string // "" when the verifier pinned a first Passed boot
+}

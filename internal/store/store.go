@@ -73,6 +73,13 @@ type Store interface {
 	// named after: a page of a stream that never holds a fleet's evidence
 	// at once.
 	ScanLatestEvidence(ctx context.Context, group, after string, limit int) ([]HostEvidence, error)
+	// PutPins stores the pinned values of per-host classes in one
+	// transaction. With replace an existing pin of the same host and class
+	// is overwritten (an operator's accept); without, it is kept, so that
+	// the first boot to pin a value wins (ErrNotFound when a host is gone).
+	PutPins(ctx context.Context, pins []HostPin, replace bool) error
+	// HostPins returns a host's pinned values, by class.
+	HostPins(ctx context.Context, host string) ([]HostPin, error)
 	// GetBlobs returns the stored blobs among hashes, by hash; a hash not
 	// stored (never, or pruned) is absent from the map.
 	GetBlobs(ctx context.Context, hashes []string) (map[string][]byte, error)

@@ -90,6 +90,9 @@ func (v *Verifier) Submit(ctx context.Context, h store.Host, ev *wire.Evidence) 
 		// cannot earn a Passed by sending quotes now.
 		in.Evidence = &wire.Evidence{Nonce: ev.Nonce, TPMFamily: h.TPMFamily}
 	}
+	if in.Pins, err = v.pinsFor(ctx, h.Name, p); err != nil {
+		return wire.EvidenceResult{}, err
+	}
 	if last := h.LastClock; last != (store.ClockInfo{}) {
 		in.Last = &appraisal.ClockInfo{Clock: last.Clock, ResetCount: last.ResetCount, RestartCount: last.RestartCount}
 	}
@@ -112,6 +115,7 @@ func (v *Verifier) Submit(ctx context.Context, h store.Host, ev *wire.Evidence) 
 	case err != nil:
 		return wire.EvidenceResult{}, err
 	}
+	v.pinFirst(ctx, h, p, in.Pins, verdict)
 	v.metrics.AttestationTime.Observe(time.Since(start).Seconds())
 	v.countFresh(ev, sentBy, rec.Blobs) // before heldLog and heldBundles remember them
 	return wire.EvidenceResult{Status: rec.Status, Reason: rec.Reason, IntervalSeconds: int(p.Interval / time.Second),
@@ -153,7 +157,7 @@ func (v *Verifier) record(ctx context.Context, h store.Host, ev *wire.Evidence, 
 	}
 	if v.cfg.Webhooks {
 		rec.Webhook = &store.WebhookDelivery{Event: "host.status_changed", CreatedAt: at, NextAttemptAt: at,
-			Payload: statusPayload(h, rec)}
+			Payload: statusPayload(h, rec, verdict.TrustLevel)}
 	}
 	t0 := time.Now()
 	changed, err := v.st.RecordAttestation(ctx, rec)
@@ -187,11 +191,14 @@ type StatusEvent struct {
 	At         time.Time `json:"at"`
 	ReasonCode string    `json:"reason_code,omitempty"`
 	Reason     string    `json:"reason,omitempty"`
+	// TrustLevel is the trust level of a change to Passed
+	// (appraisal.TrustLevelOf): secure_boot_only or references.
+	TrustLevel string `json:"trust_level,omitempty"`
 }
 
-func statusPayload(h store.Host, rec store.AttestationRecord) []byte {
+func statusPayload(h store.Host, rec store.AttestationRecord, trust string) []byte {
 	b, _ := json.Marshal(StatusEvent{Event: "host.status_changed", Host: h.Name, Group: h.Group, From: h.Status,
-		To: rec.Status, At: rec.At, ReasonCode: rec.ReasonCode, Reason: rec.Reason})
+		To: rec.Status, At: rec.At, ReasonCode: rec.ReasonCode, Reason: rec.Reason, TrustLevel: trust})
 	return b
 }
 

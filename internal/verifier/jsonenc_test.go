@@ -165,7 +165,7 @@ func TestEncodedFields(t *testing.T) {
 		v    any
 		want string
 	}{
-		{appraisal.Verdict{}, "Status:status Checks:checks Clock:clock,omitempty Bank:bank,omitempty SecureBoot:secure_boot,omitempty Components:components,omitempty PCRs:pcrs,omitempty Bundles:bundles,omitempty NotChecked:not_checked,omitempty NotJudged:not_judged,omitempty"},
+		{appraisal.Verdict{}, "Status:status TrustLevel:trust_level,omitempty Checks:checks Clock:clock,omitempty Bank:bank,omitempty SecureBoot:secure_boot,omitempty Components:components,omitempty PCRs:pcrs,omitempty Bundles:bundles,omitempty NotChecked:not_checked,omitempty NotJudged:not_judged,omitempty"},
 		{appraisal.Check{}, "Code:code Passed:passed Message:message Bank:bank,omitempty PCR:pcr,omitempty EventIndex:event_index,omitempty Component:component,omitempty Expected:expected,omitempty Found:found,omitempty"},
 		{appraisal.ClockInfo{}, "Clock:clock ResetCount:reset_count RestartCount:restart_count Safe:safe"},
 		{appraisal.SecureBoot{}, "Enabled:enabled PK:pk,omitempty KEK:kek,omitempty DB:db,omitempty DBX:dbx Authorities:authorities,omitempty PKCerts:pk_certs,omitempty KEKCerts:kek_certs,omitempty DBCerts:db_certs,omitempty AuthorityCerts:authority_certs,omitempty Shim:shim,omitempty"},

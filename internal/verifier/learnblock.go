@@ -31,7 +31,7 @@ func learnBlockers(vd *appraisal.Verdict) []Blocker {
 	var out []Blocker
 	sbListed := false
 	for _, c := range vd.Failures() {
-		if strings.HasPrefix(c.Code, "reference.") {
+		if learnable(c.Code) {
 			continue
 		}
 		sbListed = sbListed || strings.HasPrefix(c.Code, "secureboot.")
@@ -97,4 +97,12 @@ func refuseLearn(host string, bs []Blocker, forced bool) *LearnRefusal {
 		msg = "host %q cannot be a reference even with --force: its evidence is not authentic (%s)"
 	}
 	return &LearnRefusal{Err: refuse(KindConflict, CodeNotAReference, msg, host, blockerList(bs)), Host: host, Blocking: bs}
+}
+
+// learnable reports whether a failure is one learning answers: a component
+// not among the reference values, or a group that has none yet
+// (references_required). A denied build is not: the group said it is bad.
+func learnable(code string) bool {
+	return code == appraisal.CodeNoReferences ||
+		strings.HasPrefix(code, "reference.") && code != appraisal.CodeRefDenied
 }

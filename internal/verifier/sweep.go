@@ -79,6 +79,7 @@ func (v *Verifier) countHosts(ctx context.Context, now time.Time, counted *time.
 	for _, s := range store.Statuses {
 		v.metrics.HostsByStatus.WithLabelValues(s).Set(float64(counts[s]))
 	}
+	v.countTrustLevels(ctx)
 	v.metrics.HostsCounted.Set(float64(now.UnixNano()) / 1e9)
 }
 

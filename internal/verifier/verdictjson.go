@@ -15,6 +15,10 @@ func appendVerdict(dst []byte, v *appraisal.Verdict) []byte {
 	dst = append(dst, '{')
 	dst = appendKey(dst, "status")
 	dst = appendString(dst, string(v.Status))
+	if v.TrustLevel != "" {
+		dst = appendNextKey(dst, "trust_level")
+		dst = appendString(dst, v.TrustLevel)
+	}
 	dst = appendNextKey(dst, "checks")
 	dst = appendChecks(dst, v.Checks)
 	if v.Clock != nil {

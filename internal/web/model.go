@@ -140,6 +140,10 @@ type HostRow struct {
 	// the host is N/A, Unreachable or Pending. ReasonCode is its code.
 	Reason     string
 	ReasonCode string
+	// TrustLevel is a Passed host's trust level: "secure_boot_only" when
+	// its group constrains no component (the badge then says so),
+	// "references" otherwise; "" unless Passed.
+	TrustLevel string
 	// PlacementAllowed says whether the placement gate lets workloads start
 	// on or migrate to this host; PlacementReason says why.
 	PlacementAllowed bool

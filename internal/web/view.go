@@ -70,7 +70,7 @@ func relative(d time.Duration) string {
 // it were current.
 func statusShown(h HostRow, now time.Time) (badge, class, reason string) {
 	if h.StaleSince.IsZero() {
-		return h.Status, statusClass(h.Status), h.Reason
+		return statusBadge(h), statusClass(h.Status), h.Reason
 	}
 	reason = fmt.Sprintf("No evidence recorded since the group's limit ran out %s; last recorded status %s.",
 		relative(now.Sub(h.StaleSince)), h.Status)
@@ -78,6 +78,19 @@ func statusShown(h HostRow, now time.Time) (badge, class, reason string) {
 		reason += " " + h.Reason
 	}
 	return "Stale", "st-stale", reason
+}
+
+// SecureBootOnlyBadge is the badge of a Passed host whose group constrains
+// no component: any boot Secure Boot let run passes there.
+const SecureBootOnlyBadge = "Passed (Secure Boot only: no reference values)"
+
+// statusBadge is the status as the badge says it: a Passed host at trust
+// level secure_boot_only says it passed on Secure Boot alone.
+func statusBadge(h HostRow) string {
+	if h.Status == StatusPassed && h.TrustLevel == "secure_boot_only" {
+		return SecureBootOnlyBadge
+	}
+	return h.Status
 }
 
 // statusClass is the CSS class of a status badge. Colour only repeats what

@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"UpdateHost", testUpdateHost},
 		{"UpdateHostConcurrent", testUpdateHostConcurrent},
 		{"DeleteHostCascades", testDeleteHostCascades},
+		{"HostPins", testHostPins},
 		{"ListHosts", testListHosts},
 		{"CountByStatus", testCountByStatus},
 		{"RequestAttest", testRequestAttest},
