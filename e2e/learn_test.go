@@ -63,6 +63,11 @@ func TestLearnSafely(t *testing.T) {
 		if code == 0 || !strings.Contains(out, "+ kernel: ") || !strings.Contains(errOut, "pass --yes") {
 			t.Errorf("learn from old without --yes: exit %d\n%s%s", code, out, errOut)
 		}
+		// As policy set does, learn shows what the change does to the
+		// group's hosts before asking: the old-kernel host would pass.
+		if !strings.Contains(out, "Preview of group lab under the learnt policy") || !strings.Contains(out, "old") {
+			t.Errorf("learn from old shows no preview of the group's hosts:\n%s", out)
+		}
 		if stored() != before {
 			t.Errorf("an unconfirmed learn changed the policy")
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/bootproof/bootproof/internal/api"
 	"github.com/bootproof/bootproof/internal/client"
+	"github.com/bootproof/bootproof/internal/verifier"
 )
 
 // learnFlags are `policy learn`'s options besides the connection.
@@ -78,6 +79,7 @@ func runLearn(ctx context.Context, c *client.Client, stdio IO, group, host strin
 		fmt.Fprintf(stdio.Out, "Nothing to apply: group %s's references already allow %s's boot.\n", group, host)
 		return nil
 	}
+	fleetPreview(ctx, c, stdio, group, preview.Policy)
 	if err := confirmLearn(stdio, group, lf.yes); err != nil {
 		return err
 	}
@@ -139,4 +141,17 @@ func shortVersion(v string) string {
 		return v[:12]
 	}
 	return v
+}
+
+// fleetPreview shows what the learnt policy would do to the group's hosts,
+// as policy set does before asking. A preview that cannot run (another is
+// running, the token may not preview) is said, not fatal: the diff above
+// is what is applied.
+func fleetPreview(ctx context.Context, c *client.Client, stdio IO, group, yaml string) {
+	pv, err := preview(ctx, c, group, []byte(yaml), verifier.PreviewListed)
+	if err != nil {
+		fmt.Fprintf(stdio.Out, "No preview of the group's hosts under the learnt policy: %v\n", err)
+		return
+	}
+	writePreview(stdio, pv, "the learnt policy")
 }
