@@ -120,7 +120,7 @@ func TestSecureBootOnlyTrustLevel(t *testing.T) {
 	if err := os.WriteFile(file, []byte("interval: 1m\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, errOut, code := runCLI(t, env, "policy", "set", "fresh", file); code != 0 || !strings.Contains(errOut, "references_required: true added") {
+	if _, errOut, code := runCLI(t, env, "policy", "set", "fresh", file, "--yes"); code != 0 || !strings.Contains(errOut, "references_required: true added") {
 		t.Fatalf("policy set on a new group: exit %d\n%s", code, errOut)
 	}
 	var raw []byte

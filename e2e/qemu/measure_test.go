@@ -43,7 +43,7 @@ func TestPolicyAddFromFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v.cli(t, "policy", "set", fromFiles, writeTemp(t, dir, "fresh.yaml", y))
+	v.cli(t, "policy", "set", fromFiles, writeTemp(t, dir, "fresh.yaml", y), "--yes")
 	out := v.cli(t, "policy", "add", fromFiles, "--kernel", k.vmlinuz, "--bootloader", shimEFI, "--bootloader", grubEFI,
 		"--initrd", parts.initrd, "--grub-config", esp+".grub.cfg")
 	t.Logf("bootproof policy add %s (kernel %s):\n%s", fromFiles, k.version, out)

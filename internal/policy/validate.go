@@ -74,9 +74,6 @@ func (p *Policy) Validate() error {
 	return errors.Join(errs...)
 }
 
-// strongBanks are the banks a decision may rest on: SHA-1 collides.
-var strongBanks = []string{"sha256", "sha384", "sha512"}
-
 var bankSizes = map[string]int{"sha1": 20, "sha256": 32, "sha384": 48, "sha512": 64}
 
 // validate checks reference i of a class; errors name it
