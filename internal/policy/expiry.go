@@ -14,7 +14,7 @@ func (r Reference) Expired(t time.Time) bool {
 // When none of the others matches, lapsed is the first expired reference
 // that would have matched, so that the verdict can say when it expired.
 func (p *Policy) MatchAt(c Component, now time.Time) (ref Reference, ok bool, lapsed *Reference) {
-	d := DigestsOf(c) // read once, compared with every reference
+	d := digestsOf(c) // read once, compared with every reference
 	for _, r := range p.References.Class(c.Class) {
 		if !r.matches(d) {
 			continue

@@ -61,20 +61,20 @@ func (cs Components) Class(class string) Components {
 // Matches reports whether a measured component is this reference: every
 // bank both carry agrees, and they share a bank of SHA-256 or stronger.
 func (r Reference) Matches(c Component) bool {
-	return r.matches(DigestsOf(c))
+	return r.matches(digestsOf(c))
 }
 
-// Digests are a measurement's digests in the banks references carry, ""
+// bankDigests are a measurement's digests in the banks references carry, ""
 // where it has none: read once from a component's map, then compared
 // with many references (a learnt class holds tens to hundreds).
-type Digests struct{ SHA1, SHA256, SHA384, SHA512 string }
+type bankDigests struct{ SHA1, SHA256, SHA384, SHA512 string }
 
-// DigestsOf reads a component's digests.
-func DigestsOf(c Component) Digests {
-	return Digests{c.Digests["sha1"], c.Digests["sha256"], c.Digests["sha384"], c.Digests["sha512"]}
+// digestsOf reads a component's digests.
+func digestsOf(c Component) bankDigests {
+	return bankDigests{c.Digests["sha1"], c.Digests["sha256"], c.Digests["sha384"], c.Digests["sha512"]}
 }
 
-func (r Reference) matches(d Digests) bool {
+func (r Reference) matches(d bankDigests) bool {
 	if d.SHA1 != "" && r.SHA1 != "" && d.SHA1 != r.SHA1 {
 		return false
 	}
